@@ -1,0 +1,22 @@
+"""Boilerplate cleaning (``dedupe clean``): a rule registry and the cleaner that runs it.
+
+Public API::
+
+    from dedupe.clean import Cleaner, RULES, Rule, load_rules_file, find_recurring_lines
+"""
+
+from __future__ import annotations
+
+from dedupe.clean.cleaner import Cleaner, find_recurring_lines, load_rules_file
+from dedupe.clean.rules import RULES, LineContext, LineInfo, Rule, normalize_line
+
+__all__ = [
+    "RULES",
+    "Cleaner",
+    "LineContext",
+    "LineInfo",
+    "Rule",
+    "find_recurring_lines",
+    "load_rules_file",
+    "normalize_line",
+]

@@ -1,0 +1,387 @@
+"""The boilerplate cleaner: runs the rule registry over the lines of a text.
+
+Cleaning one text:
+
+1. Split into lines (``\\n``, ``\\r\\n`` and ``\\r`` endings).
+2. Context-free pass: every ``line`` rule, in registry order, on every non-blank line.
+3. Find the main text block (the densest run of prose lines among the lines still kept)
+   and the headline just above it.
+4. Context pass: every ``context`` rule, line by line, top to bottom.
+5. Render the kept lines unchanged and in order; runs of blank lines left by removals
+   collapse to one blank line.
+
+The whole procedure is repeated on its own output until nothing more is removed, so a
+cleaned text re-cleaned is identical (idempotence).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from dedupe.clean.rules import RULE_NAMES, RULES, LineContext, LineInfo, Rule, normalize_line
+from dedupe.config import CleanConfig
+from dedupe.errors import ConfigError
+from dedupe.models import CleanResult, RemovedLine
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:
+        tomllib = None  # type: ignore[assignment]
+
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+# Main-block scoring: a prose line adds its word count (capped), any other line costs this much.
+_BLOCK_PROSE_CAP = 60
+_BLOCK_PENALTY = 6
+# A document is treated as English when this share of its words (in lines of 5+ words) are stopwords.
+_ENGLISH_MIN_STOP_DENSITY = 0.2
+# How far above the main block the headline is looked for (non-blank lines).
+_HEADLINE_WINDOW = 12
+
+
+def split_lines(text: str) -> tuple[list[str], str, bool]:
+    """Split a text into lines, accepting ``\\n``, ``\\r\\n`` and ``\\r`` endings.
+
+    Args:
+        text: The text.
+
+    Returns:
+        The lines, the newline sequence to use when joining (the first one in the text,
+        else ``\\n``), and whether the text ended with a newline.
+    """
+    m = _NEWLINE_RE.search(text)
+    newline = m.group(0) if m else "\n"
+    trailing = bool(text) and text[-1] in "\r\n"
+    body = text
+    if trailing:
+        body = text[:-2] if text.endswith("\r\n") else text[:-1]
+    lines = _NEWLINE_RE.split(body) if body else []
+    return lines, newline, trailing
+
+
+def _render(lines: list[str], removed: set[int]) -> tuple[list[str], list[int]]:
+    """Join kept lines, collapsing blank-line runs left by removed lines.
+
+    Args:
+        lines: All lines of the text.
+        removed: Indices (0-based) of removed lines.
+
+    Returns:
+        The output lines and, for each, its index in ``lines``.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    blanks: list[int] = []
+    gap_removed = False
+    started = False
+    for i, line in enumerate(lines):
+        if not line.strip():
+            blanks.append(i)
+            continue
+        if i in removed:
+            gap_removed = True
+            continue
+        if gap_removed:
+            blanks = blanks[:1] if started else []
+        for b in blanks:
+            out.append(lines[b])
+            origin.append(b)
+        out.append(line)
+        origin.append(i)
+        blanks = []
+        gap_removed = False
+        started = True
+    if not gap_removed:
+        for b in blanks:
+            out.append(lines[b])
+            origin.append(b)
+    return out, origin
+
+
+def _is_english(infos: list[LineInfo]) -> bool:
+    words = stops = 0
+    for info in infos:
+        if info.n_words >= 5:
+            words += info.n_words
+            stops += round(info.stop_density * info.n_words)
+    return words > 0 and stops / words >= _ENGLISH_MIN_STOP_DENSITY
+
+
+def find_main_block(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[int, int] | None:
+    """Find the main text block: the run of kept lines with the highest prose score.
+
+    Prose lines add their word count (capped), every other kept line costs a fixed
+    penalty; the block is the maximum-sum run (Kadane), so isolated short lines inside
+    the article (subheadings) stay in it while long menus and link lists break it.
+
+    Args:
+        infos: The non-blank lines.
+        verdicts: Context-free verdicts (``None`` = kept so far).
+
+    Returns:
+        ``(first, last)`` positions in ``infos``, or ``None`` if there is no prose at all.
+    """
+    best: tuple[int, int] | None = None
+    best_score = 0.0
+    score = 0.0
+    start = 0
+    for pos, info in enumerate(infos):
+        if verdicts[pos] is not None:
+            continue
+        gain = min(info.n_words, _BLOCK_PROSE_CAP) if info.is_prose else -_BLOCK_PENALTY
+        if score <= 0:
+            score, start = 0.0, pos
+        score += gain
+        if score > best_score:
+            best_score, best = score, (start, pos)
+    return best
+
+
+def find_headline(
+    infos: list[LineInfo], verdicts: list[str | None], body: tuple[int, int] | None
+) -> int | None:
+    """Pick the headline: a title-like line shortly above the main block.
+
+    A line whose words mostly appear in the first line of the page (usually the
+    page title) wins; otherwise the nearest title-like line above the block.
+
+    Args:
+        infos: The non-blank lines.
+        verdicts: Context-free verdicts.
+        body: The main block.
+
+    Returns:
+        The headline's position in ``infos``, or ``None``.
+    """
+    if body is None:
+        return None
+    first_words = {w.casefold() for w in infos[0].words} if infos else set()
+    candidates: list[int] = []
+    pos = body[0] - 1
+    seen = 0
+    while pos >= 0 and seen < _HEADLINE_WINDOW:
+        if verdicts[pos] is None:
+            seen += 1
+            info = infos[pos]
+            if 3 <= info.n_words <= 30 and not info.text.rstrip().endswith(":"):
+                candidates.append(pos)
+        pos -= 1
+    if not candidates:
+        return None
+    for pos in candidates:
+        if pos == 0:
+            continue
+        words = [w.casefold() for w in infos[pos].words]
+        if sum(w in first_words for w in words) >= 0.6 * len(words):
+            return pos
+    return candidates[0]
+
+
+class Cleaner:
+    """Removes scraping boilerplate from texts line by line, using the :data:`RULES` registry.
+
+    Args:
+        config: Cleaner settings; defaults to ``CleanConfig()``.
+
+    Raises:
+        ConfigError: If the config disables a rule that does not exist.
+    """
+
+    def __init__(self, config: CleanConfig | None = None) -> None:
+        self.config = config if config is not None else CleanConfig()
+        unknown = sorted(set(self.config.disabled_rules) - RULE_NAMES)
+        if unknown:
+            raise ConfigError(f"unknown rule name(s): {', '.join(unknown)}")
+        self.rules: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in self.config.disabled_rules)
+        self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
+        self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
+
+    def clean(self, text: str, recurring: frozenset[str] = frozenset()) -> CleanResult:
+        """Clean one text.
+
+        Args:
+            text: The raw text.
+            recurring: Normalised lines that recur across the batch
+                (from :func:`find_recurring_lines`); empty to skip that rule.
+
+        Returns:
+            The cleaned text and every removed non-blank line with its 1-based line
+            number in ``text`` and the rule that removed it.
+        """
+        lines, newline, trailing = split_lines(text)
+        origin = list(range(len(lines)))
+        removed: list[RemovedLine] = []
+        current = lines
+        # Repeat until a pass removes nothing: each pass removes at least one line, so this ends.
+        while True:
+            verdicts = self._judge(current, recurring)
+            if not verdicts:
+                break
+            for idx, rule in sorted(verdicts.items()):
+                removed.append(RemovedLine(line=origin[idx] + 1, text=current[idx], rule=rule))
+            current, keep = _render(current, set(verdicts))
+            origin = [origin[k] for k in keep]
+        if not removed:
+            current, keep = _render(current, set())
+        out = newline.join(current)
+        if out and trailing:
+            out += newline
+        removed.sort(key=lambda r: r.line)
+        kept = sum(1 for line in current if line.strip())
+        return CleanResult(text=out, removed=tuple(removed), kept_lines=kept, removed_lines=len(removed))
+
+    def _judge(self, lines: list[str], recurring: frozenset[str]) -> dict[int, str]:
+        """Run both passes over the lines; return ``{line index: rule name}`` for removed lines."""
+        index = [i for i, line in enumerate(lines) if line.strip()]
+        infos = [LineInfo.from_text(i + 1, lines[i]) for i in index]
+        if not infos:
+            return {}
+        english = _is_english(infos)
+        rules = [r for r in self.rules if english or not r.english_only]
+        verdicts: list[str | None] = [None] * len(infos)
+        ctx = LineContext(
+            lines=infos,
+            pos=0,
+            verdicts=verdicts,
+            english=english,
+            recurring=recurring,
+            phrases=self._phrases,
+            patterns=self._patterns,
+        )
+        line_rules = [r for r in rules if r.stage == "line"]
+        local_rules = [r for r in rules if r.stage == "context" and not r.uses_block]
+        block_rules = [r for r in rules if r.stage == "context" and r.uses_block]
+        for pos in range(len(infos)):
+            ctx.pos = pos
+            for rule in line_rules:
+                if rule.check(ctx):
+                    verdicts[pos] = rule.name
+                    break
+        self._context_pass(ctx, local_rules)
+        ctx.body = find_main_block(infos, verdicts) if english else None
+        ctx.headline = find_headline(infos, verdicts, ctx.body)
+        self._context_pass(ctx, block_rules)
+        return {index[pos]: v for pos, v in enumerate(verdicts) if v is not None}
+
+    @staticmethod
+    def _context_pass(ctx: LineContext, rules: list[Rule]) -> None:
+        """Run context rules top to bottom over the lines not yet removed."""
+        for pos in range(len(ctx.lines)):
+            if ctx.verdicts[pos] is not None:
+                continue
+            ctx.pos = pos
+            for rule in rules:
+                if rule.check(ctx):
+                    ctx.verdicts[pos] = rule.name
+                    break
+
+
+def find_recurring_lines(texts: Iterable[str], config: CleanConfig) -> frozenset[str]:
+    """Find lines that recur across a batch of documents (CCNet-style boilerplate).
+
+    Each document counts a normalised line once. A line is recurring when it occurs in at
+    least ``config.recurring_min_docs`` documents and in at least
+    ``config.recurring_min_fraction`` of the batch. Lines of running prose never count,
+    so that an article syndicated across the batch keeps its body.
+
+    Args:
+        texts: The raw texts of the batch.
+        config: Cleaner settings (thresholds).
+
+    Returns:
+        The normalised recurring lines (compare with :func:`normalize_line`).
+    """
+    if config.recurring_min_docs == 0:
+        return frozenset()
+    counts: Counter[str] = Counter()
+    n_docs = 0
+    for text in texts:
+        n_docs += 1
+        seen: set[str] = set()
+        for line in split_lines(text)[0]:
+            if not line.strip():
+                continue
+            info = LineInfo.from_text(0, line)
+            if info.norm and not info.is_prose:
+                seen.add(info.norm)
+        counts.update(seen)
+    need = max(config.recurring_min_docs, math.ceil(config.recurring_min_fraction * n_docs))
+    return frozenset(line for line, c in counts.items() if c >= need)
+
+
+_RULES_FILE_KEYS = {"disable", "phrases", "patterns", "recurring_min_docs", "recurring_min_fraction"}
+
+
+def _str_list(data: dict[str, object], key: str, path: Path) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def load_rules_file(path: str | Path) -> CleanConfig:
+    """Read a TOML rules file (``--rules FILE``) into a :class:`CleanConfig`.
+
+    Keys: ``disable`` (rule names), ``phrases`` (lines to remove, case-insensitive),
+    ``patterns`` (regular expressions a whole line must match), ``recurring_min_docs``
+    and ``recurring_min_fraction``.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The cleaner settings.
+
+    Raises:
+        ConfigError: If the file cannot be read, is not valid TOML, has unknown keys or
+            values of the wrong type, names an unknown rule, or holds a bad pattern.
+    """
+    path = Path(path)
+    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+        raise ConfigError("reading rules files needs Python 3.11+ or the 'tomli' package")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    unknown = sorted(set(data) - _RULES_FILE_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
+    disable = _str_list(data, "disable", path)
+    bad = sorted(set(disable) - RULE_NAMES)
+    if bad:
+        raise ConfigError(f"{path}: unknown rule name(s) in 'disable': {', '.join(bad)}")
+    patterns = _str_list(data, "patterns", path)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{path}: bad pattern {pattern!r}: {exc}") from exc
+    kwargs: dict[str, object] = {}
+    defaults = CleanConfig()
+    min_docs = data.get("recurring_min_docs", defaults.recurring_min_docs)
+    if not isinstance(min_docs, int) or isinstance(min_docs, bool):
+        raise ConfigError(f"{path}: 'recurring_min_docs' must be an integer")
+    fraction = data.get("recurring_min_fraction", defaults.recurring_min_fraction)
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool):
+        raise ConfigError(f"{path}: 'recurring_min_fraction' must be a number")
+    kwargs = {"recurring_min_docs": min_docs, "recurring_min_fraction": float(fraction)}
+    try:
+        return CleanConfig(
+            disabled_rules=frozenset(disable),
+            extra_phrases=_str_list(data, "phrases", path),
+            extra_patterns=patterns,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,722 @@
+"""The registry of boilerplate rules used by :class:`dedupe.clean.Cleaner`.
+
+Every rule has a name, a one-line description and a function from a line with its
+context (:class:`LineContext`) to a verdict: ``True`` means "this line is boilerplate".
+As in jusText, there are two passes:
+
+* ``line`` rules are context-free: they look at the text of one line only
+  (phrases, patterns, shapes such as "Name | Agency, 2013").
+* ``context`` rules look at neighbours, at the verdicts already given, and at the
+  position of the line relative to the main text block of the document.
+
+Rules run in registry order; the first rule that fires names the removal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Stage = Literal["line", "context"]
+
+# ---------------------------------------------------------------------------
+# Line features
+# ---------------------------------------------------------------------------
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+_SPACE_RE = re.compile(r"\s+")
+_EDGE_RE = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
+_SENTENCE_END_RE = re.compile(r"""[.!?…]["'”’»)\]]*$""")
+
+
+def _wordset(words: str) -> frozenset[str]:
+    """A frozenset of the whitespace-separated words of a string (keeps word tables readable)."""
+    return frozenset(words.split())
+
+
+# A compact English stopword list (jusText style stopword density).
+STOPWORDS: frozenset[str] = _wordset(
+    """a about above after again against all also although am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each either
+    even ever every few for from further had has have having he her here hers herself him himself
+    his how however i if in into is it its itself just least less many may me might more most much
+    must my myself neither no nor not now of off often on once only or other others our ours
+    ourselves out over own per rather said same says she should since so some such than that the
+    their theirs them themselves then there these they this those though through thus to too toward
+    under until up upon us very was we were what when where whether which while who whom whose why
+    will with within without would yet you your yours yourself yourselves"""
+)
+
+
+def normalize_line(text: str) -> str:
+    """Normalise a line for comparisons: case-folded, whitespace collapsed, edge punctuation dropped.
+
+    Args:
+        text: A line of text.
+
+    Returns:
+        The normalised form (may be empty for lines of punctuation only).
+    """
+    return _EDGE_RE.sub("", _SPACE_RE.sub(" ", text).strip().casefold())
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    """A non-blank line with the features the rules use.
+
+    Attributes:
+        number: 1-based line number in the original text.
+        text: The line as read (without its line ending).
+        norm: :func:`normalize_line` of the text.
+        words: The words (``\\w+`` runs, apostrophes kept inside words).
+        stop_density: Share of words that are English stopwords.
+        ends_sentence: Whether the line ends with sentence-final punctuation.
+    """
+
+    number: int
+    text: str
+    norm: str
+    words: tuple[str, ...]
+    stop_density: float
+    ends_sentence: bool
+
+    @classmethod
+    def from_text(cls, number: int, text: str) -> LineInfo:
+        """Compute the features of one line.
+
+        Args:
+            number: 1-based line number in the original text.
+            text: The line (non-blank).
+
+        Returns:
+            The line with its features.
+        """
+        words = tuple(_WORD_RE.findall(text))
+        stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+        return cls(
+            number=number,
+            text=text,
+            norm=normalize_line(text),
+            words=words,
+            stop_density=stops / len(words) if words else 0.0,
+            ends_sentence=bool(_SENTENCE_END_RE.search(text.rstrip())),
+        )
+
+    @property
+    def n_words(self) -> int:
+        """Number of words."""
+        return len(self.words)
+
+    @property
+    def is_prose(self) -> bool:
+        """Whether the line reads like running English prose (jusText's "good" block)."""
+        n = self.n_words
+        if n < 8:
+            return False
+        if n < 15 and not self.ends_sentence:
+            return False
+        return self.stop_density >= 0.22
+
+    @property
+    def is_short(self) -> bool:
+        """Whether the line is short and not a sentence (menu items, labels, headings)."""
+        return self.n_words <= 6 and not (self.ends_sentence and self.n_words >= 4)
+
+
+@dataclass
+class LineContext:
+    """A line together with everything context rules may look at.
+
+    Attributes:
+        lines: The non-blank lines of the document, in order.
+        pos: Position of the current line in ``lines``.
+        verdicts: Rule name per line for lines already judged as boilerplate, else ``None``.
+            In the context pass, entries before ``pos`` are final; entries after ``pos``
+            hold the context-free verdicts.
+        body: ``(first, last)`` positions of the main text block, or ``None`` if there is none.
+        headline: Position of the line taken as the headline, or ``None``.
+        english: Whether the document is in English (English-only rules fire only then).
+        recurring: Normalised lines that recur across the batch.
+        phrases: Normalised user phrases.
+        patterns: Compiled user patterns.
+    """
+
+    lines: Sequence[LineInfo]
+    pos: int
+    verdicts: list[str | None]
+    body: tuple[int, int] | None = None
+    headline: int | None = None
+    english: bool = True
+    recurring: frozenset[str] = frozenset()
+    phrases: frozenset[str] = frozenset()
+    patterns: tuple[re.Pattern[str], ...] = field(default_factory=tuple)
+
+    @property
+    def line(self) -> LineInfo:
+        """The line being judged."""
+        return self.lines[self.pos]
+
+    def neighbour(self, offset: int) -> LineInfo | None:
+        """The non-blank line ``offset`` positions away, or ``None`` past either end."""
+        i = self.pos + offset
+        return self.lines[i] if 0 <= i < len(self.lines) else None
+
+    def removed(self, offset: int) -> bool:
+        """Whether the line ``offset`` positions away has a boilerplate verdict (``True`` past the ends)."""
+        i = self.pos + offset
+        if not 0 <= i < len(self.lines):
+            return True
+        return self.verdicts[i] is not None
+
+    def adjacent(self, offset: int) -> bool:
+        """Whether the neighbour ``offset`` (+1 or -1) directly touches this line (no blank line between)."""
+        other = self.neighbour(offset)
+        return other is not None and abs(other.number - self.line.number) == 1
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named boilerplate rule.
+
+    Attributes:
+        name: Short snake_case name shown by ``--explain`` and used in rules files.
+        description: One line saying what the rule removes.
+        stage: ``"line"`` (context-free pass) or ``"context"`` (second pass).
+        check: Function from a line with its context to a verdict (``True`` = boilerplate).
+        english_only: If true, the rule fires only on English documents.
+        uses_block: For context rules: whether the rule needs the main block and headline.
+            Context rules that do not run before the block is found, so that the lines
+            they remove (embed captions, photo alt text) cannot be taken for the headline.
+    """
+
+    name: str
+    description: str
+    stage: Stage
+    check: Callable[[LineContext], bool]
+    english_only: bool = False
+    uses_block: bool = False
+
+
+# ---------------------------------------------------------------------------
+# Phrase tables (English)
+# ---------------------------------------------------------------------------
+def _exact(*phrases: str) -> re.Pattern[str]:
+    """A regex matching a whole normalised line against any of the phrases (themselves regexes)."""
+    return re.compile(r"^(?:" + "|".join(phrases) + r")$")
+
+
+_AD_LABEL = _exact(
+    r"advertisements?",
+    r"advertising",
+    r"advertisement feature",
+    r"ads?",
+    r"adchoices",
+    r"ad choices",
+    r"ad feedback",
+    r"report (?:this )?ad",
+    r"remove ads",
+    r"sponsored(?: content| links?| stories| posts?| by .{1,40})?",
+    r"paid (?:content|post|partner content)",
+    r"promoted(?: content| stories| links?| by .{1,40})?",
+    r"partner content",
+    r"(?:story|article|text|content) continues (?:below|after)(?: this| the)? (?:advertisement|ad)",
+    r"continue reading (?:below|the main story|after (?:the )?(?:advertisement|ad))",
+    r"scroll (?:down )?to continue(?: reading)?",
+    r"skip (?:this )?ad",
+)
+
+_MEDIA_PREFIX = re.compile(
+    r"^(?:click to play video|play video|watch(?: the)? video|video|watch|photo insert|photos?|image|"
+    r"picture|photograph|gallery|slideshow|graphic|infographic|audio|listen|file photo|"
+    r"(?:photo|image|picture) (?:credit|source|courtesy)|credit|courtesy)\s*[:：]",
+    re.IGNORECASE,
+)
+_MEDIA_EXACT = _exact(
+    r"(?:click|tap) (?:here )?to (?:enlarge|play|watch|view)(?: (?:image|photo|video|gallery))?",
+    r"enlarge(?: this)? (?:image|photo|picture)",
+    r"view (?:photo )?gallery",
+    r"view (?:larger|full size)(?: image| photo)?",
+    r"(?:\d+ )?(?:more )?(?:photos|images|videos)",
+    r"play(?: video)?",
+    r"watch video",
+    r"video",
+    r"photo",
+    r"image",
+    r"now playing",
+    r"replay",
+    r"full screen",
+)
+_CREDIT_WORDS = re.compile(
+    r"\b(?:getty|reuters|afp|ap|associated press|epa|shutterstock|istock(?:photo)?|alamy|"
+    r"wikimedia|creative commons|flickr|photo|photos|photographer|image|images|pool|"
+    r"courtesy|staff)\b|©|/|\b(?:19|20)\d\d$",
+    re.IGNORECASE,
+)
+
+_NEWSLETTER = re.compile(
+    r"delivered (?:straight |directly |right )?to your inbox|in your inbox|"
+    r"by providing your email|by (?:signing up|subscribing|clicking (?:sign up|subscribe|submit))|"
+    r"sign up (?:for|to) (?:our|the|receive)|subscribe (?:to|for) (?:our|the)\b.{0,40}\b(?:newsletter|"
+    r"alerts|updates|email)|\bnewsletters?\b.{0,40}\b(?:sign up|subscribe|inbox|email)|"
+    r"(?:sign up|subscribe)\b.{0,40}\bnewsletters?\b|enter your e-?mail|your e-?mail address|"
+    r"you (?:can|may) unsubscribe|unsubscribe at any time|invalid e-?mail|"
+    r"thank(?:s| you) for (?:signing up|subscribing)|terms (?:and|&) conditions and privacy policy",
+    re.IGNORECASE,
+)
+_NEWSLETTER_TITLE = _exact(
+    r"get (?:the |our )?(?:daily|weekly|breaking|latest|top|free)\b.{0,40}\b(?:news|newsletters?|updates|"
+    r"alerts|headlines|stories)",
+    r"(?:sign up|subscribe)(?: now| today| here)?(?: for free)?",
+    r"newsletters?(?: sign ?up)?",
+    r"(?:daily|weekly|free|email) newsletters?",
+    r"e-?mail alerts?",
+    r"(?:sign up|register|subscribe) (?:for|to) .{0,40}",
+)
+
+# Words that make up share/follow/comment/print widgets; a line made only of these is a widget.
+_WIDGET_CORE = _wordset(
+    """share shares shared sharing tweet tweets retweet email e-mail mail print printer printable facebook
+    twitter linkedin whatsapp reddit pinterest tumblr digg delicious del icio us stumbleupon stumble
+    newsvine google buzz yahoo myspace technorati furl fark mixx slashdot comment comments commenting
+    bookmark bookmarks bookmarked save saved follow followers like likes recommend recommended reprint
+    reprints permalink rss feed feeds instagram youtube telegram messenger flipboard x link copy copied
+    sms text size font resize larger smaller increase decrease"""
+)
+_WIDGET_FILLER = _wordset(
+    """this article story page post on to us our via with a the it and or in of for your friend friends
+    view read add leave write post a an all be first more see show hide join conversation discussion
+    now here login log sign up close icon button opens new window tab options a+ a- aa
+    0 1 2 3 4 5 6 7 8 9 10"""
+)
+
+_FURNITURE = _exact(
+    r"top of (?:the )?page",
+    r"bottom of (?:the )?page",
+    r"(?:back|return|go|scroll) to (?:the )?top(?: of (?:the )?page)?(?: button)?",
+    r"exit mobile version",
+    r"(?:view|switch to) (?:the )?(?:mobile|desktop|full|classic) (?:version|site)",
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search|footer|article)",
+    r"skip (?:navigation|links)",
+    r"jump to (?:navigation|search|content)",
+    r"toggle (?:navigation|menu|search)",
+    r"(?:open|close|main|show|hide) (?:menu|navigation|search)",
+    r"menu",
+    r"main menu",
+    r"navigation",
+    r"search(?: for)?",
+    r"search (?:this site|the site|archives?)",
+    r"home(?: page)?",
+    r"homepage",
+    r"close",
+    r"loading(?: comments)?(?:\.\.\.)?",
+    r"log ?in",
+    r"log ?out",
+    r"sign (?:in|out)",
+    r"sign in(?: to| or) .{0,30}",
+    r"register",
+    r"my account",
+    r"(?:next|previous|prev|older|newer) (?:article|story|post|page|entry|item)s?",
+    r"next",
+    r"previous",
+    r"you are here",
+    r"breadcrumbs?",
+    r"(?:site ?map|contact us|about us|privacy policy|terms of (?:use|service)|cookie policy)",
+    r"all rights reserved",
+    r"powered by .{1,40}",
+    r"click here",
+    r"(?:read|see) (?:full )?(?:article|story)",
+    r"(?:read|see) more",
+    r"more",
+    r"continue reading",
+    r"back",
+    r"go",
+    r"submit",
+    r"cancel",
+    r"ok",
+    r"(?:text|font) size",
+)
+_GLUED_BYLINE = re.compile(r"\b(?:picture|photo|avatar|image|icon|logo|profile)By\b")
+_BYLINE = re.compile(
+    r"^(?:by|posted by|written by|words by|story by|report(?:ed)? by|from)\s+"
+    r"(?:[A-Z][\w.'’-]*|de|van|von|and|&|,)(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|and|&|,|the|staff|"
+    r"writer|reporter|correspondent|editor))*\s*[,|]?.{0,40}$"
+)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+
+_RELATED = re.compile(
+    r"^(?:related(?: articles?| stories| news| links?| content| coverage| posts?| topics?| videos?"
+    r"| searches)?|"
+    r"recommended(?: for you| stories| articles| reading| videos?)?|"
+    r"most (?:read|popular|viewed|emailed|e-mailed|commented|shared|recent|watched)(?: .{0,30})?|"
+    r"more (?:stories|news|articles|videos|headlines|top stories|coverage)(?: from| on| in| about)?.{0,30}|"
+    r"more on this (?:story|topic)|"
+    r"you (?:may|might|will) (?:also )?(?:like|enjoy|be interested in|have missed)|"
+    r"(?:see|read) also|also (?:read|see|on .{1,30})|read (?:next|more|this next)|"
+    r"trending(?: now| stories| news)?|top (?:stories|news|headlines)|latest(?: news| stories| headlines)?|"
+    r"popular(?: now| stories)?|editor'?s? (?:picks|choice)|"
+    r"discover (?:more|news|stories)(?: about| from)?.{0,30}|"
+    r"further reading|in other news|other news|what'?s (?:hot|new|popular)|don'?t miss|"
+    r"(?:also )?in this section|explore more|featured(?: stories| articles)?|elsewhere on .{1,30})$"
+)
+_PROMO_LINK = re.compile(
+    r"\b(?:visit|go to|check out|head to|log on to|download|follow us|read more at|more at)\b.{0,60}"
+    r"\b[\w-]+\.(?:com|net|org|co\.uk|co|io|info|news|tv|in|us|uk)\b",
+    re.IGNORECASE,
+)
+_PROMO_LABEL = re.compile(
+    r"^(?:WEEKLY |DAILY |MONTHLY |SPECIAL |SPONSORED |PARTNER |PROMOTED |FEATURED )?"
+    r"(?:FEATURE|SPONSORED|PROMOTION|PROMOTED|ADVERTORIAL|PARTNER CONTENT|SPECIAL OFFER|DEAL OF THE DAY|"
+    r"PAID POST|PRESENTED BY)\s*[:|–-]"
+)
+_COOKIE = re.compile(
+    r"\bcookies?\b.{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|experience|agree)\b|"
+    r"\b(?:use|accept|consent|policy|settings|agree)\b.{0,80}\bcookies?\b|"
+    r"\bprivacy (?:policy|notice|settings)\b.{0,80}\b(?:agree|accept|consent|updated)\b",
+    re.IGNORECASE,
+)
+_STOCK_LABEL = re.compile(r"^[A-Z][\w&'’ -]{1,30}:\s+(?P<rest>[A-Z].*)$")
+_STOCK_PARTICIPLE = re.compile(
+    r"\b(?:smiling|standing|sitting|holding|looking|reading|wearing|posing|walking|working|typing|"
+    r"talking|laughing|shaking|pointing|using|waving|gesturing|isolated on)\b",
+    re.IGNORECASE,
+)
+_FINITE_VERB = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|will|would|said|says|did|does|can|could|should|may|might)\b",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_DAYS = r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+_DATE_TOKEN = re.compile(
+    r"^(?:\d+(?:st|nd|rd|th)?|" + _MONTHS + "|" + _DAYS + r"|a\.?m|p\.?m|gmt|utc|[ecmp][sd]?t|bst|cet|"
+    r"published|updated|posted|last|modified|created|on|at|date|time|am|pm)$",
+    re.IGNORECASE,
+)
+
+
+# ---------------------------------------------------------------------------
+# Context-free rules
+# ---------------------------------------------------------------------------
+def user_phrase(ctx: LineContext) -> bool:
+    """A line equal to a user phrase (``phrases`` in the rules file)."""
+    return ctx.line.norm in ctx.phrases
+
+
+def user_pattern(ctx: LineContext) -> bool:
+    """A line fully matching a user regular expression (``patterns`` in the rules file)."""
+    text = ctx.line.text.strip()
+    return any(p.fullmatch(text) for p in ctx.patterns)
+
+
+def recurring_line(ctx: LineContext) -> bool:
+    """A line that recurs in many documents of the batch (CCNet-style)."""
+    return ctx.line.norm in ctx.recurring
+
+
+def ad_label(ctx: LineContext) -> bool:
+    """Ad slots and labels: "Advertisement", "Story continues below advertisement", "AdChoices"."""
+    return bool(_AD_LABEL.match(ctx.line.norm))
+
+
+def media_embed(ctx: LineContext) -> bool:
+    """Video and photo embeds: "Click to play video: '...'", "Photo Insert: ...", "Enlarge this image"."""
+    line = ctx.line
+    if line.n_words > 40:
+        return False
+    return bool(_MEDIA_PREFIX.match(line.text.strip()) or _MEDIA_EXACT.match(line.norm))
+
+
+def photo_credit(ctx: LineContext) -> bool:
+    """Photo credits: "Name | Agency/Photographer, 2013", "(AP Photo/Name)", "Photo by X/Getty Images"."""
+    line = ctx.line
+    text = line.text.strip()
+    if line.n_words > 16 or line.ends_sentence and not text.endswith(")"):
+        return False
+    if re.match(r"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:Photo|Image|Picture)s?\s*(?:by|:|/)", text):
+        return True
+    if re.match(r"^(?:photo|image|picture)s? (?:by|courtesy of)\b", text, re.IGNORECASE):
+        return True
+    if "|" in text:
+        last = text.rsplit("|", 1)[1].strip()
+        return bool(last) and len(last.split()) <= 8 and bool(_CREDIT_WORDS.search(last))
+    return False
+
+
+def stock_photo(ctx: LineContext) -> bool:
+    """Stock-photo descriptions: "Label: Business man in suit smiling and reading a newspaper ..."."""
+    line = ctx.line
+    m = _STOCK_LABEL.match(line.text.strip())
+    if not m or line.n_words > 40:
+        return False
+    rest = m.group("rest")
+    if any(q in rest for q in '"“”'):
+        return False
+    return bool(_STOCK_PARTICIPLE.search(rest)) and not _FINITE_VERB.search(rest)
+
+
+def newsletter(ctx: LineContext) -> bool:
+    """Newsletter and sign-up blocks, including prose-like ones ("... delivered to your inbox")."""
+    line = ctx.line
+    if line.n_words > 45:
+        return False
+    return bool(_NEWSLETTER.search(line.text) or (line.n_words <= 10 and _NEWSLETTER_TITLE.match(line.norm)))
+
+
+def share_widget(ctx: LineContext) -> bool:
+    """Share, follow, comment and print widgets: lines made only of widget words ("Share this", "Tweet")."""
+    line = ctx.line
+    if not line.words or line.n_words > 14:
+        return False
+    words = [w.casefold() for w in line.words]
+    if not any(w in _WIDGET_CORE for w in words):
+        return False
+    return all(w in _WIDGET_CORE or w in _WIDGET_FILLER for w in words)
+
+
+def page_furniture(ctx: LineContext) -> bool:
+    """Navigation and page furniture: "Back to top", "Skip to content", menus, copyright, glued bylines."""
+    line = ctx.line
+    if _FURNITURE.match(line.norm):
+        return True
+    if _GLUED_BYLINE.search(line.text):
+        return True
+    text = line.text.strip()
+    if line.n_words <= 25 and _COPYRIGHT.search(text):
+        return True
+    # Menus rendered on one line: several short items joined by separators.
+    items = [s for s in re.split(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*", text) if s.strip()]
+    return len(items) >= 4 and all(len(s.split()) <= 3 for s in items) and not line.ends_sentence
+
+
+def byline(ctx: LineContext) -> bool:
+    """Bylines on their own line: "By Jane Doe, Staff Writer"."""
+    line = ctx.line
+    return line.n_words <= 12 and not line.ends_sentence and bool(_BYLINE.match(line.text.strip()))
+
+
+def dateline(ctx: LineContext) -> bool:
+    """Lines made only of dates and times: "06.01.2008 01:07", "Updated: Jan. 5, 2008 3:45 p.m. ET"."""
+    line = ctx.line
+    if not line.words or line.n_words > 12:
+        return False
+    if not any(ch.isdigit() for ch in line.text):
+        return False
+    return all(_DATE_TOKEN.match(w) for w in line.words)
+
+
+def related_heading(ctx: LineContext) -> bool:
+    """Related, recommended and most-read headings: "Related Articles", "Discover news about China"."""
+    return ctx.line.n_words <= 8 and bool(_RELATED.match(ctx.line.norm))
+
+
+def promo(ctx: LineContext) -> bool:
+    """Promos and self-promotion: "For the latest, visit example.com!!!!", "WEEKLY FEATURE : ..."."""
+    line = ctx.line
+    text = line.text.strip()
+    if line.n_words > 40:
+        return False
+    if _PROMO_LABEL.match(text):
+        return True
+    if text.endswith("!!!") and line.n_words <= 25:
+        return True
+    return bool(_PROMO_LINK.search(text)) and line.n_words <= 25
+
+
+def cookie_notice(ctx: LineContext) -> bool:
+    """Cookie and privacy notices: "This site uses cookies ... you agree to our cookie policy"."""
+    return ctx.line.n_words <= 60 and bool(_COOKIE.search(ctx.line.text))
+
+
+# ---------------------------------------------------------------------------
+# Context rules
+# ---------------------------------------------------------------------------
+_QUOTED_TITLE = re.compile(r"""[:：]\s*['"‘“](?P<title>.+?)['"’”]?\s*$""")
+
+
+def embed_caption(ctx: LineContext) -> bool:
+    """The title and caption lines printed right after a video embed ("Click to play video: 'T'")."""
+    prev = ctx.neighbour(-1)
+    if prev is None:
+        return False
+    if ctx.verdicts[ctx.pos - 1] == "media_embed":
+        m = _QUOTED_TITLE.search(prev.text)
+        return m is not None and normalize_line(m.group("title")) == ctx.line.norm
+    # The caption sits directly below the title line (no blank line between them).
+    return (
+        ctx.verdicts[ctx.pos - 1] == "embed_caption"
+        and ctx.pos >= 2
+        and ctx.verdicts[ctx.pos - 2] == "media_embed"
+        and ctx.adjacent(-1)
+        and ctx.line.n_words <= 80
+    )
+
+
+def photo_alt(ctx: LineContext) -> bool:
+    """A short line directly above a photo credit or embed: the photo's alt text or caption title."""
+    line = ctx.line
+    if line.n_words > 8 or line.ends_sentence or not ctx.adjacent(1):
+        return False
+    return ctx.verdicts[ctx.pos + 1] in {"photo_credit", "media_embed"}
+
+
+def sandwiched(ctx: LineContext) -> bool:
+    """A short non-sentence line whose neighbours above and below are both boilerplate."""
+    line = ctx.line
+    if line.n_words > 12 or line.ends_sentence or ctx.pos == ctx.headline:
+        return False
+    if ctx.pos == 0 or ctx.pos == len(ctx.lines) - 1:
+        return False
+    return ctx.removed(-1) and ctx.removed(1)
+
+
+def outside_body(ctx: LineContext) -> bool:
+    """A line outside the main text block (the densest run of prose) that is not prose itself."""
+    if ctx.body is None or ctx.pos == ctx.headline:
+        return False
+    first, last = ctx.body
+    if first <= ctx.pos <= last:
+        return False
+    return not ctx.line.is_prose
+
+
+def repeated_paragraph(ctx: LineContext) -> bool:
+    """A paragraph repeated in the same text (the first occurrence is kept).
+
+    Also a line whose leading sentences are an earlier kept line verbatim (a lede
+    printed again at the top of a longer paragraph): the earlier copy is kept.
+    """
+    line = ctx.line
+    if line.n_words < 6:
+        return False
+    for i in range(ctx.pos):
+        if ctx.verdicts[i] is not None:
+            continue
+        earlier = ctx.lines[i]
+        if earlier.n_words < 6:
+            continue
+        if earlier.norm == line.norm:
+            return True
+        if (
+            earlier.ends_sentence
+            and earlier.n_words >= 8
+            and line.text.strip().startswith(earlier.text.strip() + " ")
+        ):
+            return True
+    return False
+
+
+RULES: tuple[Rule, ...] = (
+    # -- context-free pass ---------------------------------------------------
+    Rule("user_phrase", "A line equal to a phrase listed in the rules file.", "line", user_phrase),
+    Rule("user_pattern", "A line fully matching a pattern listed in the rules file.", "line", user_pattern),
+    Rule(
+        "recurring_line",
+        "A line that recurs in many documents of the batch (CCNet-style).",
+        "line",
+        recurring_line,
+    ),
+    Rule(
+        "ad_label",
+        "Ad slots and labels: 'Advertisement', 'Story continues below advertisement'.",
+        "line",
+        ad_label,
+        english_only=True,
+    ),
+    Rule(
+        "media_embed",
+        "Video and photo embeds: 'Click to play video: ...', 'Photo Insert: ...'.",
+        "line",
+        media_embed,
+        english_only=True,
+    ),
+    Rule(
+        "photo_credit",
+        "Photo credits: 'Name | Agency/Photographer, 2013', '(AP Photo/Name)'.",
+        "line",
+        photo_credit,
+    ),
+    Rule(
+        "stock_photo",
+        "Stock-photo descriptions: 'Label: Business man in suit smiling ...'.",
+        "line",
+        stock_photo,
+        english_only=True,
+    ),
+    Rule(
+        "newsletter",
+        "Newsletter and sign-up blocks, including prose-like ones ('... to your inbox').",
+        "line",
+        newsletter,
+        english_only=True,
+    ),
+    Rule(
+        "share_widget",
+        "Share, follow, comment and print widgets ('Share this', 'Tweet', 'Email').",
+        "line",
+        share_widget,
+        english_only=True,
+    ),
+    Rule(
+        "page_furniture",
+        "Navigation and page furniture: 'Back to top', 'Skip to content', menus, (c).",
+        "line",
+        page_furniture,
+    ),
+    Rule(
+        "byline", "Bylines on their own line: 'By Jane Doe, Staff Writer'.", "line", byline, english_only=True
+    ),
+    Rule("dateline", "Lines made only of dates and times: '06.01.2008 01:07'.", "line", dateline),
+    Rule(
+        "related_heading",
+        "Related, recommended and most-read headings: 'Related Articles'.",
+        "line",
+        related_heading,
+        english_only=True,
+    ),
+    Rule(
+        "promo",
+        "Promos and self-promotion: 'For more, visit example.com!!!!', 'WEEKLY FEATURE : ...'.",
+        "line",
+        promo,
+    ),
+    Rule("cookie_notice", "Cookie and privacy notices.", "line", cookie_notice, english_only=True),
+    # -- context pass ----------------------------------------------------------
+    Rule(
+        "embed_caption",
+        "The title and caption lines printed right after a video embed.",
+        "context",
+        embed_caption,
+    ),
+    Rule(
+        "photo_alt", "A short line directly above a photo credit or embed (alt text).", "context", photo_alt
+    ),
+    Rule(
+        "sandwiched",
+        "A short non-sentence line between two boilerplate lines.",
+        "context",
+        sandwiched,
+        uses_block=True,
+    ),
+    Rule(
+        "outside_body",
+        "A non-prose line outside the main text block (not the headline).",
+        "context",
+        outside_body,
+        english_only=True,
+        uses_block=True,
+    ),
+    Rule(
+        "repeated_paragraph",
+        "A paragraph (or its leading sentences) repeated in the same text.",
+        "context",
+        repeated_paragraph,
+        uses_block=True,
+    ),
+)
+"""All rules, in the order they are tried."""
+
+RULE_NAMES: frozenset[str] = frozenset(r.name for r in RULES)
+"""Names of all rules (the values ``disable`` in a rules file may take)."""
