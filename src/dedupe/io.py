@@ -1,0 +1,188 @@
+"""Reading input: files, directories, ``-`` (stdin) and JSONL, as a stream of :class:`Document`.
+
+Unreadable or unusable inputs are not fatal: they are reported through the ``on_skip``
+callback with a reason, so that the caller can count and show them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dedupe.errors import InputError
+from dedupe.models import Document, Skipped
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".text"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+
+SkipCallback = Callable[[Skipped], None]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read input.
+
+    Attributes:
+        text_field: JSONL field holding the text.
+        id_field: JSONL field holding the id; records without it get ``FILE:LINE``.
+        encoding: Encoding of text files; undecodable bytes are replaced (with a warning).
+        strict: Malformed JSONL lines are fatal instead of skipped.
+    """
+
+    text_field: str = "text"
+    id_field: str = "id"
+    encoding: str = "utf-8"
+    strict: bool = False
+
+
+def _display_path(path: Path, given: str, root: Path) -> str:
+    """The path as the user would write it: relative to what they gave us."""
+    if path == root:
+        return given
+    rel = path.relative_to(root).as_posix()
+    if given in (".", "./"):
+        return rel
+    return given.rstrip("/") + "/" + rel
+
+
+def iter_input_files(paths: Iterable[str], on_skip: SkipCallback) -> Iterator[tuple[str, Path | None]]:
+    """Expand user paths into ``(display_path, path)`` pairs, in a deterministic order.
+
+    Directories are walked recursively (sorted), keeping files with a text or JSONL suffix;
+    files named explicitly are always read. ``-`` yields ``("-", None)``.
+
+    Raises:
+        InputError: a path that does not exist.
+    """
+    for given in paths:
+        if given == "-":
+            yield "-", None
+            continue
+        root = Path(given)
+        if not root.exists():
+            if root.is_symlink():
+                on_skip(Skipped(given, "broken symbolic link"))
+                continue
+            raise InputError(f"no such file or directory: {given}")
+        if root.is_dir():
+            found = False
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    p = Path(dirpath) / name
+                    if p.suffix.lower() in TEXT_SUFFIXES or p.suffix.lower() in JSONL_SUFFIXES:
+                        found = True
+                        yield _display_path(p, given, root), p
+            if not found:
+                on_skip(Skipped(given, "directory holds no .txt, .md, .text or .jsonl files"))
+        else:
+            yield given, root
+
+
+def _decode(data: bytes, encoding: str, display: str, on_skip: SkipCallback) -> str | None:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        on_skip(Skipped(display, "binary file (NUL bytes)"))
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced"))
+        return data.decode(encoding, errors="replace")
+    except LookupError as exc:
+        raise InputError(f"unknown encoding: {encoding}") from exc
+
+
+def _read_bytes(display: str, path: Path | None, on_skip: SkipCallback) -> bytes | None:
+    try:
+        if path is None:
+            return sys.stdin.buffer.read()
+        return path.read_bytes()
+    except PermissionError:
+        on_skip(Skipped(display, "permission denied"))
+    except IsADirectoryError:
+        on_skip(Skipped(display, "is a directory"))
+    except OSError as exc:
+        on_skip(Skipped(display, exc.strerror or str(exc)))
+    return None
+
+
+def _iter_jsonl(
+    display: str, text: str, options: ReadOptions, start: int, on_skip: SkipCallback
+) -> Iterator[Document]:
+    index = start
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        where = f"{display}:{lineno}"
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            if options.strict:
+                raise InputError(f"{where}: malformed JSON ({exc.msg})") from exc
+            on_skip(Skipped(where, f"malformed JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict):
+            if options.strict:
+                raise InputError(f"{where}: record is not a JSON object")
+            on_skip(Skipped(where, "record is not a JSON object"))
+            continue
+        body = record.get(options.text_field)
+        if not isinstance(body, str):
+            reason = (
+                f"missing field {options.text_field!r}"
+                if body is None
+                else f"field {options.text_field!r} is not a string"
+            )
+            if options.strict:
+                raise InputError(f"{where}: {reason}")
+            on_skip(Skipped(where, reason))
+            continue
+        rid = record.get(options.id_field)
+        doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else where
+        yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw)
+        index += 1
+
+
+def iter_documents(
+    paths: Iterable[str],
+    options: ReadOptions | None = None,
+    on_skip: SkipCallback | None = None,
+) -> Iterator[Document]:
+    """Yield every document found under ``paths``, in a deterministic order.
+
+    Args:
+        paths: Files, directories (recursive) and ``-`` for stdin.
+        options: How to read (JSONL fields, encoding, strictness).
+        on_skip: Called for every input left out, with the reason.
+
+    Raises:
+        InputError: a missing path, or a malformed JSONL line with ``strict``.
+    """
+    options = options or ReadOptions()
+    skip: SkipCallback = on_skip or (lambda s: None)
+    index = 0
+    for display, path in iter_input_files(paths, skip):
+        data = _read_bytes(display, path, skip)
+        if data is None:
+            continue
+        text = _decode(data, options.encoding, display, skip)
+        if text is None:
+            continue
+        if path is not None and path.suffix.lower() in JSONL_SUFFIXES:
+            for doc in _iter_jsonl(display, text, options, index, skip):
+                index += 1
+                yield doc
+            continue
+        if not text.strip():
+            skip(Skipped(display, "empty file" if not text else "whitespace-only file"))
+            continue
+        yield Document(id=display, text=text, source=display, index=index)
+        index += 1

@@ -1,0 +1,105 @@
+"""Text normalization, tokenization and sentence splitting.
+
+Normalization makes copies that differ only in typography compare equal: Unicode NFKC,
+case folding, curly quotes and dashes mapped to ASCII, whitespace collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+        "\u2212": "-", "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
+    }
+)  # fmt: skip
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def normalize_text(text: str) -> str:
+    """Return ``text`` in the canonical form used for fingerprints and exact matching.
+
+    NFKC, case-folded, typographic quotes and dashes as ASCII, runs of whitespace as one space.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    return _WS.sub(" ", text).strip()
+
+
+def tokenize(normalized: str) -> list[str]:
+    """Split normalized text into word tokens (``\\w+`` runs: letters, digits, underscore)."""
+    return _WORD.findall(normalized)
+
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and
+# an opening quote, capital or digit. Common abbreviations and initials are not sentence ends.
+_SENT_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+_ABBREV = re.compile(
+    r"(?:\b(?:mr|mrs|ms|dr|prof|sr|jr|st|gen|gov|sen|rep|lt|col|capt|sgt|rev|no|vs|inc|ltd|co|corp|"
+    r"jan|feb|mar|apr|aug|sep|sept|oct|nov|dec|u\.s|u\.n|u\.k|e\.g|i\.e|etc)\.|\b[A-Z]\.)$",
+    re.IGNORECASE,
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences: at line breaks, then at sentence-final punctuation.
+
+    Returns the non-empty sentences with surrounding whitespace stripped, in order.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        start = 0
+        for m in _SENT_END.finditer(line):
+            head = line[start : m.start()].rstrip("\"'\u201d\u2019)]")
+            if _ABBREV.search(head):
+                continue
+            piece = line[start : m.start()].strip()
+            if piece:
+                out.append(piece)
+            start = m.end()
+        tail = line[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+# Function words of English: dropped from content-word features so that two texts on the same
+# story are compared on what they say (names, numbers, nouns, verbs), not on grammar.
+STOPWORDS = frozenset(
+    """
+a about above after again against all almost also although am among an and another any are around as at
+be became because become been before being below between both but by can cannot could did do does doing
+done down during each either else even ever every few for from further had has have having he her here
+hers herself him himself his how however i if in into is it its itself just least less many may me might
+more most much must my myself neither no nor not now of off often on once one only or other others our
+ours ourselves out over own per perhaps quite rather said same says say she should since so some such
+than that the their theirs them themselves then there these they this those though through thus to too
+under until up upon us very via was we were what whatever when where whether which while who whom whose
+why will with within without would yet you your yours yourself yourselves
+""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper (plural, -ing, -ed, -ly): enough to match inflections."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
+                         ("es", ""), ("s", "")):  # fmt: skip
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def content_words(normalized: str) -> list[str]:
+    """Stemmed tokens of normalized text without stopwords and one-letter tokens, in order."""
+    return [stem(t) for t in _WORD.findall(normalized) if t not in STOPWORDS and len(t) > 1]

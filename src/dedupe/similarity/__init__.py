@@ -1,0 +1,1 @@
+"""Similarity stages: shingle -> signature -> candidates -> verify, and sentence alignment."""

@@ -1,0 +1,198 @@
+"""Order-aware sentence alignment of two texts.
+
+Two kinds of sentence correspondence are scored:
+
+* ``copy``: the same sentence, possibly with typos or small edits (rapidfuzz ``ratio`` on the
+  normalized sentences, computed for all pairs at once with ``process.cdist``);
+* ``content``: the same statement reworded (Dice overlap of the sentences' content words, each
+  word weighted by its inverse frequency among the two texts' sentences, so that the topic words
+  both articles repeat everywhere count for little and the specific ones for much).
+
+The alignment is the heaviest chain of corresponding pairs that is increasing in both texts
+(a weighted longest increasing subsequence over the sparse matches, O(K log n)), so a moved
+paragraph is kept as moved rather than counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+from scipy import sparse
+
+from dedupe.normalize import content_words, normalize_text, split_sentences
+
+
+@dataclass(frozen=True)
+class SentenceSet:
+    """The sentences of one text, with what alignment needs.
+
+    Attributes:
+        texts: The sentences as written.
+        normalized: The sentences normalized.
+        content: The stemmed content words of each sentence.
+    """
+
+    texts: tuple[str, ...]
+    normalized: tuple[str, ...]
+    content: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def prepare_sentences(text: str) -> SentenceSet:
+    """Split ``text`` into sentences and compute their normalized forms and content words."""
+    texts = tuple(split_sentences(text))
+    normalized = tuple(normalize_text(s) for s in texts)
+    content = tuple(tuple(dict.fromkeys(content_words(n))) for n in normalized)
+    return SentenceSet(texts, normalized, content)
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    """Sentence ``a`` of the first text corresponds to sentence ``b`` of the second, with ``score`` in [0, 1]."""
+
+    a: int
+    b: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """An order-preserving alignment.
+
+    Attributes:
+        pairs: Corresponding sentences, increasing in both ``a`` and ``b``.
+        coverage_a: Share of the first text's weight that is aligned (0-1).
+        coverage_b: Share of the second text's weight that is aligned (0-1).
+    """
+
+    pairs: tuple[SentencePair, ...]
+    coverage_a: float
+    coverage_b: float
+
+    @property
+    def coverage_min(self) -> float:
+        return min(self.coverage_a, self.coverage_b)
+
+    @property
+    def coverage_max(self) -> float:
+        return max(self.coverage_a, self.coverage_b)
+
+
+def _heaviest_chain(
+    rows: np.ndarray, cols: np.ndarray, gains: np.ndarray, n_cols: int
+) -> list[int]:
+    """Indices of the matches forming the heaviest chain strictly increasing in row and column."""
+    if len(rows) == 0:
+        return []
+    order = np.lexsort((cols, rows))
+    tree_val = [0.0] * (n_cols + 1)
+    tree_arg = [-1] * (n_cols + 1)
+    best = [0.0] * len(rows)
+    back = [-1] * len(rows)
+
+    def query(j: int) -> tuple[float, int]:  # max over columns < j (1-based prefix j)
+        v, arg = 0.0, -1
+        while j > 0:
+            if tree_val[j] > v:
+                v, arg = tree_val[j], tree_arg[j]
+            j -= j & -j
+        return v, arg
+
+    def update(j: int, v: float, arg: int) -> None:
+        j += 1
+        while j <= n_cols:
+            if v > tree_val[j]:
+                tree_val[j], tree_arg[j] = v, arg
+            j += j & -j
+
+    k = 0
+    n = len(order)
+    while k < n:
+        row = rows[order[k]]
+        end = k
+        while end < n and rows[order[end]] == row:
+            end += 1
+        for t in range(k, end):  # all of one row read the tree before any of the row is written
+            m = int(order[t])
+            v, arg = query(int(cols[m]))
+            best[m] = v + float(gains[m])
+            back[m] = arg
+        for t in range(k, end):
+            m = int(order[t])
+            update(int(cols[m]), best[m], m)
+        k = end
+    m = int(np.argmax(best))
+    chain = []
+    while m != -1:
+        chain.append(m)
+        m = back[m]
+    chain.reverse()
+    return chain
+
+
+def _finish(
+    rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, wa: np.ndarray, wb: np.ndarray
+) -> Alignment:
+    gains = wa[rows] + wb[cols] if len(rows) else np.zeros(0)
+    chain = _heaviest_chain(rows, cols, gains, len(wb))
+    pairs = tuple(SentencePair(int(rows[m]), int(cols[m]), round(float(scores[m]), 4)) for m in chain)
+    ta, tb = float(wa.sum()), float(wb.sum())
+    ca = sum(float(wa[p.a]) for p in pairs) / ta if ta else 0.0
+    cb = sum(float(wb[p.b]) for p in pairs) / tb if tb else 0.0
+    return Alignment(pairs, min(ca, 1.0), min(cb, 1.0))
+
+
+def align_copies(a: SentenceSet, b: SentenceSet, min_ratio: float) -> Alignment:
+    """Align sentences that are copies of each other (rapidfuzz ratio >= ``min_ratio``).
+
+    Coverage is weighted by sentence length in characters.
+    """
+    if not len(a) or not len(b):
+        return Alignment((), 0.0, 0.0)
+    cutoff = min_ratio * 100
+    scores = cdist(a.normalized, b.normalized, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32)
+    rows, cols = np.nonzero(scores >= cutoff)
+    wa = np.array([len(s) for s in a.normalized], dtype=np.float64)
+    wb = np.array([len(s) for s in b.normalized], dtype=np.float64)
+    return _finish(rows, cols, scores[rows, cols] / 100.0, wa, wb)
+
+
+def _incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
+    indptr = [0]
+    indices: list[int] = []
+    for words in content:
+        indices.extend(vocab[w] for w in words)
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float64)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(content), len(vocab)))
+
+
+def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float) -> Alignment:
+    """Align sentences that say the same thing in other words.
+
+    Sentence similarity is the Dice overlap of content words weighted by
+    ``log(1 + N / df)`` over the sentences of both texts. Coverage is weighted the same way.
+    """
+    if not len(a) or not len(b):
+        return Alignment((), 0.0, 0.0)
+    df = Counter(w for words in (*a.content, *b.content) for w in words)
+    n = len(a) + len(b)
+    vocab = {w: i for i, w in enumerate(df)}
+    weight = np.array([math.log1p(n / df[w]) for w in df], dtype=np.float64)
+    ma, mb = _incidence(a.content, vocab), _incidence(b.content, vocab)
+    wa, wb = ma @ weight, mb @ weight
+    inter = (ma.multiply(weight)) @ mb.T
+    inter = inter.tocoo()
+    rows, cols, shared = inter.row, inter.col, inter.data
+    denom = wa[rows] + wb[cols]
+    dice = np.where(denom > 0, 2.0 * shared / np.where(denom > 0, denom, 1.0), 0.0)
+    keep = dice >= min_overlap
+    return _finish(rows[keep].astype(np.int64), cols[keep].astype(np.int64), dice[keep], wa, wb)

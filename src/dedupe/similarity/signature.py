@@ -1,0 +1,63 @@
+"""MinHash signatures computed in bulk with NumPy, compatible with datasketch.
+
+The result is exactly what ``datasketch.MinHash(num_perm, seed, scheme="affine32")`` would hold
+after ``update_batch`` with a hash function that returns our 32-bit shingle hash: the same
+MurmurHash3 pre-mix, the same permutation parameters (taken from datasketch itself) and the same
+arithmetic. We only avoid calling a hash function once per shingle from Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash
+
+SCHEME = "affine32"
+_U32 = np.uint32
+
+
+def fold32(hashes: np.ndarray) -> np.ndarray:
+    """Fold 64-bit hashes to the 32 bits that datasketch's ``affine32`` scheme takes."""
+    return ((hashes ^ (hashes >> np.uint64(32))) & np.uint64(0xFFFFFFFF)).astype(_U32)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> _U32(16))
+        h = h * _U32(0x85EBCA6B)
+        h = h ^ (h >> _U32(13))
+        h = h * _U32(0xC2B2AE35)
+        return h ^ (h >> _U32(16))
+
+
+class Signer:
+    """Computes MinHash signatures for one ``(num_perm, seed)`` setting.
+
+    Args:
+        num_perm: Number of permutations.
+        seed: Seed of the permutations (datasketch's own generator).
+    """
+
+    def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
+        self.num_perm = num_perm
+        self.seed = seed
+        template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
+        a, b = template.permutations
+        self._a = np.asarray(a, dtype=_U32)[:, None]
+        self._b = np.asarray(b, dtype=_U32)[:, None]
+        self._empty = np.full(num_perm, np.iinfo(_U32).max, dtype=_U32)
+
+    def hashvalues(self, hashes: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """The MinHash values (``uint32[num_perm]``) of a set of 64-bit shingle hashes."""
+        if len(hashes) == 0:
+            return self._empty.copy()
+        h = _fmix32(fold32(hashes))
+        out = self._empty.copy()
+        with np.errstate(over="ignore"):
+            for start in range(0, len(h), chunk):
+                part = h[None, start : start + chunk]
+                np.minimum(out, (self._a * part + self._b).min(axis=1), out=out)
+        return out
+
+    def minhash(self, hashvalues: np.ndarray) -> LeanMinHash:
+        """Wrap hash values as a datasketch ``LeanMinHash`` for ``MinHashLSH``."""
+        return LeanMinHash(seed=self.seed, hashvalues=hashvalues, scheme=SCHEME)
