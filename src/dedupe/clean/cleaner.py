@@ -41,8 +41,9 @@ _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 # Main-block scoring: a prose line adds its word count (capped), any other line costs this much.
 _BLOCK_PROSE_CAP = 60
 _BLOCK_PENALTY = 6
-# A document is treated as English when this share of its words (in lines of 5+ words) are stopwords.
-_ENGLISH_MIN_STOP_DENSITY = 0.2
+# A line of 8+ words is English prose when this share of its words are English stopwords;
+# a document with two such lines is treated as English.
+_ENGLISH_MIN_STOP_DENSITY = 0.3
 # How far above the main block the headline is looked for (non-blank lines).
 _HEADLINE_WINDOW = 12
 
@@ -107,12 +108,14 @@ def _render(lines: list[str], removed: set[int]) -> tuple[list[str], list[int]]:
 
 
 def _is_english(infos: list[LineInfo]) -> bool:
-    words = stops = 0
-    for info in infos:
-        if info.n_words >= 5:
-            words += info.n_words
-            stops += round(info.stop_density * info.n_words)
-    return words > 0 and stops / words >= _ENGLISH_MIN_STOP_DENSITY
+    """Whether the text is English: it has lines of English prose (high stopword density).
+
+    Counting lines rather than pooling all words keeps long menus and link lists, which
+    have few stopwords, from hiding the article on an English page.
+    """
+    long_lines = [info for info in infos if info.n_words >= 8]
+    english = sum(1 for info in long_lines if info.stop_density >= _ENGLISH_MIN_STOP_DENSITY)
+    return english >= min(2, len(long_lines)) and english > 0
 
 
 def find_main_block(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[int, int] | None:
