@@ -6,6 +6,7 @@ callback with a reason, so that the caller can count and show them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -186,3 +187,46 @@ def iter_documents(
             continue
         yield Document(id=display, text=text, source=display, index=index)
         index += 1
+
+
+def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
+    so that readers never see a half-written file.
+
+    Raises:
+        InputError: the file cannot be written.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+
+
+def safe_output_path(out_dir: Path, relative: str) -> Path:
+    """``out_dir / relative``, refusing anything that would land outside ``out_dir``.
+
+    Raises:
+        InputError: ``relative`` is absolute or climbs out with ``..``.
+    """
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise InputError(f"refusing to write outside the output directory: {relative}")
+    target = (out_dir / rel).resolve()
+    root = out_dir.resolve()
+    if target != root and root not in target.parents:
+        raise InputError(f"refusing to write outside the output directory: {relative}")
+    return out_dir / rel

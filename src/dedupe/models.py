@@ -15,6 +15,7 @@ class ExitStatus(IntEnum):
     USAGE = 2  # usage or input trouble
     INTERRUPTED = 130  # Ctrl-C
     TERMINATED = 143  # SIGTERM
+    INTERNAL = 70  # a bug in dedupe (EX_SOFTWARE); the message asks for --debug
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,71 @@ class CleanResult:
             "kept_lines": self.kept_lines,
             "removed_lines": self.removed_lines,
         }
+
+
+MATCH_KINDS = ("exact", "near", "paraphrase")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A verified pair of duplicates.
+
+    Attributes:
+        a: Index of the first document (input order), ``a < b``.
+        b: Index of the second document.
+        kind: ``exact``, ``near`` or ``paraphrase``.
+        similarity: The score that decided the kind (0-1): 1.0 for exact, the shingle Jaccard,
+            containment or aligned-sentence coverage for near, the aligned-content coverage for
+            paraphrase.
+        measure: Which measure ``similarity`` is: ``identical``, ``jaccard``, ``containment``,
+            ``copied_sentences`` or ``reworded_sentences``.
+    """
+
+    a: int
+    b: int
+    kind: str
+    similarity: float
+    measure: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """A document of a cluster, with how it matches the cluster's representative."""
+
+    id: str
+    similarity: float
+    kind: str
+    measure: str
+    length: int
+    representative: bool = False
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of duplicates. ``members`` includes the representative, listed first."""
+
+    id: int
+    representative: str
+    reason: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The outcome of a scan.
+
+    Attributes:
+        clusters: Clusters with at least two members, in a deterministic order.
+        documents: Every document read, in input order (ids and sources).
+        stats: Counts and timings (see docs/json.md).
+        skipped: Inputs left out, with reasons.
+    """
+
+    clusters: tuple[Cluster, ...]
+    documents: tuple[Document, ...]
+    stats: dict[str, Any]
+    skipped: tuple[Skipped, ...] = ()
+
+    def duplicate_ids(self) -> set[str]:
+        """Ids of the documents to drop: every cluster member but the representative."""
+        return {m.id for c in self.clusters for m in c.members if not m.representative}

@@ -1,0 +1,370 @@
+"""Command line: parse options, build configs, call the core, render, return an exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from dedupe import __version__
+from dedupe.config import CleanConfig, ScanConfig, ShingleSpec
+from dedupe.errors import DedupeError
+from dedupe.io import JSONL_SUFFIXES, ReadOptions, iter_documents, safe_output_path, write_atomic
+from dedupe.models import Document, ExitStatus, Skipped
+
+_DEFAULT = ScanConfig()
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> click.ClickException:
+    exc = click.ClickException(message)
+    exc.exit_code = ExitStatus.USAGE
+    return exc
+
+
+class DedupeGroup(click.Group):
+    """Maps every failure to ``dedupe: error: ...`` and a documented exit status."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        debug = "--debug" in sys.argv[1:] or "--debug" in (kwargs.get("args") or args[0] if args else [])
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(ExitStatus.USAGE)
+        except click.UsageError as exc:
+            click.echo(f"dedupe: error: {exc.format_message()}", err=True)
+            if exc.ctx is not None:
+                click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+            sys.exit(ExitStatus.USAGE)
+        except click.ClickException as exc:
+            click.echo(f"dedupe: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except DedupeError as exc:
+            if debug:
+                raise
+            click.echo(f"dedupe: error: {exc}", err=True)
+            sys.exit(ExitStatus.USAGE)
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("dedupe: interrupted", err=True)
+            sys.exit(ExitStatus.INTERRUPTED)
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(ExitStatus.OK)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(f"dedupe: error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+            sys.exit(ExitStatus.INTERNAL)
+        sys.exit(int(rv or 0))
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so that the interpreter's flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@click.group(cls=DedupeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dedupe")
+def cli() -> None:
+    """Find duplicate and rewritten news articles, and strip scraping boilerplate."""
+
+
+def _read_options(text_field: str, id_field: str, encoding: str, strict: bool) -> ReadOptions:
+    return ReadOptions(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict)
+
+
+def _clean_config(rules: str | None) -> CleanConfig | None:
+    if rules is None:
+        return None
+    from dedupe.clean import load_rules_file
+
+    return load_rules_file(rules)
+
+
+def _warn_skipped(skipped: list[Skipped], quiet: bool) -> None:
+    if quiet:
+        return
+    err = _stderr()
+    for s in skipped:
+        err.print(f"dedupe: warning: skipped {s.path}: {s.reason}", markup=False)
+
+
+def _emit(lines: Any) -> None:
+    out = sys.stdout
+    for line in lines:
+        out.write(line + "\n")
+    out.flush()
+
+
+_input_options = [
+    click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
+    click.option("--id-field", default="id", show_default=True, help="JSONL field holding the id (else FILE:LINE)."),
+    click.option("--encoding", default="utf-8", show_default=True, help="Encoding of input files."),
+    click.option("--strict", is_flag=True, help="Malformed JSONL lines are fatal instead of skipped."),
+    click.option("--rules", type=click.Path(dir_okay=False), help="TOML file of cleaning rules (docs/clean.md)."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress bar, warnings or summary on stderr."),
+    click.option("--debug", is_flag=True, help="Show tracebacks."),
+]
+
+
+def input_options(f: Any) -> Any:
+    for opt in reversed(_input_options):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "jsonl"]), default="human", show_default=True,
+              help="Output format.")
+@click.option("--emit", type=click.Choice(["clusters", "unique", "duplicates"]), default="clusters",
+              show_default=True,
+              help="What to print: the clusters, the documents to keep, or the documents to drop.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT.threshold, show_default=True,
+              help="near: shingle Jaccard at least this.")
+@click.option("--containment", type=click.FloatRange(0, 1), default=_DEFAULT.containment, show_default=True,
+              help="near: share of the shorter text's shingles found in the longer one.")
+@click.option("--paraphrase/--no-paraphrase", default=_DEFAULT.paraphrase, show_default=True,
+              help="Look for rewrites (the same story reworded).")
+@click.option("--paraphrase-threshold", type=click.FloatRange(0, 1), default=_DEFAULT.paraphrase_threshold,
+              show_default=True, help="paraphrase: share of one text's content aligned with rewordings.")
+@click.option("--shingle", default=str(_DEFAULT.shingle), show_default=True, help="word:N or char:N shingles.")
+@click.option("--num-perm", type=click.IntRange(16, 1024), default=_DEFAULT.num_perm, show_default=True,
+              help="MinHash permutations.")
+@click.option("--seed", type=click.IntRange(0), default=_DEFAULT.seed, show_default=True, help="MinHash seed.")
+@click.option("--keep", type=click.Choice(["longest", "first", "shortest"]), default=_DEFAULT.keep,
+              show_default=True, help="Which document of a cluster to keep.")
+@click.option("--no-clean", is_flag=True, help="Fingerprint the raw text, without removing boilerplate.")
+@click.option("--check", is_flag=True, help="Exit with status 1 when any duplicate is found.")
+@input_options
+def scan(
+    paths: tuple[str, ...],
+    fmt: str,
+    emit: str,
+    threshold: float,
+    containment: float,
+    paraphrase: bool,
+    paraphrase_threshold: float,
+    shingle: str,
+    num_perm: int,
+    seed: int,
+    keep: str,
+    no_clean: bool,
+    check: bool,
+    text_field: str,
+    id_field: str,
+    encoding: str,
+    strict: bool,
+    rules: str | None,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """Find clusters of duplicates (exact, near and paraphrase) among PATHS.
+
+    PATHS are files, directories (searched recursively for .txt, .md, .text and .jsonl), or - for stdin.
+    """
+    from dedupe.pipeline import scan_documents, settings_summary
+    from dedupe.render import json as render_json
+
+    config = ScanConfig(
+        threshold=threshold,
+        containment=containment,
+        paraphrase=paraphrase,
+        paraphrase_threshold=paraphrase_threshold,
+        candidate_threshold=min(_DEFAULT.candidate_threshold, threshold),
+        shingle=ShingleSpec.parse(shingle),
+        num_perm=num_perm,
+        seed=seed,
+        keep=keep,
+        clean=not no_clean,
+    )
+    clean_config = _clean_config(rules)
+    skipped: list[Skipped] = []
+    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict), skipped.append))
+    _warn_skipped(skipped, quiet)
+    result = _run_with_progress(lambda progress: scan_documents(docs, config, clean_config, progress, skipped), quiet)
+    if emit != "clusters":
+        if fmt == "json":
+            ids = list(render_json.iter_emit_lines(result, emit, "human"))
+            _emit([render_json.dumps({"version": __version__, emit: ids, "stats": result.stats})])
+        else:
+            _emit(render_json.iter_emit_lines(result, emit, fmt))
+    elif fmt == "json":
+        _emit([json.dumps(render_json.scan_to_dict(result, settings_summary(config)), ensure_ascii=False,
+                          indent=2)])
+    elif fmt == "jsonl":
+        _emit(render_json.iter_scan_jsonl(result))
+    else:
+        from dedupe.render.human import render_scan
+
+        render_scan(result, _stdout())
+    if not quiet:
+        from dedupe.render.human import summary_line
+
+        _stderr().print(summary_line(result), markup=False)
+    if check and result.clusters:
+        return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
+
+
+def _run_with_progress(job: Any, quiet: bool) -> Any:
+    """Run ``job(progress)`` with a rich progress bar on stderr when it is a terminal."""
+    err = _stderr()
+    if quiet or not err.is_terminal:
+        return job(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return job(progress)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the cleaned article; json: text plus every removed line and its rule.")
+@click.option("--explain", is_flag=True, help="Print every removed line and the rule that removed it to stderr.")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Write cleaned files here, mirroring the input tree.")
+@click.option("--in-place", is_flag=True, help="Overwrite the input files (atomically).")
+@click.option("--list-rules", is_flag=True, help="List the cleaning rules and exit.")
+@input_options
+def clean(
+    paths: tuple[str, ...],
+    fmt: str,
+    explain: bool,
+    out_dir: str | None,
+    in_place: bool,
+    list_rules: bool,
+    text_field: str,
+    id_field: str,
+    encoding: str,
+    strict: bool,
+    rules: str | None,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """Remove ads, share, newsletter, caption, navigation and promo lines from articles in PATHS.
+
+    With one file (or - for stdin) the cleaned text goes to stdout. Kept lines are printed unchanged and in
+    order. Many files need --out-dir (or --in-place).
+    """
+    from dedupe.clean import RULES
+    from dedupe.pipeline import clean_documents
+
+    if list_rules:
+        _emit(f"{r.name:<22} {r.description}" for r in RULES)
+        return ExitStatus.OK
+    if not paths:
+        raise click.UsageError("missing PATH (a file, a directory, or - for stdin)")
+    if out_dir and in_place:
+        raise click.UsageError("--out-dir and --in-place exclude each other")
+    clean_config = _clean_config(rules)
+    skipped: list[Skipped] = []
+    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict), skipped.append))
+    _warn_skipped(skipped, quiet)
+    if not docs:
+        raise DedupeError("no documents to clean")
+    results = clean_documents(docs, clean_config)
+    if explain:
+        err = _stderr()
+        for doc, res in zip(docs, results):
+            for r in res.removed:
+                err.print(f"{doc.id}:{r.line}: [{r.rule}] {r.text}", markup=False)
+    jsonl_sources = {d.source for d in docs if d.record is not None}
+    if out_dir is None and not in_place:
+        if len({d.source for d in docs}) > 1:
+            raise click.UsageError("several inputs: use --out-dir DIR (or --in-place) to write them")
+        if jsonl_sources:
+            _emit(_jsonl_records(docs, results, text_field))
+        elif fmt == "json":
+            _emit([json.dumps(results[0].to_dict(), ensure_ascii=False)])
+        else:
+            sys.stdout.write(results[0].text)
+            sys.stdout.flush()
+        return ExitStatus.OK
+    _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
+    return ExitStatus.OK
+
+
+def _jsonl_records(docs: list[Document], results: list[Any], text_field: str) -> list[str]:
+    lines = []
+    for doc, res in zip(docs, results):
+        record = json.loads(doc.record or "{}")
+        record[text_field] = res.text
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return lines
+
+
+def _write_outputs(
+    paths: tuple[str, ...], docs: list[Document], results: list[Any], text_field: str, out_dir: Path | None
+) -> None:
+    """Write each source once: JSONL files as records, text files as text; atomically."""
+    if "-" in paths:
+        raise click.UsageError("stdin (-) cannot be written to --out-dir or --in-place")
+    roots = [Path(p) for p in paths]
+    if out_dir is not None:
+        resolved_out = out_dir.resolve()
+        for root in roots:
+            r = root.resolve()
+            if resolved_out == r or r in resolved_out.parents:
+                raise click.UsageError(f"--out-dir {out_dir} is inside the input {root}; use --in-place to overwrite")
+    by_source: dict[str, list[int]] = {}
+    for k, d in enumerate(docs):
+        by_source.setdefault(d.source, []).append(k)
+    for source, ks in by_source.items():
+        is_jsonl = Path(source).suffix.lower() in JSONL_SUFFIXES
+        body = (
+            "\n".join(_jsonl_records([docs[k] for k in ks], [results[k] for k in ks], text_field)) + "\n"
+            if is_jsonl
+            else results[ks[0]].text
+        )
+        if out_dir is None:
+            target = Path(source)
+        else:
+            target = safe_output_path(out_dir, _relative_to_inputs(source, roots))
+            if target.resolve() in {Path(d.source).resolve() for d in docs}:
+                raise click.UsageError(f"refusing to overwrite input {source}")
+        write_atomic(target, body)
+
+
+def _relative_to_inputs(source: str, roots: list[Path]) -> str:
+    path = Path(source)
+    for root in roots:
+        if root.is_dir():
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                continue
+    return path.name
+
+
+def main() -> None:
+    """Console-script entry point."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(ExitStatus.TERMINATED))
+    cli.main(prog_name="dedupe")

@@ -1,0 +1,1 @@
+"""Rendering results: ``human`` (rich) and ``json`` (machine formats, documented in docs/json.md)."""

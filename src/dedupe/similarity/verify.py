@@ -1,0 +1,122 @@
+"""Verification: decide with exact measures whether a candidate pair is a duplicate, and of what kind.
+
+Order of the tests (cheapest first, first hit wins):
+
+1. ``exact``: identical normalized text.
+2. ``near`` by shingle Jaccard >= ``threshold``.
+3. ``near`` by containment: the shorter text's shingles are in the longer one (cut reprints).
+4. ``near`` by copied sentences: the shorter text's sentences appear, in order, in the other
+   with rapidfuzz ratio >= ``sentence_ratio`` (typos, OCR noise, small edits everywhere).
+5. ``paraphrase``: the texts' sentences correspond, in order, as rewordings (IDF-weighted content
+   overlap), covering most of one text and a fair part of the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dedupe.config import ScanConfig
+from dedupe.models import Match
+from dedupe.similarity.align import SentenceSet, align_content, align_copies
+from dedupe.similarity.shingle import intersection_size
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What verification needs of one document, computed once.
+
+    Attributes:
+        index: Document index (input order).
+        digest: Hash of the normalized text (exact matches).
+        length: Length of the cleaned text in characters.
+        shingles: Sorted unique shingle hashes.
+        content: Sorted unique hashes of the content words.
+    """
+
+    index: int
+    digest: bytes
+    length: int
+    shingles: np.ndarray
+    content: np.ndarray
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Kind and score of a pair; ``kind`` is ``different`` when it is no duplicate."""
+
+    kind: str
+    similarity: float
+    measure: str
+    scores: dict[str, float]
+
+
+def compare(
+    fa: Fingerprint,
+    fb: Fingerprint,
+    sentences: Callable[[int], SentenceSet],
+    config: ScanConfig,
+    full: bool = False,
+) -> Verdict:
+    """Compare two fingerprinted documents.
+
+    Args:
+        fa, fb: The two documents.
+        sentences: Returns the (cached) sentences of a document by index.
+        config: Thresholds.
+        full: Compute every score (for ``diff``) instead of stopping at the first decisive one.
+
+    Returns:
+        The verdict with the scores computed on the way.
+    """
+    scores: dict[str, float] = {}
+    verdict: Verdict | None = None
+    if fa.digest == fb.digest and len(fa.shingles):
+        verdict = Verdict("exact", 1.0, "identical", scores)
+        if not full:
+            return verdict
+    inter = intersection_size(fa.shingles, fb.shingles)
+    union = len(fa.shingles) + len(fb.shingles) - inter
+    smaller = min(len(fa.shingles), len(fb.shingles))
+    jac = inter / union if union else 0.0
+    cont = inter / smaller if smaller else 0.0
+    scores["jaccard"] = round(jac, 4)
+    scores["containment"] = round(cont, 4)
+    if verdict is None and jac >= config.threshold:
+        verdict = Verdict("near", jac, "jaccard", scores)
+    if verdict is None and smaller >= config.min_containment_shingles and cont >= config.containment:
+        verdict = Verdict("near", cont, "containment", scores)
+    if verdict is not None and not full:
+        return verdict
+    sa, sb = sentences(fa.index), sentences(fb.index)
+    copies = align_copies(sa, sb, config.sentence_ratio)
+    scores["copied_sentences"] = round(copies.coverage_max, 4)
+    if verdict is None and smaller >= config.min_containment_shingles and copies.coverage_max >= config.near_coverage:
+        verdict = Verdict("near", copies.coverage_max, "copied_sentences", scores)
+    if verdict is not None and not full:
+        return verdict
+    if config.paraphrase or full:
+        content = align_content(sa, sb, config.sentence_overlap)
+        scores["reworded_sentences"] = round(content.coverage_max, 4)
+        scores["reworded_sentences_other"] = round(content.coverage_min, 4)
+        if (
+            verdict is None
+            and config.paraphrase
+            and content.coverage_max >= config.paraphrase_threshold
+            and content.coverage_min >= config.paraphrase_other
+        ):
+            verdict = Verdict("paraphrase", content.coverage_max, "reworded_sentences", scores)
+    return verdict or Verdict("different", max(scores.values(), default=0.0), "none", scores)
+
+
+def verify_pair(
+    fa: Fingerprint, fb: Fingerprint, sentences: Callable[[int], SentenceSet], config: ScanConfig
+) -> Match | None:
+    """Verify a candidate pair; returns the :class:`Match` or ``None`` when they are different."""
+    v = compare(fa, fb, sentences, config)
+    if v.kind == "different":
+        return None
+    a, b = sorted((fa.index, fb.index))
+    return Match(a, b, v.kind, round(v.similarity, 4), v.measure)
