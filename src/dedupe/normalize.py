@@ -73,17 +73,7 @@ def split_sentences(text: str) -> list[str]:
 # Function words of English: dropped from content-word features so that two texts on the same
 # story are compared on what they say (names, numbers, nouns, verbs), not on grammar.
 STOPWORDS = frozenset(
-    """
-a about above after again against all almost also although am among an and another any are around as at
-be became because become been before being below between both but by can cannot could did do does doing
-done down during each either else even ever every few for from further had has have having he her here
-hers herself him himself his how however i if in into is it its itself just least less many may me might
-more most much must my myself neither no nor not now of off often on once one only or other others our
-ours ourselves out over own per perhaps quite rather said same says say she should since so some such
-than that the their theirs them themselves then there these they this those though through thus to too
-under until up upon us very via was we were what whatever when where whether which while who whom whose
-why will with within without would yet you your yours yourself yourselves
-""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "almost", "also", "although", "am", "among", "an", "and", "another", "any", "are", "around", "as", "at", "be", "became", "because", "become", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "either", "else", "even", "ever", "every", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "least", "less", "many", "may", "me", "might", "more", "most", "much", "must", "my", "myself", "neither", "no", "nor", "not", "now", "of", "off", "often", "on", "once", "one", "only", "or", "other", "others", "our", "ours", "ourselves", "out", "over", "own", "per", "perhaps", "quite", "rather", "said", "same", "says", "say", "she", "should", "since", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "though", "through", "thus", "to", "too", "under", "until", "up", "upon", "us", "very", "via", "was", "we", "were", "what", "whatever", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "yours", "yourself", "yourselves"]
 )
 
 
