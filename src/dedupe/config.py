@@ -117,8 +117,8 @@ class ScanConfig:
     sentence_ratio: float = 0.85
     near_coverage: float = 0.8
     paraphrase: bool = True
-    paraphrase_threshold: float = 0.5
-    paraphrase_other: float = 0.25
+    paraphrase_threshold: float = 0.55
+    paraphrase_other: float = 0.3
     sentence_overlap: float = 0.3
     candidate_threshold: float = 0.3
     content_candidate_threshold: float = 0.15

@@ -1,0 +1,219 @@
+"""End-to-end behaviour of scan on realistic variants of real articles."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CRUFT_BOTTOM, CRUFT_TOP, FIXTURES, SEEDS, article_body, seed_text, typo_noise
+from dedupe.cli import cli
+from dedupe.config import ScanConfig
+from dedupe.pipeline import scan_paths
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def pairs_of(result) -> dict[frozenset[str], str]:
+    """Every pair in a cluster -> the kind of its non-representative member."""
+    out = {}
+    for c in result.clusters:
+        kinds = {m.id: m.kind for m in c.members}
+        for a, b in itertools.combinations(kinds, 2):
+            out[frozenset((Path(a).name, Path(b).name))] = kinds[b] if kinds[a] == "representative" else kinds[a]
+    return out
+
+
+def test_seeds_give_one_paraphrase_cluster():
+    result = scan_paths([str(SEEDS)])
+    assert len(result.clusters) == 1
+    (cluster,) = result.clusters
+    names = sorted(Path(m.id).name[:3] for m in cluster.members)
+    assert names == ["000", "001"]
+    kinds = {Path(m.id).name[:3]: m.kind for m in cluster.members}
+    assert "paraphrase" in kinds.values()
+    assert result.stats["documents"] == 5
+
+
+def test_seed_ids_are_paths_as_given():
+    result = CliRunner().invoke(cli, ["scan", "seeds/", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    ids = {m["id"] for c in data["clusters"] for m in c["members"]}
+    assert ids == {"seeds/000_709126cb00e08acb.txt", "seeds/001_a1b7f16f65bc66aa.txt"}
+
+
+BASE = article_body(seed_text("001"))
+THIRD = "\n\n".join(BASE.split("\n\n")[: max(1, len(BASE.split("\n\n")) // 3)])
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "kinds"),
+    [
+        ("exact", BASE.replace("\n", "\r\n").replace("\u2019", "'"), {"exact"}),
+        ("cruft", CRUFT_TOP + BASE + CRUFT_BOTTOM, {"exact", "near"}),
+        ("third", THIRD + "\n" + CRUFT_BOTTOM, {"near"}),
+        ("edited", "Xinjiang report: UN cites possible crimes against humanity\n\n"
+         + BASE.replace("The report calls for an urgent international response", "The report urges a swift global response"),
+         {"near"}),
+        ("typos", typo_noise(BASE, 0.15), {"near"}),
+        ("ocr", typo_noise(BASE, 0.35, seed=3), {"near"}),
+    ],
+)
+def test_variants_are_found(write, name: str, variant: str, kinds: set[str]):
+    write("orig.txt", BASE)
+    write(f"{name}.txt", variant)
+    write("other.txt", seed_text("002"))
+    result = scan_paths([str(write("orig.txt", BASE).parent)])
+    found = pairs_of(result)
+    assert found.get(frozenset(("orig.txt", f"{name}.txt"))) in kinds, found
+    assert all("other.txt" not in p for p in found)
+
+
+def test_rewrite_is_found_as_paraphrase(write):
+    write("a.txt", seed_text("004"))
+    write("b.txt", (FIXTURES / "rewrite_004.txt").read_text())
+    write("c.txt", seed_text("002"))
+    result = scan_paths([str(write("d.txt", seed_text("003")).parent)])
+    assert pairs_of(result) == {frozenset(("a.txt", "b.txt")): "paraphrase"}
+
+
+def test_same_subject_different_articles_are_not_clustered(write):
+    for k in ("002", "003", "004"):
+        write(f"{k}.txt", seed_text(k))
+    result = scan_paths([str(write("x.txt", seed_text("000")).parent)])
+    assert result.clusters == ()
+
+
+def test_shared_site_boilerplate_alone_does_not_cluster(write):
+    nav = "Home\nWorld\nPolitics\nBusiness\nTechnology\nSport\n"
+    related = (
+        "\nRelated Articles\n"
+        "UN rights chief to visit China in May after years of talks with Beijing officials\n"
+        "Uyghur activists call on world leaders to act on the findings of the long-awaited report\n"
+        "Beijing rejects criticism of its policies in Xinjiang as interference in internal affairs\n"
+        "Western diplomats say the report was ready for months before it was finally published\n"
+    )
+    write("a.txt", nav + seed_text("002") + related)
+    write("b.txt", nav + seed_text("004") + related)
+    result = scan_paths([str(write("c.txt", nav + seed_text("003") + related).parent)])
+    assert result.clusters == ()
+    assert scan_paths([str(write("c.txt", "").parent)], ScanConfig(clean=False)).clusters == ()
+
+
+def test_results_do_not_depend_on_file_order(write, tmp_path: Path):
+    texts = {"a.txt": BASE, "b.txt": typo_noise(BASE, 0.1), "c.txt": THIRD, "d.txt": seed_text("004"),
+             "e.txt": (FIXTURES / "rewrite_004.txt").read_text(), "f.txt": BASE}
+    for name, t in texts.items():
+        write(name, t)
+    order1 = [str(tmp_path / n) for n in sorted(texts)]
+    order2 = list(reversed(order1))
+
+    def strip(r):
+        data = json.loads(r.stdout)
+        data["stats"].pop("seconds")
+        data["stats"].pop("timings")
+        return data
+
+    r1 = run("scan", *order1, "--format", "json")
+    r2 = run("scan", *order2, "--format", "json")
+    assert r1.exit_code == 0 and r2.exit_code == 0
+    assert strip(r1) == strip(r2)
+    assert len(strip(r1)["clusters"]) == 2
+
+
+def test_keep_policies(write, tmp_path: Path):
+    write("long.txt", BASE)
+    write("short.txt", THIRD)
+    for keep, expected in (("longest", "long.txt"), ("shortest", "short.txt")):
+        r = run("scan", str(tmp_path), "--format", "json", "--keep", keep)
+        data = json.loads(r.stdout)
+        assert Path(data["clusters"][0]["representative"]).name == expected
+        assert keep in data["clusters"][0]["reason"]
+
+
+def test_jsonl_emit_unique_writes_input_records_unchanged(write, tmp_path: Path):
+    records = [
+        {"id": "r1", "text": BASE, "url": "https://a.example/1"},
+        {"id": "r2", "text": seed_text("004"), "extra": [1, 2]},
+        {"id": "r3", "text": CRUFT_TOP + BASE, "url": "https://b.example/9"},
+        {"text": seed_text("002")},
+    ]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    path = write("in.jsonl", "\n".join(lines) + "\n")
+    r = run("scan", str(path), "--emit", "unique", "--format", "jsonl")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [lines[0], lines[1], lines[3]]
+    r = run("scan", str(path), "--emit", "duplicates")
+    assert r.stdout.splitlines() == ["r3"]
+    r = run("scan", str(path), "--format", "json")
+    ids = {m["id"] for c in json.loads(r.stdout)["clusters"] for m in c["members"]}
+    assert ids == {"r1", "r3"}
+    r = run("scan", str(path), "--emit", "unique", "--format", "json")
+    assert json.loads(r.stdout)["unique"] == ["r1", "r2", f"{path}:4"]
+
+
+def test_json_shape_and_clean_stdout():
+    r = run("scan", "seeds/", "--format", "json")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert set(data) == {"version", "settings", "clusters", "stats"}
+    c = data["clusters"][0]
+    assert c["id"] == 1 and c["representative"] == c["members"][0]["id"]
+    for m in c["members"]:
+        assert set(m) >= {"id", "similarity", "kind"}
+        assert 0.0 <= m["similarity"] <= 1.0
+    for key in ("documents", "clusters", "duplicates", "seconds", "skipped", "candidate_pairs", "timings"):
+        assert key in data["stats"]
+    assert "dedupe:" in r.stderr and "dedupe:" not in r.stdout
+
+
+def test_jsonl_format_is_one_cluster_per_line():
+    r = run("scan", "seeds/", "--format", "jsonl")
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["id"] == 1
+
+
+def test_human_output_has_no_colour_when_piped():
+    r = run("scan", "seeds/")
+    assert r.exit_code == 0
+    assert "\x1b[" not in r.stdout
+    assert "seeds/000_709126cb00e08acb.txt" in r.stdout and "paraphrase" in r.stdout
+
+
+def test_check_exit_status(write, tmp_path: Path):
+    assert run("scan", "seeds/", "--check").exit_code == 1
+    write("a.txt", seed_text("002"))
+    write("b.txt", seed_text("004"))
+    assert run("scan", str(tmp_path), "--check").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scan", "does/not/exist"], "no such file or directory"),
+        (["scan", "seeds/", "--shingle", "word"], "shingle must look like"),
+        (["scan", "seeds/", "--shingle", "byte:5"], "shingle kind must be one of"),
+        (["scan", "seeds/", "--threshold", "1.5"], "1.5"),
+        (["scan", "seeds/", "--bogus"], "No such option"),
+        (["scan"], "Missing argument"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(args: list[str], message: str):
+    r = run(*args)
+    assert r.exit_code == 2
+    assert r.stderr.startswith("dedupe: error:")
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_no_paraphrase_and_char_shingles():
+    r = run("scan", "seeds/", "--no-paraphrase", "--format", "json")
+    assert json.loads(r.stdout)["clusters"] == []
+    r = run("scan", "seeds/", "--shingle", "char:5", "--format", "json")
+    assert len(json.loads(r.stdout)["clusters"]) == 1
