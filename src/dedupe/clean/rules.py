@@ -114,9 +114,16 @@ class LineInfo:
         n = self.n_words
         if n < 8:
             return False
-        if n < 15 and not self.ends_sentence:
-            return False
-        return self.stop_density >= 0.22
+        if not self.ends_sentence:
+            # Long unpunctuated lines are mostly menus and link lists run together.
+            return n >= 15 and self.stop_density >= 0.3
+        # Long sentences full of names (datelines, company boilerplate) have fewer stopwords.
+        return self.stop_density >= (0.12 if n >= 30 else 0.2)
+
+    @property
+    def is_sentence(self) -> bool:
+        """Whether the line is a short sentence ("No charges have been laid.")."""
+        return 3 <= self.n_words < 8 and self.ends_sentence and self.stop_density >= 0.15
 
     @property
     def is_short(self) -> bool:
@@ -563,9 +570,15 @@ def photo_alt(ctx: LineContext) -> bool:
 
 
 def sandwiched(ctx: LineContext) -> bool:
-    """A short non-sentence line whose neighbours above and below are both boilerplate."""
+    """A short non-sentence line outside the main block between two boilerplate lines.
+
+    Inside the block a short line between two removed lines is usually a subheading, so
+    this fires only outside it (or on pages without a block, e.g. not in English).
+    """
     line = ctx.line
     if line.n_words > 12 or line.ends_sentence or ctx.pos == ctx.headline:
+        return False
+    if ctx.body is not None and ctx.body[0] <= ctx.pos <= ctx.body[1]:
         return False
     if ctx.pos == 0 or ctx.pos == len(ctx.lines) - 1:
         return False
@@ -573,13 +586,15 @@ def sandwiched(ctx: LineContext) -> bool:
 
 
 def outside_body(ctx: LineContext) -> bool:
-    """A line outside the main text block (the densest run of prose) that is not prose itself."""
+    """A line outside the main text block (the densest run of prose), other than the headline.
+
+    Prose outside the block is mostly comments, teasers and promotional copy; the block
+    itself tolerates short gaps (subheadings, lists), see :func:`dedupe.clean.cleaner.find_main_block`.
+    """
     if ctx.body is None or ctx.pos == ctx.headline:
         return False
     first, last = ctx.body
-    if first <= ctx.pos <= last:
-        return False
-    return not ctx.line.is_prose
+    return not first <= ctx.pos <= last
 
 
 def repeated_paragraph(ctx: LineContext) -> bool:
@@ -702,7 +717,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "outside_body",
-        "A non-prose line outside the main text block (not the headline).",
+        "A line outside the main text block (the densest run of prose), except the headline.",
         "context",
         outside_body,
         english_only=True,
