@@ -11,6 +11,11 @@ Two kinds of sentence correspondence are scored:
 The alignment is the heaviest chain of corresponding pairs that is increasing in both texts
 (a weighted longest increasing subsequence over the sparse matches, O(K log n)), so a moved
 paragraph is kept as moved rather than counted twice.
+
+Long texts: up to :data:`FULL_CELLS` sentence pairs every pair is scored. Beyond that (two texts of
+thousands of sentences) copies are scored only near a guide path found from sentences sharing rare
+words, and the content overlap is computed in blocks of rows, so that two 10,000-sentence texts take
+seconds and a bounded amount of memory. Short texts are aligned exactly as before.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 from scipy import sparse
 
-from dedupe.normalize import content_words, normalize_text, split_sentences
+from dedupe.normalize import content_words, normalize_text, split_sentences, tokenize
 
 
 @dataclass(frozen=True)
@@ -150,18 +155,91 @@ def _finish(
     return Alignment(pairs, min(ca, 1.0), min(cb, 1.0))
 
 
+# Up to this many sentence pairs (about 2,000 x 2,000) every pair is scored at once; beyond it the
+# full matrix costs minutes and gigabytes, so only pairs near a guide path are scored.
+FULL_CELLS = 4_000_000
+_BAND = 48  # half-width, in sentences of the second text, of the band scored around the guide path
+_BAND_ROWS = 128  # rows of the first text per banded cdist call
+_RARE = 8  # a word in at most this many sentences of each text makes the sentences holding it candidates
+_CONTENT_ROWS = 1024  # rows per block of the sparse content product on long texts
+
+
+def _word_index(normalized: Sequence[str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, s in enumerate(normalized):
+        for w in set(tokenize(s)):
+            index.setdefault(w, []).append(i)
+    return index
+
+
+def _banded_copy_matches(
+    a: Sequence[str], b: Sequence[str], cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copy matches of two long sentence lists without scoring all pairs.
+
+    A copied sentence keeps most of its rare words even with typos, so pairs of sentences sharing a
+    word that is rare in both texts are scored first; their heaviest increasing chain is the guide
+    path (straight between the texts' corners where no such pair exists). Then every sentence of
+    ``a`` is scored against the sentences of ``b`` within :data:`_BAND` of the path. Matches far off
+    the path are out of order and would mostly be dropped by the chain anyway.
+
+    Returns:
+        Rows, columns and ratios (0-100) of the pairs at or above ``cutoff``.
+    """
+    n, m = len(a), len(b)
+    found: dict[tuple[int, int], float] = {}
+    index_b = _word_index(b)
+    for w, ia in _word_index(a).items():
+        ib = index_b.get(w)
+        if ib is None or len(ia) > _RARE or len(ib) > _RARE:
+            continue
+        for i in ia:
+            for j in ib:
+                if (i, j) not in found:
+                    found[i, j] = fuzz.ratio(a[i], b[j], score_cutoff=cutoff)
+    seeds = [(i, j) for (i, j), r in found.items() if r >= cutoff]
+    guide_rows, guide_cols = [-1.0], [-1.0]
+    if seeds:
+        rows = np.array([p[0] for p in seeds], dtype=np.int64)
+        cols = np.array([p[1] for p in seeds], dtype=np.int64)
+        chain = _heaviest_chain(rows, cols, np.ones(len(seeds)), m)
+        guide_rows += [float(rows[k]) for k in chain]
+        guide_cols += [float(cols[k]) for k in chain]
+    guide_rows.append(float(n))
+    guide_cols.append(float(m))
+    guide = np.interp(np.arange(n, dtype=np.float64), guide_rows, guide_cols)
+    for r0 in range(0, n, _BAND_ROWS):
+        r1 = min(n, r0 + _BAND_ROWS)
+        lo = max(0, int(math.floor(guide[r0:r1].min())) - _BAND)
+        hi = min(m, int(math.ceil(guide[r0:r1].max())) + _BAND + 1)
+        if lo >= hi:
+            continue
+        block = cdist(a[r0:r1], b[lo:hi], scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32)
+        for i, j in zip(*np.nonzero(block >= cutoff)):
+            found[r0 + int(i), lo + int(j)] = float(block[i, j])
+    keys = sorted(k for k, r in found.items() if r >= cutoff)
+    rows = np.array([k[0] for k in keys], dtype=np.int64)
+    cols = np.array([k[1] for k in keys], dtype=np.int64)
+    scores = np.array([found[k] for k in keys], dtype=np.float64)
+    return rows, cols, scores
+
+
 def align_copies(a: SentenceSet, b: SentenceSet, min_ratio: float) -> Alignment:
     """Align sentences that are copies of each other (rapidfuzz ratio >= ``min_ratio``).
 
-    Coverage is weighted by sentence length in characters.
+    Coverage is weighted by sentence length in characters. Beyond :data:`FULL_CELLS` sentence
+    pairs only pairs near the guide path of rare shared words are scored (see module docstring).
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
     cutoff = min_ratio * 100
-    scores = cdist(a.normalized, b.normalized, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32)
-    rows, cols = np.nonzero(scores >= cutoff)
     wa = np.array([len(s) for s in a.normalized], dtype=np.float64)
     wb = np.array([len(s) for s in b.normalized], dtype=np.float64)
+    if len(a) * len(b) > FULL_CELLS:
+        rows, cols, ratios = _banded_copy_matches(a.normalized, b.normalized, cutoff)
+        return _finish(rows, cols, ratios / 100.0, wa, wb)
+    scores = cdist(a.normalized, b.normalized, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32)
+    rows, cols = np.nonzero(scores >= cutoff)
     return _finish(rows, cols, scores[rows, cols] / 100.0, wa, wb)
 
 
@@ -189,10 +267,17 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float) -> Alignme
     weight = np.array([math.log1p(n / df[w]) for w in df], dtype=np.float64)
     ma, mb = _incidence(a.content, vocab), _incidence(b.content, vocab)
     wa, wb = ma @ weight, mb @ weight
-    inter = (ma.multiply(weight)) @ mb.T
-    inter = inter.tocoo()
-    rows, cols, shared = inter.row, inter.col, inter.data
-    denom = wa[rows] + wb[cols]
-    dice = np.where(denom > 0, 2.0 * shared / np.where(denom > 0, denom, 1.0), 0.0)
-    keep = dice >= min_overlap
-    return _finish(rows[keep].astype(np.int64), cols[keep].astype(np.int64), dice[keep], wa, wb)
+    weighted, mbt = ma.multiply(weight).tocsr(), mb.T.tocsr()
+    # Long texts: the product in blocks of rows, each filtered at once (same values, bounded memory).
+    step = len(a) if len(a) * len(b) <= FULL_CELLS else _CONTENT_ROWS
+    parts_r, parts_c, parts_d = [], [], []
+    for r0 in range(0, len(a), step):
+        inter = (weighted[r0 : r0 + step] @ mbt).tocoo()
+        rows, cols, shared = inter.row + r0, inter.col, inter.data
+        denom = wa[rows] + wb[cols]
+        dice = np.where(denom > 0, 2.0 * shared / np.where(denom > 0, denom, 1.0), 0.0)
+        keep = dice >= min_overlap
+        parts_r.append(rows[keep].astype(np.int64))
+        parts_c.append(cols[keep].astype(np.int64))
+        parts_d.append(dice[keep])
+    return _finish(np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d), wa, wb)
