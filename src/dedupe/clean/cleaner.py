@@ -42,6 +42,8 @@ _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 # _BLOCK_PENALTY (tuned on the "tune" half of the dev set: 6, 8, 10 tried).
 _BLOCK_PROSE_CAP = 60
 _BLOCK_PENALTY = 8
+# After a line ending with ":" (3+ words), up to this many lines are list items that cost nothing.
+_LIST_MAX_ITEMS = 80
 # A short sentence ("No charges have been laid.") adds this much: it extends a block it touches.
 _BLOCK_SENTENCE_GAIN = 1
 # A line of 8+ words is English prose when this share of its words are English stopwords;
@@ -139,21 +141,68 @@ def find_main_block(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[
     best_score = 0.0
     score = 0.0
     start = 0
+    in_list = 0
     for pos, info in enumerate(infos):
         if verdicts[pos] is not None:
             continue
         if info.is_prose:
             gain = min(info.n_words, _BLOCK_PROSE_CAP)
+            in_list = 0
         elif info.is_sentence:
             gain = _BLOCK_SENTENCE_GAIN
+        elif in_list and info.n_words <= 15:
+            # Items of a list or table announced by "...:" cost nothing.
+            gain = 0
+            in_list -= 1
         else:
             gain = -_BLOCK_PENALTY
+        if info.text.rstrip().endswith(":") and info.n_words >= 3 and score > 0:
+            in_list = _LIST_MAX_ITEMS
         if score <= 0:
             score, start = 0.0, pos
         score += gain
         if score > best_score:
             best_score, best = score, (start, pos)
     return best
+
+
+_COMMENT_HEADER = re.compile(
+    r"^(?:\d+ )?(?:reader'?s'? |user |your |latest |readers )?comments?(?: \(?\d+\)?)?$|"
+    r"^(?:have your say|post a comment|leave a comment|add (?:a |your )?comment|write a comment|"
+    r"join the (?:discussion|conversation)|discuss this (?:article|story)|reader (?:reactions|views)|"
+    r"what do you think|comments? (?:are )?closed|show comments)\b"
+)
+_COMMENT_SIGNATURE = re.compile(
+    r"^(?:posted|written|submitted|comment(?:ed)?|added) by\b.{1,80}\b(?:on|at|\d{1,2}:\d\d)\b|"
+    r"\breport (?:this comment|abuse)\b|^reply$|^\S.{0,40} (?:wrote|said|says):$|"
+    r"^\S.{0,60}\b(?:\d{1,2}:\d\d ?(?:am|pm)?)$",
+    re.IGNORECASE,
+)
+
+
+def find_comments(infos: list[LineInfo], body: tuple[int, int] | None) -> int | None:
+    """Find where a reader-comments section starts inside the main block.
+
+    A comments heading ("Comments", "Have your say", ...) counts only when comment
+    signatures ("Posted by X on <date>", "Report this comment", "Reply") follow it.
+
+    Args:
+        infos: The non-blank lines.
+        body: The main block.
+
+    Returns:
+        The position of the comments heading, or ``None``.
+    """
+    if body is None:
+        return None
+    first, last = body
+    for pos in range(first + 1, min(last + 1, len(infos))):
+        if not _COMMENT_HEADER.match(infos[pos].norm):
+            continue
+        window = infos[pos + 1 : pos + 20]
+        if any(_COMMENT_SIGNATURE.search(info.text.strip()) for info in window):
+            return pos
+    return None
 
 
 def _title_like(info: LineInfo) -> bool:
@@ -277,6 +326,9 @@ class Cleaner:
                     break
         self._context_pass(ctx, local_rules)
         ctx.body = find_main_block(infos, verdicts) if english else None
+        comments = find_comments(infos, ctx.body)
+        if ctx.body is not None and comments is not None:
+            ctx.body = find_main_block(infos[:comments], verdicts[:comments])
         ctx.headline = find_headline(infos, verdicts, ctx.body)
         self._context_pass(ctx, block_rules)
         return {index[pos]: v for pos, v in enumerate(verdicts) if v is not None}
