@@ -21,12 +21,24 @@ from dedupe.models import Document, ExitStatus, Skipped
 _DEFAULT = ScanConfig()
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (``| head``): stop quietly."""
+
+
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _StdoutConsole(Console):
+    """stdout console: a closed pipe ends the command quietly with status 0 (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise OutputClosed
+
+
 def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return _StdoutConsole(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> click.ClickException:
@@ -62,7 +74,7 @@ class DedupeGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             click.echo("dedupe: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
-        except BrokenPipeError:
+        except (BrokenPipeError, OutputClosed):
             _silence_stdout()
             sys.exit(ExitStatus.OK)
         except Exception as exc:
@@ -105,14 +117,18 @@ def _warn_skipped(skipped: list[Skipped], quiet: bool) -> None:
         return
     err = _stderr()
     for s in skipped:
-        err.print(f"dedupe: warning: skipped {s.path}: {s.reason}", markup=False)
+        what = "skipped " if s.skipped else ""
+        err.print(f"dedupe: warning: {what}{s.path}: {s.reason}", markup=False)
 
 
 def _emit(lines: Any) -> None:
     out = sys.stdout
-    for line in lines:
-        out.write(line + "\n")
-    out.flush()
+    try:
+        for line in lines:
+            out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError as exc:
+        raise OutputClosed from exc
 
 
 _input_options = [
@@ -305,11 +321,18 @@ def clean(
         elif fmt == "json":
             _emit([json.dumps(results[0].to_dict(), ensure_ascii=False)])
         else:
-            sys.stdout.write(results[0].text)
-            sys.stdout.flush()
+            _emit_text(results[0].text)
         return ExitStatus.OK
     _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
     return ExitStatus.OK
+
+
+def _emit_text(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError as exc:
+        raise OutputClosed from exc
 
 
 def _jsonl_records(docs: list[Document], results: list[Any], text_field: str) -> list[str]:
@@ -362,6 +385,68 @@ def _relative_to_inputs(source: str, roots: list[Path]) -> str:
             except ValueError:
                 continue
     return path.name
+
+
+@cli.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="Output format (json: docs/diff.md).")
+@click.option("--unified", is_flag=True, help="One column (- A, + B) instead of side by side.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT.threshold, show_default=True,
+              help="near: shingle Jaccard at least this.")
+@click.option("--paraphrase-threshold", type=click.FloatRange(0, 1), default=_DEFAULT.paraphrase_threshold,
+              show_default=True, help="paraphrase: share of one text's content aligned with rewordings.")
+@click.option("--no-clean", is_flag=True, help="Diff the raw text, boilerplate included.")
+@click.option("--check", is_flag=True, help="Exit with status 1 when the pair is a duplicate (verdict not different).")
+@input_options
+def diff(
+    a: str,
+    b: str,
+    fmt: str,
+    unified: bool,
+    threshold: float,
+    paraphrase_threshold: float,
+    no_clean: bool,
+    check: bool,
+    text_field: str,
+    id_field: str,
+    encoding: str,
+    strict: bool,
+    rules: str | None,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """Show what documents A and B share, sentence by sentence, and the verdict scan gives them.
+
+    A and B are files, - for stdin (one of them), or FILE.jsonl#ID for the record with that id
+    (or, failing that, on that line) in a JSONL file.
+    """
+    from dedupe.diff import diff_documents, read_document
+
+    if a == "-" and b == "-":
+        raise click.UsageError("only one of A and B can be - (stdin)")
+    config = ScanConfig(
+        threshold=threshold,
+        paraphrase_threshold=paraphrase_threshold,
+        candidate_threshold=min(_DEFAULT.candidate_threshold, threshold),
+        clean=not no_clean,
+    )
+    options = _read_options(text_field, id_field, encoding, strict)
+    skipped: list[Skipped] = []
+    doc_a = read_document(a, options, skipped.append)
+    doc_b = read_document(b, options, skipped.append)
+    _warn_skipped(skipped, quiet)
+    result = diff_documents(doc_a, doc_b, config, _clean_config(rules))
+    if fmt == "json":
+        _emit([json.dumps(result.to_dict(), ensure_ascii=False, indent=2)])
+    else:
+        from dedupe.render.diff import render_diff
+
+        render_diff(result, _stdout(), unified=unified)
+    if check and result.verdict != "different":
+        return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
 
 
 def main() -> None:
