@@ -345,7 +345,7 @@ _FURNITURE = _exact(
 )
 _GLUED_BYLINE = re.compile(r"\b(?:picture|photo|avatar|image|icon|logo|profile)By\b")
 _BYLINE = re.compile(
-    r"^(?:by|posted by|written by|words by|story by|report(?:ed)? by|from)\s+"
+    r"^(?i:by|posted by|written by|words by|story by|report(?:ed)? by|from)\s+"
     r"(?:[A-Z][\w.'’-]*|de|van|von|and|&|,)(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|and|&|,|the|staff|"
     r"writer|reporter|correspondent|editor))*\s*[,|]?.{0,40}$"
 )

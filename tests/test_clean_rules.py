@@ -1,0 +1,274 @@
+"""Rules of the cleaner, one small literal text each, plus layout, idempotence and the rules file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dedupe.clean import RULES, Cleaner, Rule, find_recurring_lines, load_rules_file, normalize_line
+from dedupe.config import CleanConfig
+from dedupe.errors import ConfigError
+
+BODY = [
+    "The city council voted on Tuesday to approve the new budget, which had been debated for months.",
+    "Officials said the plan would raise spending on schools and roads while keeping taxes flat.",
+    "Critics argued that the budget relied on optimistic forecasts of revenue from the new port.",
+    "The mayor is expected to sign the measure into law before the end of the week, aides said.",
+]
+
+
+def page(*extra: str, where: int = 2) -> str:
+    """A small article with ``extra`` lines inserted after body line ``where``."""
+    lines = ["Council approves city budget", "", *[x for line in BODY for x in (line, "")]]
+    at = 2 + 2 * where
+    return "\n".join(lines[:at] + [x for e in extra for x in (e, "")] + lines[at:])
+
+
+def removed_rules(text: str, **kwargs: object) -> dict[str, str]:
+    return {r.text: r.rule for r in Cleaner(**kwargs).clean(text).removed}  # type: ignore[arg-type]
+
+
+def test_registry_shape() -> None:
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:
+        assert isinstance(rule, Rule)
+        assert rule.name.isidentifier() and rule.name == rule.name.lower()
+        assert rule.description and "\n" not in rule.description
+        assert rule.stage in {"line", "context"}
+        assert callable(rule.check)
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Advertisement", "ad_label"),
+        ("Story continues below advertisement", "ad_label"),
+        ("Sponsored content", "ad_label"),
+        ("AdChoices", "ad_label"),
+        ("Click to play video: 'Budget vote explained'", "media_embed"),
+        ("Photo Insert: The mayor and the council", "media_embed"),
+        ("Jane Doe | Reuters/John Smith, 2013", "photo_credit"),
+        ("All the news: Business man in suit and tie smiling and reading a newspaper.", "stock_photo"),
+        ("Get the day's top news headlines, delivered to your inbox once a day.", "newsletter"),
+        (
+            "By providing your email address, you have read and agree to our Terms and Conditions.",
+            "newsletter",
+        ),
+        ("Share this article", "share_widget"),
+        ("Facebook Twitter Email Print", "share_widget"),
+        ("Back to top button", "page_furniture"),
+        ("Exit mobile version", "page_furniture"),
+        ("Skip to content", "page_furniture"),
+        ("Writer's pictureBy The Daily Planet", "page_furniture"),
+        ("Home | News | Sport | Weather | Business", "page_furniture"),
+        ("© 2008 The Daily Planet. All rights reserved.", "page_furniture"),
+        ("By Jane Doe, Staff Writer", "byline"),
+        ("Updated: Jan. 5, 2008 3:45 pm", "dateline"),
+        ("Related Articles", "related_heading"),
+        ("Discover news about China", "related_heading"),
+        ("For the most recent developments, visit example.com!!!!", "promo"),
+        ("WEEKLY FEATURE : Local Group Keeps Lights On", "promo"),
+        ("This site uses cookies. By continuing to browse you agree to our use of cookies.", "cookie_notice"),
+    ],
+)
+def test_rule_fires_inside_an_article(line: str, rule: str) -> None:
+    assert removed_rules(page(line)) == {line: rule}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Related discussions continued late into the night, according to two council members.",
+        "The mayor said she would share the plan with residents at a town hall meeting on Friday.",
+        "Advertisement revenue at the local paper fell by a third last year, the publisher said.",
+        "Photographs of the meeting were shared widely online, the city clerk said on Tuesday.",
+        "By Monday, the council had received more than 400 letters about the proposal.",
+        'He added: "We are standing by the plan, and we will not raise taxes this year."',
+        "Visitors can find the full budget at the city website, the clerk said on Tuesday.",
+        "More about the letter",
+        "Budget highlights",
+    ],
+)
+def test_rule_does_not_fire_on_article_text(line: str) -> None:
+    assert removed_rules(page(line)) == {}
+
+
+def test_headline_and_subheading_kept_menu_dropped() -> None:
+    menu = ["Home", "News", "Sport", "Weather", "Opinion", "Business", "Travel", "Jobs", "Cars"]
+    text = "\n".join(
+        menu
+        + ["", "Council approves city budget", ""]
+        + BODY[:2]
+        + ["", "What comes next", ""]
+        + BODY[2:]
+        + ["", "Most read", "Storm hits coast", "Team wins cup", "Prices rise"]
+    )
+    result = Cleaner().clean(text)
+    kept = [line for line in result.text.splitlines() if line.strip()]
+    assert kept == ["Council approves city budget", *BODY[:2], "What comes next", *BODY[2:]]
+
+
+def test_video_embed_title_and_caption() -> None:
+    text = page(
+        "Click to play video: 'Budget vote explained'\nBudget vote explained\n"
+        "The council's budget chief said on Monday that the vote was close, in a video briefing."
+    )
+    rules = removed_rules(text)
+    assert rules["Click to play video: 'Budget vote explained'"] == "media_embed"
+    assert rules["Budget vote explained"] == "embed_caption"
+    assert (
+        rules["The council's budget chief said on Monday that the vote was close, in a video briefing."]
+        == "embed_caption"
+    )
+
+
+def test_photo_alt_text_above_credit() -> None:
+    rules = removed_rules(page("Jane Doe\nJane Doe | City Hall/John Smith, 2013"))
+    assert rules == {"Jane Doe": "photo_alt", "Jane Doe | City Hall/John Smith, 2013": "photo_credit"}
+
+
+@pytest.mark.parametrize("line", [BODY[0], BODY[0] + " It was the third vote this year."])
+def test_repeated_paragraph_keeps_first(line: str) -> None:
+    result = Cleaner().clean(page(line, where=4))
+    assert [(r.line, r.rule) for r in result.removed] == [(11, "repeated_paragraph")]
+    assert result.text.count(BODY[0]) == 1
+
+
+def test_removed_lines_have_original_numbers_and_order_is_kept() -> None:
+    text = page("Advertisement", "Share this article")
+    result = Cleaner().clean(text)
+    lines = text.split("\n")
+    for r in result.removed:
+        assert lines[r.line - 1] == r.text
+    kept = [line for line in result.text.split("\n") if line.strip()]
+    assert kept == [
+        line for line in lines if line.strip() and line not in {"Advertisement", "Share this article"}
+    ]
+
+
+def test_no_runs_of_blank_lines_after_removal() -> None:
+    result = Cleaner().clean(page("Advertisement", "Related Articles", "Share this article"))
+    assert "\n\n\n" not in result.text
+    assert not result.text.startswith("\n")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(newline: str) -> None:
+    text = page("Advertisement").replace("\n", newline) + newline
+    result = Cleaner().clean(text)
+    assert [r.text for r in result.removed] == ["Advertisement"]
+    assert result.text == page().replace("\n", newline) + newline
+    assert result.removed[0].line == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        page(),
+        page("Advertisement", "Related Articles"),
+        page(BODY[1], where=4),
+        "",
+        "\n\n",
+        "Advertisement\n",
+    ],
+)
+def test_idempotent(text: str) -> None:
+    cleaner = Cleaner()
+    once = cleaner.clean(text)
+    assert cleaner.clean(once.text).text == once.text
+
+
+def test_unchanged_text_is_returned_as_is() -> None:
+    text = page() + "\n"
+    result = Cleaner().clean(text)
+    assert result.text == text
+    assert result.removed == () and result.removed_lines == 0
+    assert result.kept_lines == 1 + len(BODY)
+
+
+def test_other_languages_only_language_neutral_rules() -> None:
+    german = [
+        "Der Stadtrat hat am Dienstag den neuen Haushalt nach monatelangen Beratungen beschlossen.",
+        "Nach Angaben der Verwaltung steigen die Ausgaben für Schulen und Straßen deutlich an.",
+        "Anzeige",
+        "Kritiker bemängeln, dass der Plan auf zu optimistischen Annahmen über die Einnahmen beruht.",
+        "© 2008 Stadtanzeiger",
+    ]
+    rules = removed_rules("\n\n".join(german))
+    assert rules == {"© 2008 Stadtanzeiger": "page_furniture"}
+
+
+def test_disabled_rule_does_not_fire() -> None:
+    text = page("Advertisement")
+    assert removed_rules(text, config=CleanConfig(disabled_rules=frozenset({"ad_label"}))) == {}
+
+
+def test_unknown_disabled_rule_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        Cleaner(CleanConfig(disabled_rules=frozenset({"no_such_rule"})))
+
+
+def test_user_phrases_and_patterns() -> None:
+    config = CleanConfig(extra_phrases=("Read the Planet every day",), extra_patterns=(r"Ref\. \d+",))
+    text = page("read the planet EVERY day", "Ref. 12345")
+    assert removed_rules(text, config=config) == {
+        "read the planet EVERY day": "user_phrase",
+        "Ref. 12345": "user_pattern",
+    }
+
+
+def test_find_recurring_lines_and_rule() -> None:
+    texts = [page("Daily Planet Network", f"Ticker {i}") for i in range(6)]
+    recurring = find_recurring_lines(texts, CleanConfig(recurring_min_docs=5))
+    assert normalize_line("Daily Planet Network") in recurring
+    assert (
+        normalize_line(BODY[0]) not in recurring
+    )  # prose never counts (syndicated articles keep their body)
+    assert normalize_line("Ticker 1") not in recurring
+    result = Cleaner().clean(texts[0], recurring)
+    assert {r.text: r.rule for r in result.removed}["Daily Planet Network"] == "recurring_line"
+    assert find_recurring_lines(texts, CleanConfig(recurring_min_docs=0)) == frozenset()
+
+
+def test_load_rules_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        'disable = ["byline"]\nphrases = ["Read the Planet"]\npatterns = ["Ref\\\\. \\\\d+"]\n'
+        "recurring_min_docs = 3\nrecurring_min_fraction = 0.05\n",
+        encoding="utf-8",
+    )
+    config = load_rules_file(path)
+    assert config.disabled_rules == frozenset({"byline"})
+    assert config.extra_phrases == ("Read the Planet",)
+    assert config.extra_patterns == (r"Ref\. \d+",)
+    assert config.recurring_min_docs == 3
+    assert config.recurring_min_fraction == 0.05
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "disable = [",  # not TOML
+        'disable = ["no_such_rule"]',
+        'disable = "byline"',
+        "phrases = [1, 2]",
+        'patterns = ["(unclosed"]',
+        "colour = true",
+        "recurring_min_docs = -1",
+        'recurring_min_fraction = "high"',
+    ],
+)
+def test_bad_rules_file_is_a_one_line_config_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_rules_file(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_rules_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_rules_file(tmp_path / "missing.toml")
