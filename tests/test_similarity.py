@@ -12,7 +12,7 @@ from dedupe.config import ScanConfig, ShingleSpec
 from dedupe.errors import ConfigError
 from dedupe.normalize import normalize_text, split_sentences, tokenize
 from dedupe.similarity.align import align_content, align_copies, prepare_sentences
-from dedupe.similarity.shingle import jaccard, ngram_hashes, hash_tokens, shingle_hashes
+from dedupe.similarity.shingle import hash_tokens, jaccard, ngram_hashes, shingle_hashes
 from dedupe.similarity.signature import Signer, fold32
 
 
@@ -57,7 +57,7 @@ PINNED = "0b2ad3684d4a2fad"
 
 
 def test_signatures_equal_datasketch():
-    hashes = ngram_hashes(hash_tokens("one two three four five six seven eight".split()), 3)
+    hashes = ngram_hashes(hash_tokens(["one", "two", "three", "four", "five", "six", "seven", "eight"]), 3)
     m = MinHash(num_perm=64, seed=5, hashfunc=int)
     m.update_batch([int(x) for x in fold32(hashes)])
     assert np.array_equal(m.hashvalues, Signer(64, 5).hashvalues(hashes))
