@@ -21,12 +21,24 @@ from dedupe.models import Document, ExitStatus, Skipped
 _DEFAULT = ScanConfig()
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (``| head``): stop quietly."""
+
+
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _StdoutConsole(Console):
+    """stdout console: a closed pipe ends the command quietly with status 0 (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise OutputClosed
+
+
 def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return _StdoutConsole(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> click.ClickException:
@@ -62,7 +74,7 @@ class DedupeGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             click.echo("dedupe: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
-        except BrokenPipeError:
+        except (BrokenPipeError, OutputClosed):
             _silence_stdout()
             sys.exit(ExitStatus.OK)
         except Exception as exc:
@@ -105,14 +117,18 @@ def _warn_skipped(skipped: list[Skipped], quiet: bool) -> None:
         return
     err = _stderr()
     for s in skipped:
-        err.print(f"dedupe: warning: skipped {s.path}: {s.reason}", markup=False)
+        what = "skipped " if s.skipped else ""
+        err.print(f"dedupe: warning: {what}{s.path}: {s.reason}", markup=False)
 
 
 def _emit(lines: Any) -> None:
     out = sys.stdout
-    for line in lines:
-        out.write(line + "\n")
-    out.flush()
+    try:
+        for line in lines:
+            out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError as exc:
+        raise OutputClosed from exc
 
 
 _input_options = [
@@ -305,11 +321,18 @@ def clean(
         elif fmt == "json":
             _emit([json.dumps(results[0].to_dict(), ensure_ascii=False)])
         else:
-            sys.stdout.write(results[0].text)
-            sys.stdout.flush()
+            _emit_text(results[0].text)
         return ExitStatus.OK
     _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
     return ExitStatus.OK
+
+
+def _emit_text(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError as exc:
+        raise OutputClosed from exc
 
 
 def _jsonl_records(docs: list[Document], results: list[Any], text_field: str) -> list[str]:

@@ -95,7 +95,7 @@ def _decode(data: bytes, encoding: str, display: str, on_skip: SkipCallback) -> 
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
-        on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced"))
+        on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced with U+FFFD", skipped=False))
         return data.decode(encoding, errors="replace")
     except LookupError as exc:
         raise InputError(f"unknown encoding: {encoding}") from exc
@@ -111,7 +111,10 @@ def _read_bytes(display: str, path: Path | None, on_skip: SkipCallback) -> bytes
     except IsADirectoryError:
         on_skip(Skipped(display, "is a directory"))
     except OSError as exc:
-        on_skip(Skipped(display, exc.strerror or str(exc)))
+        if path is not None and path.is_symlink() and not path.exists():
+            on_skip(Skipped(display, "broken symbolic link"))
+        else:
+            on_skip(Skipped(display, exc.strerror or str(exc)))
     return None
 
 

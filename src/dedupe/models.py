@@ -41,10 +41,15 @@ class Document:
 
 @dataclass(frozen=True)
 class Skipped:
-    """An input left out, with the reason (reported in the summary and JSON stats)."""
+    """An input left out, with the reason (reported in the summary and JSON stats).
+
+    ``skipped`` is False for a warning about an input that was still used (e.g. undecodable
+    bytes replaced).
+    """
 
     path: str
     reason: str
+    skipped: bool = True
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,8 @@ def scan_documents(
     docs = list(documents)
     timings: dict[str, float] = {"read": time.perf_counter() - t0}
     if not docs:
-        raise InputError("no documents to scan" + (f" ({len(skipped)} input(s) skipped)" if skipped else ""))
+        n_skipped = sum(1 for s in skipped if s.skipped)
+        raise InputError("no documents to scan" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
     corpus = prepare(docs, config, clean_config, timings)
     matches, n_candidates = find_matches(corpus, config, timings, progress)
     t0 = time.perf_counter()
@@ -191,7 +192,8 @@ def scan_documents(
         "candidate_pairs": n_candidates,
         "verified_pairs": len(matches),
         "kinds": {k: sum(1 for m in matches if m.kind == k) for k in ("exact", "near", "paraphrase")},
-        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped if s.skipped],
+        "warnings": [{"path": s.path, "reason": s.reason} for s in skipped if not s.skipped],
         "seconds": round(time.perf_counter() - started, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }

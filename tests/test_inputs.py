@@ -1,0 +1,109 @@
+"""Bad input: skipped with a warning naming the file and reason, or exit 2 when nothing is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import seed_text
+from dedupe.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.txt", b"  \n\t\n", "whitespace-only file"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    ],
+)
+def test_unusable_files_are_skipped_and_reported(tmp_path: Path, name: str, data: bytes, reason: str):
+    (tmp_path / "good.txt").write_text(seed_text("004"))
+    (tmp_path / name).write_bytes(data)
+    before = (tmp_path / name).read_bytes()
+    r = run("scan", str(tmp_path), "--format", "json")
+    assert r.exit_code == 0
+    assert f"skipped {tmp_path / name}: {reason}" in r.stderr
+    skipped = json.loads(r.stdout)["stats"]["skipped"]
+    assert skipped == [{"path": str(tmp_path / name), "reason": skipped[0]["reason"]}]
+    assert reason in skipped[0]["reason"]
+    assert (tmp_path / name).read_bytes() == before
+
+
+def test_nothing_usable_is_exit_2(tmp_path: Path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    r = run("scan", str(tmp_path / "empty.txt"))
+    assert r.exit_code == 2
+    assert "dedupe: error: no documents to scan" in r.stderr
+
+
+def test_directory_without_text_files(tmp_path: Path):
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG")
+    r = run("scan", str(tmp_path))
+    assert r.exit_code == 2
+    assert "holds no .txt" in r.stderr
+
+
+def test_invalid_utf8_is_decoded_with_a_warning(tmp_path: Path):
+    (tmp_path / "latin.txt").write_bytes("Caf\u00e9 prices rose by \u00a35 in a week, traders said.".encode("latin-1"))
+    r = run("scan", str(tmp_path), "--format", "json")
+    assert r.exit_code == 0
+    assert "latin.txt: invalid utf-8" in r.stderr
+    assert json.loads(r.stdout)["stats"]["warnings"][0]["path"].endswith("latin.txt")
+
+
+def test_bom_and_line_endings(tmp_path: Path):
+    text = seed_text("004")
+    (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    (tmp_path / "mac.txt").write_bytes(text.replace("\n", "\r").encode())
+    r = run("scan", str(tmp_path), "--format", "json")
+    assert r.exit_code == 0
+    (cluster,) = json.loads(r.stdout)["clusters"]
+    assert {m["kind"] for m in cluster["members"]} == {"representative", "exact"}
+    assert len(cluster["members"]) == 3
+
+
+def test_broken_symlink_is_skipped(tmp_path: Path):
+    (tmp_path / "good.txt").write_text(seed_text("004"))
+    os.symlink(tmp_path / "missing.txt", tmp_path / "dangling.txt")
+    r = run("scan", str(tmp_path))
+    assert r.exit_code == 0 and "broken symbolic link" in r.stderr
+
+
+def test_malformed_jsonl_lines(tmp_path: Path):
+    p = tmp_path / "in.jsonl"
+    p.write_text('{"id": "a", "text": "one article"}\nnot json\n{"id": "b"}\n{"id": "c", "text": 5}\n[1]\n')
+    r = run("scan", str(p), "--format", "json")
+    assert r.exit_code == 0
+    reasons = {s["path"]: s["reason"] for s in json.loads(r.stdout)["stats"]["skipped"]}
+    assert set(reasons) == {f"{p}:2", f"{p}:3", f"{p}:4", f"{p}:5"}
+    assert "malformed JSON" in reasons[f"{p}:2"] and "missing field 'text'" in reasons[f"{p}:3"]
+    r = run("scan", str(p), "--strict")
+    assert r.exit_code == 2 and f"{p}:2: malformed JSON" in r.stderr
+
+
+def test_stdin(tmp_path: Path):
+    r = CliRunner().invoke(cli, ["scan", "-", "--format", "json"], input=seed_text("004"))
+    assert r.exit_code == 0 and json.loads(r.stdout)["stats"]["documents"] == 1
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path):
+    for i in range(30):
+        (tmp_path / f"{i:02}.txt").write_text(seed_text("004") + f"\nCopy {i}.\n")
+    proc = subprocess.run(
+        f"'{sys.executable}' -m dedupe scan '{tmp_path}' --emit unique | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, check=False,
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    assert proc.returncode == 0
