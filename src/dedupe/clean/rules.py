@@ -710,7 +710,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "sandwiched",
-        "A short non-sentence line between two boilerplate lines.",
+        "A short non-sentence line outside the main block between two boilerplate lines.",
         "context",
         sandwiched,
         uses_block=True,
