@@ -198,7 +198,7 @@ def scan(
 
     PATHS are files, directories (searched recursively for .txt, .md, .text and .jsonl), or - for stdin.
     """
-    from dedupe.pipeline import scan_documents, settings_summary
+    from dedupe.pipeline import scan_paths, settings_summary
     from dedupe.render import json as render_json
 
     config = ScanConfig(
@@ -214,10 +214,12 @@ def scan(
         clean=not no_clean,
     )
     clean_config = _clean_config(rules)
-    skipped: list[Skipped] = []
-    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict), skipped.append))
-    _warn_skipped(skipped, quiet)
-    result = _run_with_progress(lambda progress: scan_documents(docs, config, clean_config, progress, skipped), quiet)
+    result = _run_with_progress(
+        lambda progress: scan_paths(paths, config, clean_config, _read_options(text_field, id_field, encoding, strict),
+                                    progress),
+        quiet,
+    )
+    _warn_skipped(list(result.skipped), quiet)
     if emit != "clusters":
         if fmt == "json":
             ids = list(render_json.iter_emit_lines(result, emit, "human"))

@@ -212,9 +212,17 @@ def scan_paths(
     t0 = time.perf_counter()
     docs = list(iter_documents(paths, read_options, skipped.append))
     read_seconds = time.perf_counter() - t0
-    result = scan_documents(docs, config, clean_config, progress, skipped)
+    try:
+        result = scan_documents(docs, config, clean_config, progress, skipped)
+    except InputError as exc:
+        raise InputError(_with_skip_reasons(str(exc), skipped)) from exc
     result.stats["timings"]["read"] = round(read_seconds, 3)
     return result
+
+
+def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:
+    reasons = [f"{s.path}: {s.reason}" for s in skipped if s.skipped][:3]
+    return message + (": " + "; ".join(reasons) if reasons else "")
 
 
 def settings_summary(config: ScanConfig) -> dict[str, object]:
