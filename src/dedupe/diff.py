@@ -15,6 +15,7 @@ it, the others are reported as ``moved``. Matched sentences carry word-level opc
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -202,10 +203,15 @@ class DiffResult:
         }
 
 
+@functools.lru_cache(maxsize=65536)
+def _word_key(word: str) -> str:
+    return normalize_text(word)
+
+
 def word_ops(a_text: str, b_text: str) -> tuple[WordOp, ...]:
     """Word-level opcodes between two sentences (whitespace tokens compared in normalized form)."""
-    ka = [normalize_text(w) for w in _WORD.findall(a_text)]
-    kb = [normalize_text(w) for w in _WORD.findall(b_text)]
+    ka = [_word_key(w) for w in _WORD.findall(a_text)]
+    kb = [_word_key(w) for w in _WORD.findall(b_text)]
     return tuple(
         WordOp(o.tag, o.src_start, o.src_end, o.dest_start, o.dest_end) for o in Levenshtein.opcodes(ka, kb)
     )

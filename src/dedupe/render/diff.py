@@ -27,7 +27,7 @@ STATUS = {"same": "=", "changed": "~", "moved": "moved", "only_a": "only A", "on
 
 
 def _marks(console: Console, marks: bool | None) -> bool:
-    return console.color_system is None if marks is None else marks
+    return (console.color_system is None or console.no_color) if marks is None else marks
 
 
 def highlight(pair: PairDiff, side: str, marks: bool) -> Text:
