@@ -41,12 +41,6 @@ def _stdout() -> Console:
     return _StdoutConsole(highlight=False, soft_wrap=True)
 
 
-def _fail(message: str) -> click.ClickException:
-    exc = click.ClickException(message)
-    exc.exit_code = ExitStatus.USAGE
-    return exc
-
-
 class DedupeGroup(click.Group):
     """Maps every failure to ``dedupe: error: ...`` and a documented exit status."""
 
