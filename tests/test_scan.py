@@ -217,3 +217,20 @@ def test_no_paraphrase_and_char_shingles():
     assert json.loads(r.stdout)["clusters"] == []
     r = run("scan", "seeds/", "--shingle", "char:5", "--format", "json")
     assert len(json.loads(r.stdout)["clusters"]) == 1
+
+
+def test_results_do_not_depend_on_the_number_of_workers(write, tmp_path: Path):
+    texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
+             seed_text("002"), seed_text("003"), BASE]
+    for k, t in enumerate(texts * 5):
+        write(f"{k:02}.txt", t if k < len(texts) else t + f"\n\nUpdate {k}: more text follows here.")
+    outs = []
+    for jobs in ("1", "2", "3"):
+        r = run("scan", str(tmp_path), "--format", "json", "--jobs", jobs)
+        assert r.exit_code == 0, r.stderr
+        data = json.loads(r.stdout)
+        data["stats"].pop("seconds")
+        data["stats"].pop("timings")
+        outs.append(data)
+    assert outs[0] == outs[1] == outs[2]
+    assert outs[0]["stats"]["clusters"] >= 2

@@ -165,6 +165,8 @@ def input_options(f: Any) -> Any:
               show_default=True, help="Which document of a cluster to keep.")
 @click.option("--no-clean", is_flag=True, help="Fingerprint the raw text, without removing boilerplate.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when any duplicate is found.")
+@click.option("--jobs", "-j", type=click.IntRange(0), default=0, show_default=True,
+              help="Worker processes; 0 uses every core. Results do not depend on it.")
 @input_options
 def scan(
     paths: tuple[str, ...],
@@ -180,6 +182,7 @@ def scan(
     keep: str,
     no_clean: bool,
     check: bool,
+    jobs: int,
     text_field: str,
     id_field: str,
     encoding: str,
@@ -210,7 +213,7 @@ def scan(
     clean_config = _clean_config(rules)
     result = _run_with_progress(
         lambda progress: scan_paths(paths, config, clean_config, _read_options(text_field, id_field, encoding, strict),
-                                    progress),
+                                    progress, jobs),
         quiet,
     )
     _warn_skipped(list(result.skipped), quiet)

@@ -346,6 +346,26 @@ class Cleaner:
                     break
 
 
+def recurring_line_keys(text: str) -> frozenset[str]:
+    """The normalised non-prose lines of one text: what it contributes to recurring-line counts."""
+    seen: set[str] = set()
+    for line in split_lines(text)[0]:
+        if not line.strip():
+            continue
+        info = LineInfo.from_text(0, line)
+        if info.norm and not info.is_prose:
+            seen.add(info.norm)
+    return frozenset(seen)
+
+
+def select_recurring(counts: Counter[str], n_docs: int, config: CleanConfig) -> frozenset[str]:
+    """The lines of ``counts`` (documents per line) frequent enough to be batch boilerplate."""
+    if config.recurring_min_docs == 0:
+        return frozenset()
+    need = max(config.recurring_min_docs, math.ceil(config.recurring_min_fraction * n_docs))
+    return frozenset(line for line, c in counts.items() if c >= need)
+
+
 def find_recurring_lines(texts: Iterable[str], config: CleanConfig) -> frozenset[str]:
     """Find lines that recur across a batch of documents (CCNet-style boilerplate).
 
@@ -367,16 +387,8 @@ def find_recurring_lines(texts: Iterable[str], config: CleanConfig) -> frozenset
     n_docs = 0
     for text in texts:
         n_docs += 1
-        seen: set[str] = set()
-        for line in split_lines(text)[0]:
-            if not line.strip():
-                continue
-            info = LineInfo.from_text(0, line)
-            if info.norm and not info.is_prose:
-                seen.add(info.norm)
-        counts.update(seen)
-    need = max(config.recurring_min_docs, math.ceil(config.recurring_min_fraction * n_docs))
-    return frozenset(line for line, c in counts.items() if c >= need)
+        counts.update(recurring_line_keys(text))
+    return select_recurring(counts, n_docs, config)
 
 
 _RULES_FILE_KEYS = {"disable", "phrases", "patterns", "recurring_min_docs", "recurring_min_fraction"}
