@@ -234,3 +234,18 @@ def test_results_do_not_depend_on_the_number_of_workers(write, tmp_path: Path):
         outs.append(data)
     assert outs[0] == outs[1] == outs[2]
     assert outs[0]["stats"]["clusters"] >= 2
+
+
+def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path: Path):
+    import random
+
+    vocab = sorted({w for k in ("002", "003") for w in seed_text(k).split()})  # same topic as 004
+    rng = random.Random(5)
+    for k in range(60):  # filler articles that make the story's everyday words common
+        write(f"filler{k:02}.txt", " ".join(rng.choice(vocab) for _ in range(250)) + ".")
+    write("a.txt", seed_text("004"))
+    write("b.txt", (FIXTURES / "rewrite_004.txt").read_text())
+    config = ScanConfig(rare_word_min_docs=5, rare_word_max_share=0.05)
+    result = scan_paths([str(tmp_path)], config)
+    assert pairs_of(result).get(frozenset(("a.txt", "b.txt"))) == "paraphrase"
+    assert result.stats["lsh_collisions"] < 200

@@ -104,6 +104,9 @@ class ScanConfig:
         candidate_threshold: LSH threshold on shingle MinHashes (near-duplicate candidates).
         content_candidate_threshold: LSH threshold on content-word MinHashes (rewrite, cut and
             noisy-copy candidates); candidates are also required to reach it in exact Jaccard.
+        rare_word_max_share: The content index holds only words found in at most this share of the
+            documents ...
+        rare_word_min_docs: ... or in at most this many (so small corpora keep every word).
         shingle: The shingles of the near-duplicate signature.
         num_perm: MinHash permutations.
         seed: MinHash seed.
@@ -122,6 +125,8 @@ class ScanConfig:
     sentence_overlap: float = 0.3
     candidate_threshold: float = 0.3
     content_candidate_threshold: float = 0.15
+    rare_word_max_share: float = 0.005
+    rare_word_min_docs: int = 50
     shingle: ShingleSpec = field(default_factory=ShingleSpec)
     num_perm: int = 128
     seed: int = 1

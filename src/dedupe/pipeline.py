@@ -44,7 +44,6 @@ class Corpus:
     texts: list[str]
     fingerprints: list[Fingerprint]
     shingle_sigs: np.ndarray | None = None
-    content_sigs: np.ndarray | None = None
     _sentences: dict[int, SentenceSet] = field(default_factory=dict)
 
     def sentences(self, index: int) -> SentenceSet:
@@ -86,7 +85,7 @@ def _recurring_keys_chunk(texts: list[str]) -> list[frozenset[str]]:
     return [recurring_line_keys(t) for t in texts]
 
 
-_Prepared = tuple[str, Fingerprint, np.ndarray, np.ndarray]
+_Prepared = tuple[str, Fingerprint, np.ndarray]
 
 
 def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[_Prepared]:
@@ -97,7 +96,7 @@ def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[_Prepared]:
     for index, raw in chunk:
         text = cleaner.clean(raw, _W["recurring"]).text if cleaner is not None else raw
         fp = fingerprint(index, text, config)
-        out.append((text, fp, signer.hashvalues(fp.shingles), signer.hashvalues(fp.content)))
+        out.append((text, fp, signer.hashvalues(fp.shingles)))
     return out
 
 
@@ -163,21 +162,18 @@ def prepare(
     texts: list[str] = []
     fps: list[Fingerprint] = []
     sh_sigs: list[np.ndarray] = []
-    ct_sigs: list[np.ndarray] = []
     items = [(k, d.text) for k, d in enumerate(documents)]
     for res in _map(_prepare_chunk, _chunks(items, chunk), n_jobs, (config, clean_config, recurring),
                     "fingerprint", progress, len(documents)):
-        for text, fp, s1, s2 in res:
+        for text, fp, sig in res:
             texts.append(text)
             fps.append(fp)
-            sh_sigs.append(s1)
-            ct_sigs.append(s2)
+            sh_sigs.append(sig)
     t2 = time.perf_counter()
     timings["clean"] = timings.get("clean", 0.0) + t1 - t0
     timings["fingerprint"] = timings.get("fingerprint", 0.0) + t2 - t1
     empty = np.zeros((0, config.num_perm), dtype=np.uint32)
-    return Corpus(list(documents), texts, fps, np.stack(sh_sigs) if sh_sigs else empty,
-                  np.stack(ct_sigs) if ct_sigs else empty)
+    return Corpus(list(documents), texts, fps, np.stack(sh_sigs) if sh_sigs else empty)
 
 
 def compare_documents(
@@ -187,6 +183,37 @@ def compare_documents(
     corpus = prepare([a, b], config, clean_config)
     verdict = compare(corpus.fingerprints[0], corpus.fingerprints[1], corpus.sentences, config, full=True)
     return verdict, corpus
+
+
+def _rare_word_signatures(
+    fps: Sequence[Fingerprint], active: np.ndarray, config: ScanConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of each document's *rare* content words, for the content LSH index.
+
+    A word is rare when at most ``max(config.rare_word_min_docs, config.rare_word_max_share * n)``
+    documents contain it. Two unrelated articles share almost no rare words, so their collisions
+    in the index stay few however large the corpus; a rewrite keeps the names, places, numbers and
+    uncommon words of its original. Verification still compares the full texts.
+
+    Returns:
+        ``uint32[n, num_perm]`` signatures (rows of documents without rare words are unused) and
+        the indices of the documents to index.
+    """
+    signer = Signer(config.num_perm, config.seed)
+    n = len(fps)
+    sigs = np.zeros((n, config.num_perm), dtype=np.uint32)
+    if not len(active):
+        return sigs, active
+    words, counts = np.unique(np.concatenate([fps[i].content for i in active]), return_counts=True)
+    limit = max(config.rare_word_min_docs, int(config.rare_word_max_share * len(active)))
+    common = words[counts > limit]
+    keep = []
+    for i in active.tolist():
+        rare = np.setdiff1d(fps[i].content, common, assume_unique=True) if len(common) else fps[i].content
+        if len(rare):
+            sigs[i] = signer.hashvalues(rare)
+            keep.append(i)
+    return sigs, np.array(keep, dtype=np.int64)
 
 
 _CORPUS: dict[str, Any] = {}
@@ -225,11 +252,16 @@ def find_matches(
             active.append(f.index)
         else:
             matches.append(Match(head, f.index, "exact", 1.0, "identical"))
-    assert corpus.shingle_sigs is not None and corpus.content_sigs is not None
+    assert corpus.shingle_sigs is not None
+    active_arr = np.array(active, dtype=np.int64)
+    content_sigs, content_active = None, active_arr
+    if config.paraphrase:
+        content_sigs, content_active = _rare_word_signatures(fps, active_arr, config)
     pairs, raw = find_candidates(
         corpus.shingle_sigs,
-        corpus.content_sigs if config.paraphrase else None,
-        np.array(active, dtype=np.int64),
+        content_sigs,
+        active_arr,
+        content_active,
         [f.content for f in fps],
         config.candidate_threshold,
         config.content_candidate_threshold,

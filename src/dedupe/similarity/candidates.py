@@ -98,6 +98,7 @@ def find_candidates(
     shingle_sigs: np.ndarray,
     content_sigs: np.ndarray | None,
     active: np.ndarray,
+    content_active: np.ndarray,
     content_ok: Sequence[np.ndarray] | None,
     threshold: float,
     content_threshold: float,
@@ -109,6 +110,7 @@ def find_candidates(
         shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
         content_sigs: Content-word signatures, or ``None`` to skip rewrite candidates.
         active: Indices of the documents to index (non-empty, one per group of exact copies).
+        content_active: Indices of the documents to put in the content index.
         content_ok: Content-word hash sets, for the exact Jaccard check of content candidates.
         threshold: LSH threshold of the shingle index.
         content_threshold: LSH threshold of the content index.
@@ -126,7 +128,7 @@ def find_candidates(
     raw = len(codes)
     if content_sigs is not None and content_ok is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
-        extra = np.setdiff1d(bucket_pairs(band_keys(content_sigs[active], b2, r2), active, n), codes, assume_unique=True)
+        extra = np.setdiff1d(bucket_pairs(band_keys(content_sigs[content_active], b2, r2), content_active, n), codes, assume_unique=True)
         raw += len(extra)
         kept = [c for c in extra.tolist() if jaccard(content_ok[c // n], content_ok[c % n]) >= jaccard_floor]
         codes = np.union1d(codes, np.array(kept, dtype=np.int64))
