@@ -90,6 +90,26 @@ def stem(word: str) -> str:
     return word
 
 
+_CONTENT_CACHE: dict[str, str] = {}
+_CACHE_LIMIT = 1_000_000
+
+
+def _content_form(token: str) -> str:
+    """The stem of a content word, or ``""`` for a stopword or one-letter token (cached)."""
+    form = _CONTENT_CACHE.get(token)
+    if form is None:
+        form = "" if token in STOPWORDS or len(token) <= 1 else stem(token)
+        if len(_CONTENT_CACHE) >= _CACHE_LIMIT:
+            _CONTENT_CACHE.clear()
+        _CONTENT_CACHE[token] = form
+    return form
+
+
+def content_words_of(tokens: list[str]) -> list[str]:
+    """Stemmed content words of already tokenized normalized text, in order."""
+    return [f for f in map(_content_form, tokens) if f]
+
+
 def content_words(normalized: str) -> list[str]:
     """Stemmed tokens of normalized text without stopwords and one-letter tokens, in order."""
-    return [stem(t) for t in _WORD.findall(normalized) if t not in STOPWORDS and len(t) > 1]
+    return content_words_of(_WORD.findall(normalized))

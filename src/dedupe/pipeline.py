@@ -26,7 +26,7 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import content_words, normalize_text, tokenize
+from dedupe.normalize import content_words_of, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
 from dedupe.similarity.shingle import set_hashes, shingle_hashes
@@ -63,7 +63,7 @@ def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
         digest=hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest(),
         length=len(text.strip()),
         shingles=shingle_hashes(tokens, normalized, config.shingle),
-        content=set_hashes(content_words(normalized)),
+        content=set_hashes(content_words_of(tokens)),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 Stage = Literal["line", "context"]
@@ -61,6 +62,21 @@ def normalize_line(text: str) -> str:
     return _EDGE_RE.sub("", _SPACE_RE.sub(" ", text).strip().casefold())
 
 
+
+@lru_cache(maxsize=1 << 16)
+def _line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    """Features of a line's text, cached: the cleaner looks at the same lines in several passes
+    and the recurring-line count sees them once more."""
+    words = tuple(_WORD_RE.findall(text))
+    stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+    return (
+        normalize_line(text),
+        words,
+        stops / len(words) if words else 0.0,
+        bool(_SENTENCE_END_RE.search(text.rstrip())),
+    )
+
+
 @dataclass(frozen=True)
 class LineInfo:
     """A non-blank line with the features the rules use.
@@ -92,15 +108,14 @@ class LineInfo:
         Returns:
             The line with its features.
         """
-        words = tuple(_WORD_RE.findall(text))
-        stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+        norm, words, stop_density, ends_sentence = _line_features(text)
         return cls(
             number=number,
             text=text,
-            norm=normalize_line(text),
+            norm=norm,
             words=words,
-            stop_density=stops / len(words) if words else 0.0,
-            ends_sentence=bool(_SENTENCE_END_RE.search(text.rstrip())),
+            stop_density=stop_density,
+            ends_sentence=ends_sentence,
         )
 
     @property

@@ -22,20 +22,31 @@ _CACHE_LIMIT = 2_000_000
 EMPTY = np.zeros(0, dtype=_U64)
 
 
+def _blake(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
 def hash_token(token: str) -> int:
     """Stable 64-bit hash of a token."""
     h = _token_cache.get(token)
     if h is None:
-        h = int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
         if len(_token_cache) >= _CACHE_LIMIT:
             _token_cache.clear()
-        _token_cache[token] = h
+        h = _token_cache[token] = _blake(token)
     return h
 
 
 def hash_tokens(tokens: list[str]) -> np.ndarray:
-    """Stable 64-bit hashes of ``tokens``, in order."""
-    return np.fromiter((hash_token(t) for t in tokens), dtype=_U64, count=len(tokens))
+    """Stable 64-bit hashes of ``tokens``, in order (each distinct token is hashed once, then cached)."""
+    cache = _token_cache
+    missing = set(tokens).difference(cache)
+    if missing:
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+            missing = set(tokens)
+        for t in missing:
+            cache[t] = _blake(t)
+    return np.fromiter(map(cache.__getitem__, tokens), dtype=_U64, count=len(tokens))
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
