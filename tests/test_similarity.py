@@ -124,3 +124,15 @@ def test_banding_gives_the_pairs_of_datasketch_minhashlsh():
             lsh.insert(i, signer.minhash(sigs[i]))
         theirs = {(min(i, j), max(i, j)) for i in range(len(docs)) for j in lsh.query(signer.minhash(sigs[i])) if j != i}
         assert ours == theirs and len(ours) > 50
+
+
+def test_content_alignment_credits_a_split_sentence():
+    a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
+                          "diplomats privately worried she was too soft on China.")
+    b = prepare_sentences("After taking office in September 2018, Bachelet focused on Xinjiang. Western diplomats "
+                          "privately worried that she was too soft on China.")
+    strict = align_content(a, b, 0.3, splits=False)
+    split = align_content(a, b, 0.3)
+    assert len(strict.pairs) == 1 and strict.coverage_b < 0.7
+    assert [(p.a, p.b) for p in split.pairs] == [(0, 0), (0, 1)]
+    assert split.coverage_a == 1.0 and split.coverage_b == 1.0
