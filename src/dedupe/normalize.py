@@ -26,8 +26,17 @@ def normalize_text(text: str) -> str:
 
     NFKC, case-folded, typographic quotes and dashes as ASCII, runs of whitespace as one space.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", fold_text(text)).strip()
+
+
+def fold_text(text: str) -> str:
+    """NFKC, typographic quotes and dashes as ASCII, case folded; whitespace left as it is.
+
+    Enough for tokens (which ignore whitespace); pure-ASCII text skips the Unicode steps.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return text.casefold()
 
 
 def tokenize(normalized: str) -> list[str]:
@@ -94,7 +103,7 @@ _CONTENT_CACHE: dict[str, str] = {}
 _CACHE_LIMIT = 1_000_000
 
 
-def _content_form(token: str) -> str:
+def content_form(token: str) -> str:
     """The stem of a content word, or ``""`` for a stopword or one-letter token (cached)."""
     form = _CONTENT_CACHE.get(token)
     if form is None:
@@ -107,7 +116,7 @@ def _content_form(token: str) -> str:
 
 def content_words_of(tokens: list[str]) -> list[str]:
     """Stemmed content words of already tokenized normalized text, in order."""
-    return [f for f in map(_content_form, tokens) if f]
+    return [f for f in map(content_form, tokens) if f]
 
 
 def content_words(normalized: str) -> list[str]:

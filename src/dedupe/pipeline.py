@@ -26,10 +26,10 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import content_words_of, normalize_text, tokenize
+from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import set_hashes, shingle_hashes
+from dedupe.similarity.shingle import token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 
@@ -56,14 +56,16 @@ class Corpus:
 
 def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
     """Normalize, tokenize and shingle one cleaned text."""
-    normalized = normalize_text(text)
+    # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
+    normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
     tokens = tokenize(normalized)
+    shingles, content = token_features(tokens, config.shingle, normalized)
     return Fingerprint(
         index=index,
         digest=hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest(),
         length=len(text.strip()),
-        shingles=shingle_hashes(tokens, normalized, config.shingle),
-        content=set_hashes(content_words_of(tokens)),
+        shingles=shingles,
+        content=content,
     )
 
 

@@ -27,7 +27,8 @@ Stage = Literal["line", "context"]
 # ---------------------------------------------------------------------------
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
-_EDGE_RE = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
+_LEAD_RE = re.compile(r"[\W_]+", re.UNICODE)
+_MENU_SPLIT_RE = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
 _SENTENCE_END_RE = re.compile(r"""[.!?…]["'”’»)\]]*$""")
 
 
@@ -59,7 +60,16 @@ def normalize_line(text: str) -> str:
     Returns:
         The normalised form (may be empty for lines of punctuation only).
     """
-    return _EDGE_RE.sub("", _SPACE_RE.sub(" ", text).strip().casefold())
+    folded = _SPACE_RE.sub(" ", text).strip().casefold()
+    # Strip the edges with two anchored matches (one on the reversed string): a search for a
+    # trailing run would try every position of the line.
+    head = _LEAD_RE.match(folded)
+    if head:
+        folded = folded[head.end() :]
+    tail = _LEAD_RE.match(folded[::-1])
+    if tail:
+        folded = folded[: len(folded) - tail.end()]
+    return folded
 
 
 
@@ -509,8 +519,10 @@ def page_furniture(ctx: LineContext) -> bool:
     if line.n_words <= 25 and _COPYRIGHT.search(text):
         return True
     # Menus rendered on one line: several short items joined by separators.
-    items = [s for s in re.split(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*", text) if s.strip()]
-    return len(items) >= 4 and all(len(s.split()) <= 3 for s in items) and not line.ends_sentence
+    if line.ends_sentence:
+        return False
+    items = [s for s in _MENU_SPLIT_RE.split(text) if s.strip()]
+    return len(items) >= 4 and all(len(s.split()) <= 3 for s in items)
 
 
 def byline(ctx: LineContext) -> bool:
