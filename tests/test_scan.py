@@ -249,3 +249,13 @@ def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path
     result = scan_paths([str(tmp_path)], config)
     assert pairs_of(result).get(frozenset(("a.txt", "b.txt"))) == "paraphrase"
     assert result.stats["lsh_collisions"] < 200
+
+
+def test_recurring_sample_is_bounded_and_order_free():
+    from dedupe.pipeline import recurring_sample
+
+    texts = [f"document {k}\nshared menu line" for k in range(1000)]
+    assert recurring_sample(texts, size=2000) == texts
+    sample = recurring_sample(texts, size=100)
+    assert 50 <= len(sample) <= 200
+    assert sorted(recurring_sample(list(reversed(texts)), size=100)) == sorted(sample)

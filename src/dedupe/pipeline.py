@@ -102,6 +102,21 @@ def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[_Prepared]:
     return out
 
 
+RECURRING_SAMPLE = 20_000
+
+
+def recurring_sample(texts: Sequence[str], size: int = RECURRING_SAMPLE) -> list[str]:
+    """The texts on which recurring boilerplate lines are counted: all of them up to ``size``;
+    beyond, about ``size`` chosen by a hash of their content, so the choice (and the result) does
+    not depend on input order, and the cost of the count stays bounded on large corpora."""
+    if len(texts) <= size:
+        return list(texts)
+    stride = -(-len(texts) // size)
+    return [t for t in texts
+            if int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                              "little") % stride == 0]
+
+
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[k : k + size] for k in range(0, len(items), size)]
 
@@ -154,12 +169,12 @@ def prepare(
     cc = clean_config or CleanConfig()
     if config.clean and len(documents) > 1 and cc.recurring_min_docs:
         counts: Counter[str] = Counter()
-        texts_only = [d.text for d in documents]
-        for keys in _map(_recurring_keys_chunk, _chunks(texts_only, chunk), n_jobs,
-                         (config, clean_config, frozenset()), "clean", None, len(documents)):
+        sample = recurring_sample([d.text for d in documents])
+        for keys in _map(_recurring_keys_chunk, _chunks(sample, chunk), n_jobs,
+                         (config, clean_config, frozenset()), "clean", None, len(sample)):
             for k in keys:
                 counts.update(k)
-        recurring = select_recurring(counts, len(documents), cc)
+        recurring = select_recurring(counts, len(sample), cc)
     t1 = time.perf_counter()
     texts: list[str] = []
     fps: list[Fingerprint] = []
