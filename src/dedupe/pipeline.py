@@ -244,7 +244,11 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
 
 
 def clean_documents(documents: Sequence[Document], clean_config: CleanConfig | None = None) -> list[CleanResult]:
-    """Clean documents as one batch: lines recurring across many of them count as boilerplate too."""
+    """Clean documents as one batch: lines recurring across many of them count as boilerplate too.
+
+    Articles extracted from HTML pages (``Document.page`` set) are cleaned in the cleaner's
+    extracted-text mode.
+    """
     cleaner = Cleaner(clean_config)
     recurring = find_recurring_lines((d.text for d in documents), cleaner.config) if len(documents) > 1 else frozenset()
-    return [cleaner.clean(d.text, recurring) for d in documents]
+    return [cleaner.clean(d.text, recurring, extracted=d.page is not None) for d in documents]
