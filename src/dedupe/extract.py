@@ -31,7 +31,7 @@ _META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9_.:+-]+)""", re.IGNORECASE)
 # Labels that browsers (WHATWG Encoding Standard) decode as windows-1252, because pages
 # labelled so routinely use its extra characters (curly quotes, dashes) in 0x80-0x9f.
-_AS_WINDOWS_1252 = frozenset({"iso8859-1", "latin-1", "ascii", "cp1252", "x-user-defined", "iso8859-15"})
+_AS_WINDOWS_1252 = frozenset({"iso8859-1", "latin-1", "ascii", "cp1252", "x-user-defined"})
 # Only ASCII-compatible encodings can be declared inside the page (a page that says
 # "utf-16" in ASCII bytes is not UTF-16: browsers then use UTF-8).
 _NOT_ASCII_COMPATIBLE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
