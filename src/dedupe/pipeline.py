@@ -1,6 +1,6 @@
 """The only module that chains the stages:
 
-    read -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
+    read (-> extract, for HTML pages) -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
 
 Progress is reported through a callback ``progress(stage, done, total)``; nothing here prints.
 """
