@@ -1,7 +1,9 @@
-"""Reading input: files, directories, ``-`` (stdin) and JSONL, as a stream of :class:`Document`.
+"""Reading input: files, directories, ``-`` (stdin), JSONL and HTML pages, as a stream of :class:`Document`.
 
-Unreadable or unusable inputs are not fatal: they are reported through the ``on_skip``
-callback with a reason, so that the caller can count and show them.
+HTML pages (``.html``/``.htm``, or any input whose content starts like HTML, and JSONL records
+with an HTML field) go through the extract stage (:mod:`dedupe.extract`) here, so every
+document leaves this module as text. Unreadable or unusable inputs are not fatal: they are
+reported through the ``on_skip`` callback with a reason, so that the caller can count and show them.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from dedupe.config import ExtractConfig
 from dedupe.errors import InputError
+from dedupe.extract import HTML_SUFFIXES, ExtractionError, decode_html, extract_article, looks_like_html
 from dedupe.models import Document, Skipped
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+WALKED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 
 SkipCallback = Callable[[Skipped], None]
 
@@ -32,12 +37,16 @@ class ReadOptions:
         id_field: JSONL field holding the id; records without it get ``FILE:LINE``.
         encoding: Encoding of text files; undecodable bytes are replaced (with a warning).
         strict: Malformed JSONL lines are fatal instead of skipped.
+        html_field: JSONL field holding an HTML page, used when a record has no text field.
+        extract: How articles are extracted from HTML pages.
     """
 
     text_field: str = "text"
     id_field: str = "id"
     encoding: str = "utf-8"
     strict: bool = False
+    html_field: str = "html"
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
 
 
 def _display_path(path: Path, given: str, root: Path) -> str:
@@ -53,7 +62,7 @@ def _display_path(path: Path, given: str, root: Path) -> str:
 def iter_input_files(paths: Iterable[str], on_skip: SkipCallback) -> Iterator[tuple[str, Path | None]]:
     """Expand user paths into ``(display_path, path)`` pairs, in a deterministic order.
 
-    Directories are walked recursively (sorted), keeping files with a text or JSONL suffix;
+    Directories are walked recursively (sorted), keeping files with a text, HTML or JSONL suffix;
     files named explicitly are always read. ``-`` yields ``("-", None)``.
 
     Raises:
@@ -75,11 +84,11 @@ def iter_input_files(paths: Iterable[str], on_skip: SkipCallback) -> Iterator[tu
                 dirnames.sort()
                 for name in sorted(filenames):
                     p = Path(dirpath) / name
-                    if p.suffix.lower() in TEXT_SUFFIXES or p.suffix.lower() in JSONL_SUFFIXES:
+                    if p.suffix.lower() in WALKED_SUFFIXES:
                         found = True
                         yield _display_path(p, given, root), p
             if not found:
-                on_skip(Skipped(given, "directory holds no .txt, .md, .text or .jsonl files"))
+                on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm or .jsonl files"))
         else:
             yield given, root
 
@@ -139,20 +148,58 @@ def _iter_jsonl(
             on_skip(Skipped(where, "record is not a JSON object"))
             continue
         body = record.get(options.text_field)
+        html = record.get(options.html_field) if body is None else None
+        page = None
+        if isinstance(html, str):
+            try:
+                extracted = extract_article(html, options.extract)
+            except ExtractionError as exc:
+                on_skip(Skipped(where, str(exc)))
+                continue
+            body, page = extracted.text, extracted.info
         if not isinstance(body, str):
-            reason = (
-                f"missing field {options.text_field!r}"
-                if body is None
-                else f"field {options.text_field!r} is not a string"
-            )
+            if body is not None:
+                reason = f"field {options.text_field!r} is not a string"
+            elif html is not None:
+                reason = f"field {options.html_field!r} is not a string"
+            else:
+                reason = f"missing field {options.text_field!r} (or {options.html_field!r})"
             if options.strict:
                 raise InputError(f"{where}: {reason}")
             on_skip(Skipped(where, reason))
             continue
         rid = record.get(options.id_field)
         doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else where
-        yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw)
+        yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw, page=page)
         index += 1
+
+
+def _is_html(path: Path | None, data: bytes) -> bool:
+    """An HTML page: by its suffix, or (any other file, stdin) by how its content starts."""
+    if path is not None and path.suffix.lower() in HTML_SUFFIXES:
+        return True
+    return looks_like_html(data[:4096])
+
+
+def _read_html(
+    display: str, data: bytes, options: ReadOptions, index: int, skip: SkipCallback
+) -> Document | None:
+    """Decode an HTML page and extract its article; ``None`` (with the reason reported) when there is none."""
+    if not data.strip():
+        skip(Skipped(display, "empty file" if not data else "whitespace-only file"))
+        return None
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        skip(Skipped(display, "binary file (NUL bytes)"))
+        return None
+    decoded = decode_html(data)
+    if decoded.warning:
+        skip(Skipped(display, decoded.warning, skipped=False))
+    try:
+        page = extract_article(decoded.text, options.extract)
+    except ExtractionError as exc:
+        skip(Skipped(display, str(exc)))
+        return None
+    return Document(id=display, text=page.text, source=display, index=index, page=page.info)
 
 
 def iter_documents(
@@ -177,10 +224,17 @@ def iter_documents(
         data = _read_bytes(display, path, skip)
         if data is None:
             continue
+        is_jsonl = path is not None and path.suffix.lower() in JSONL_SUFFIXES
+        if not is_jsonl and _is_html(path, data):
+            doc = _read_html(display, data, options, index, skip)
+            if doc is not None:
+                yield doc
+                index += 1
+            continue
         text = _decode(data, options.encoding, display, skip)
         if text is None:
             continue
-        if path is not None and path.suffix.lower() in JSONL_SUFFIXES:
+        if is_jsonl:
             for doc in _iter_jsonl(display, text, options, index, skip):
                 index += 1
                 yield doc

@@ -1,6 +1,6 @@
 """The only module that chains the stages:
 
-    read -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
+    read (-> extract, for HTML pages) -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
 
 Progress is reported through a callback ``progress(stage, done, total)``; nothing here prints.
 """
@@ -90,13 +90,13 @@ def _recurring_keys_chunk(texts: list[str]) -> list[frozenset[str]]:
 _Prepared = tuple[str, Fingerprint, np.ndarray]
 
 
-def _prepare_chunk(chunk: list[tuple[int, str]]) -> list[_Prepared]:
+def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> list[_Prepared]:
     config: ScanConfig = _W["config"]
     cleaner: Cleaner | None = _W["cleaner"]
     signer: Signer = _W["signer"]
     out = []
-    for index, raw in chunk:
-        text = cleaner.clean(raw, _W["recurring"]).text if cleaner is not None else raw
+    for index, raw, extracted in chunk:
+        text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
         fp = fingerprint(index, text, config)
         out.append((text, fp, signer.hashvalues(fp.shingles)))
     return out
@@ -179,7 +179,7 @@ def prepare(
     texts: list[str] = []
     fps: list[Fingerprint] = []
     sh_sigs: list[np.ndarray] = []
-    items = [(k, d.text) for k, d in enumerate(documents)]
+    items = [(k, d.text, d.page is not None) for k, d in enumerate(documents)]
     for res in _map(_prepare_chunk, _chunks(items, chunk), n_jobs, (config, clean_config, recurring),
                     "fingerprint", progress, len(documents)):
         for text, fp, sig in res:
@@ -424,7 +424,11 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
 
 
 def clean_documents(documents: Sequence[Document], clean_config: CleanConfig | None = None) -> list[CleanResult]:
-    """Clean documents as one batch: lines recurring across many of them count as boilerplate too."""
+    """Clean documents as one batch: lines recurring across many of them count as boilerplate too.
+
+    Articles extracted from HTML pages (``Document.page`` set) are cleaned in the cleaner's
+    extracted-text mode.
+    """
     cleaner = Cleaner(clean_config)
     recurring = find_recurring_lines((d.text for d in documents), cleaner.config) if len(documents) > 1 else frozenset()
-    return [cleaner.clean(d.text, recurring) for d in documents]
+    return [cleaner.clean(d.text, recurring, extracted=d.page is not None) for d in documents]

@@ -151,6 +151,12 @@ class LineInfo:
         return 3 <= self.n_words < 8 and self.ends_sentence and self.stop_density >= 0.15
 
     @property
+    def is_body_text(self) -> bool:
+        """Whether the line is article text in an extractor's output: prose, or a sentence of
+        8 or more words whatever its stopwords (ledes full of names: "Minnesota Wild forward ...")."""
+        return self.is_prose or (self.n_words >= 8 and self.ends_sentence)
+
+    @property
     def is_short(self) -> bool:
         """Whether the line is short and not a sentence (menu items, labels, headings)."""
         return self.n_words <= 6 and not (self.ends_sentence and self.n_words >= 4)
@@ -172,6 +178,7 @@ class LineContext:
         recurring: Normalised lines that recur across the batch.
         phrases: Normalised user phrases.
         patterns: Compiled user patterns.
+        extracted: The text is an extractor's output (``Cleaner.clean(..., extracted=True)``).
     """
 
     lines: Sequence[LineInfo]
@@ -183,6 +190,7 @@ class LineContext:
     recurring: frozenset[str] = frozenset()
     phrases: frozenset[str] = frozenset()
     patterns: tuple[re.Pattern[str], ...] = field(default_factory=tuple)
+    extracted: bool = False
 
     @property
     def line(self) -> LineInfo:
@@ -615,13 +623,26 @@ def sandwiched(ctx: LineContext) -> bool:
 def outside_body(ctx: LineContext) -> bool:
     """A line outside the main text block (the densest run of prose), other than the headline.
 
+    On extracted text (``ctx.extracted``) the block is the span of the article text, and only
+    lines that are not sentences are removed outside it (see :func:`dedupe.clean.cleaner.find_body_span`).
+
     Prose outside the block is mostly comments, teasers and promotional copy; the block
     itself tolerates short gaps (subheadings, lists), see :func:`dedupe.clean.cleaner.find_main_block`.
     """
     if ctx.body is None or ctx.pos == ctx.headline:
         return False
     first, last = ctx.body
-    return not first <= ctx.pos <= last
+    if first <= ctx.pos <= last:
+        return False
+    # In extracted text the extractor has already judged sentences to be content.
+    if not ctx.extracted:
+        return True
+    line = ctx.line
+    if line.is_body_text or line.is_sentence:
+        return False
+    # Above the article only short lines go (datelines, share bars, menus): a long line there
+    # is a hard-wrapped paragraph or a lede, never page furniture the extractor let through.
+    return ctx.pos > last or line.n_words < 8
 
 
 def repeated_paragraph(ctx: LineContext) -> bool:
