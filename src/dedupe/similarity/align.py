@@ -91,49 +91,46 @@ class Alignment:
         return max(self.coverage_a, self.coverage_b)
 
 
-def _heaviest_chain(
-    rows: np.ndarray, cols: np.ndarray, gains: np.ndarray, n_cols: int
-) -> list[int]:
-    """Indices of the matches forming the heaviest chain strictly increasing in row and column."""
-    if len(rows) == 0:
-        return []
-    order = np.lexsort((cols, rows))
-    tree_val = [0.0] * (n_cols + 1)
-    tree_arg = [-1] * (n_cols + 1)
-    best = [0.0] * len(rows)
-    back = [-1] * len(rows)
+class _PrefixMax:
+    """Fenwick tree over columns: the best (value, match) among columns below a given one."""
 
-    def query(j: int) -> tuple[float, int]:  # max over columns < j (1-based prefix j)
+    def __init__(self, n_cols: int) -> None:
+        self.n = n_cols
+        self.val = [0.0] * (n_cols + 1)
+        self.arg = [-1] * (n_cols + 1)
+
+    def query(self, j: int) -> tuple[float, int]:
+        """Best over columns ``< j``; ``(0.0, -1)`` when there is none."""
         v, arg = 0.0, -1
         while j > 0:
-            if tree_val[j] > v:
-                v, arg = tree_val[j], tree_arg[j]
+            if self.val[j] > v:
+                v, arg = self.val[j], self.arg[j]
             j -= j & -j
         return v, arg
 
-    def update(j: int, v: float, arg: int) -> None:
+    def update(self, j: int, v: float, arg: int) -> None:
+        """Offer ``v`` (reached by match ``arg``) at column ``j``."""
         j += 1
-        while j <= n_cols:
-            if v > tree_val[j]:
-                tree_val[j], tree_arg[j] = v, arg
+        while j <= self.n:
+            if v > self.val[j]:
+                self.val[j], self.arg[j] = v, arg
             j += j & -j
 
-    k = 0
-    n = len(order)
-    while k < n:
-        row = rows[order[k]]
-        end = k
-        while end < n and rows[order[end]] == row:
-            end += 1
-        for t in range(k, end):  # all of one row read the tree before any of the row is written
-            m = int(order[t])
-            v, arg = query(int(cols[m]))
-            best[m] = v + float(gains[m])
-            back[m] = arg
-        for t in range(k, end):
-            m = int(order[t])
-            update(int(cols[m]), best[m], m)
-        k = end
+
+def _row_groups(rows: np.ndarray, cols: np.ndarray) -> list[list[int]]:
+    """Match indices grouped by row, rows ascending, columns ascending within a row."""
+    order = np.lexsort((cols, rows)).tolist()
+    groups: list[list[int]] = []
+    last = None
+    for m in order:
+        if rows[m] != last:
+            groups.append([])
+            last = rows[m]
+        groups[-1].append(m)
+    return groups
+
+
+def _trace(best: list[float], back: list[int]) -> list[int]:
     m = int(np.argmax(best))
     chain = []
     while m != -1:
@@ -143,11 +140,30 @@ def _heaviest_chain(
     return chain
 
 
+def _heaviest_chain(
+    rows: np.ndarray, cols: np.ndarray, gains: np.ndarray, n_cols: int
+) -> list[int]:
+    """Indices of the matches forming the heaviest chain strictly increasing in row and column."""
+    if len(rows) == 0:
+        return []
+    tree = _PrefixMax(n_cols)
+    best = [0.0] * len(rows)
+    back = [-1] * len(rows)
+    for group in _row_groups(rows, cols):
+        for m in group:  # all of one row read the tree before any of the row is written
+            v, arg = tree.query(int(cols[m]))
+            best[m] = v + float(gains[m])
+            back[m] = arg
+        for m in group:
+            tree.update(int(cols[m]), best[m], m)
+    return _trace(best, back)
+
+
 def _heaviest_chain_with_splits(
     rows: np.ndarray, cols: np.ndarray, wa: np.ndarray, wb: np.ndarray
 ) -> list[int]:
-    """Like :func:`_heaviest_chain`, but a sentence may correspond to several consecutive-in-order
-    sentences of the other text (a rewrite that splits one sentence in two, or merges two).
+    """Like :func:`_heaviest_chain`, but a sentence may correspond to several in-order sentences
+    of the other text (a rewrite that splits one sentence in two, or merges two).
 
     A step to a match that shares its row (or column) with the previous one adds only the weight
     of the newly covered sentence, so no sentence is counted twice.
@@ -155,60 +171,28 @@ def _heaviest_chain_with_splits(
     if len(rows) == 0:
         return []
     n_cols = int(cols.max()) + 1
-    order = np.lexsort((cols, rows))
-    tree_val = [0.0] * (n_cols + 1)
-    tree_arg = [-1] * (n_cols + 1)
+    tree = _PrefixMax(n_cols)
     same_col_val = [0.0] * n_cols  # best chain ending in this column, over earlier rows
     same_col_arg = [-1] * n_cols
     best = [0.0] * len(rows)
     back = [-1] * len(rows)
-
-    def query(j: int) -> tuple[float, int]:
-        v, arg = 0.0, -1
-        while j > 0:
-            if tree_val[j] > v:
-                v, arg = tree_val[j], tree_arg[j]
-            j -= j & -j
-        return v, arg
-
-    def update(j: int, v: float, arg: int) -> None:
-        j += 1
-        while j <= n_cols:
-            if v > tree_val[j]:
-                tree_val[j], tree_arg[j] = v, arg
-            j += j & -j
-
-    k, n = 0, len(order)
-    while k < n:
-        row = rows[order[k]]
-        end = k
-        while end < n and rows[order[end]] == row:
-            end += 1
+    for group in _row_groups(rows, cols):
         row_best, row_arg = -1.0, -1  # best chain ending in this row at a smaller column
-        for t in range(k, end):  # columns ascending within the row
-            m = int(order[t])
+        for m in group:
             i, j = int(rows[m]), int(cols[m])
-            v, arg = query(j)
+            v, arg = tree.query(j)
             cand = [(v + wa[i] + wb[j], arg), (same_col_val[j] + wa[i], same_col_arg[j])]
             if row_arg != -1:
                 cand.append((row_best + wb[j], row_arg))
             best[m], back[m] = max(cand, key=lambda c: c[0])
             if best[m] > row_best:
                 row_best, row_arg = best[m], m
-        for t in range(k, end):
-            m = int(order[t])
+        for m in group:
             j = int(cols[m])
-            update(j, best[m], m)
+            tree.update(j, best[m], m)
             if best[m] > same_col_val[j]:
                 same_col_val[j], same_col_arg[j] = best[m], m
-        k = end
-    m = int(np.argmax(best))
-    chain = []
-    while m != -1:
-        chain.append(m)
-        m = back[m]
-    chain.reverse()
-    return chain
+    return _trace(best, back)
 
 
 def _finish(
