@@ -218,7 +218,8 @@ class RedisIndex:
         return out
 
     def _ids(self) -> set[str]:
-        return {bytes(k).decode("utf-8", "surrogatepass") for k in self._r.smembers(self._key("ids"))}
+        members: Iterable[bytes] = self._r.smembers(self._key("ids"))  # type: ignore[assignment]
+        return {bytes(k).decode("utf-8", "surrogatepass") for k in members}
 
     def count(self) -> int:
         return int(self._r.scard(self._key("ids")))
