@@ -202,7 +202,7 @@ def scan(
     if index_location is not None and paths:
         raise click.UsageError("give PATHS or --index, not both")
     if index_location is None and not paths:
-        raise click.UsageError("missing PATH (a file, a directory, or - for stdin), or --index LOCATION")
+        raise click.UsageError("Missing argument 'PATHS...' (files, directories, - for stdin), or --index LOCATION")
     if index_location is not None:
         given = [name for name, value, default in (("--shingle", shingle, str(_DEFAULT.shingle)),
                                                     ("--num-perm", num_perm, _DEFAULT.num_perm),
