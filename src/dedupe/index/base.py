@@ -201,6 +201,9 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """The stored documents of ``ids`` (missing ones left out)."""
 
+    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """Only the content-word hash arrays of ``ids`` (the cheap check of content candidates)."""
+
     def remove(self, ids: Sequence[str]) -> list[str]:
         """Remove documents; returns the ids that were there."""
 

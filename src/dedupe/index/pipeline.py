@@ -223,12 +223,14 @@ def _candidates_in_index(
 ) -> list[StoredDocument]:
     """Indexed documents that are LSH candidates of ``r`` (content candidates checked as scan does)."""
     shingle_ids, content_ids = backend.lookup(r.shingle_sig, r.content_sig if config.paraphrase else None)
-    ids = (shingle_ids | content_ids) - {r.id}
-    found = backend.get(sorted(ids))
-    return [
-        c for _, c in sorted(found.items())
-        if c.id in shingle_ids or jaccard(c.content, r.content) >= config.content_candidate_threshold
-    ]
+    shingle_ids.discard(r.id)
+    # Content candidates must reach the threshold in exact Jaccard (as in scan); check that on the
+    # content arrays alone before loading texts. The content LSH (r=2 rows) proposes many.
+    content_only = sorted(content_ids - shingle_ids - {r.id})
+    kept = {i for i, c in backend.contents(content_only).items()
+            if jaccard(c, r.content) >= config.content_candidate_threshold}
+    found = backend.get(sorted(shingle_ids | kept))
+    return [c for _, c in sorted(found.items())]
 
 
 def query_paths(

@@ -233,6 +233,14 @@ class SQLiteIndex:
                                              array_from(row[7]), array_from(row[8]))
         return out
 
+    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for i, content in self._db.execute(f"SELECT id, content FROM docs WHERE id IN ({marks})", chunk):
+                out[i] = array_from(content)
+        return out
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
 
