@@ -146,7 +146,9 @@ def input_options(f: Any) -> Any:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@click.option("--index", "index_location", metavar="LOCATION",
+              help="Cluster every document of this index (file path or redis://host:port/db) instead of PATHS.")
 @click.option("--format", "fmt", type=click.Choice(["human", "json", "jsonl"]), default="human", show_default=True,
               help="Output format.")
 @click.option("--emit", type=click.Choice(["clusters", "unique", "duplicates"]), default="clusters",
@@ -173,6 +175,7 @@ def input_options(f: Any) -> Any:
 @input_options
 def scan(
     paths: tuple[str, ...],
+    index_location: str | None,
     fmt: str,
     emit: str,
     threshold: float,
@@ -198,10 +201,23 @@ def scan(
     """Find clusters of duplicates (exact, near and paraphrase) among PATHS.
 
     PATHS are files, directories (searched recursively for .txt, .md, .text, .html, .htm and .jsonl), or - for
-    stdin. The article text of HTML pages is extracted first.
+    stdin. The article text of HTML pages is extracted first. With --index LOCATION, the documents of that
+    index instead (docs/index.md).
     """
     from dedupe.pipeline import scan_paths, settings_summary
     from dedupe.render import json as render_json
+
+    if index_location is not None and paths:
+        raise click.UsageError("give PATHS or --index, not both")
+    if index_location is None and not paths:
+        raise click.UsageError("Missing argument 'PATHS...' (files, directories, - for stdin), or --index LOCATION")
+    if index_location is not None:
+        given = [name for name, value, default in (("--shingle", shingle, str(_DEFAULT.shingle)),
+                                                    ("--num-perm", num_perm, _DEFAULT.num_perm),
+                                                    ("--seed", seed, _DEFAULT.seed), ("--no-clean", no_clean, False),
+                                                    ("--rules", rules, None)) if value != default]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} cannot be used with --index: the index's own settings apply")
 
     config = ScanConfig(
         threshold=threshold,
@@ -216,12 +232,21 @@ def scan(
         clean=not no_clean,
     )
     clean_config = _clean_config(rules)
-    result = _run_with_progress(
-        lambda progress: scan_paths(
-            paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field), progress, jobs
-        ),
-        quiet,
-    )
+    if index_location is not None:
+        from dedupe.index import describe_index, scan_index
+        from dedupe.index.base import config_from_settings
+
+        location = index_location
+        result = _run_with_progress(lambda progress: scan_index(location, config, progress), quiet)
+        config = config_from_settings(describe_index(location)["settings"], config)
+    else:
+        result = _run_with_progress(
+            lambda progress: scan_paths(
+                paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field),
+                progress, jobs,
+            ),
+            quiet,
+        )
     _warn_skipped(list(result.skipped), quiet)
     if emit != "clusters":
         if fmt == "json":
@@ -466,6 +491,174 @@ def diff(
         render_diff(result, _stdout(), unified=unified)
     if check and result.verdict != "different":
         return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
+
+
+# ---------------------------------------------------------------------------------------------
+# dedupe index ...
+# ---------------------------------------------------------------------------------------------
+_index_option = click.option(
+    "--index", "location", metavar="LOCATION", required=True, envvar="DEDUPE_INDEX", show_envvar=True,
+    help="The index: a file path (SQLite) or redis://host:port/db[?prefix=NAME].")
+_batch_option = click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True,
+                             help="Documents per transaction (and per cleaning batch).")
+
+
+@cli.group()
+def index() -> None:
+    """A persistent index: check new articles against everything added before (docs/index.md)."""
+
+
+@index.command("add")
+@click.argument("paths", nargs=-1, required=True)
+@_index_option
+@click.option("--shingle", help=f"word:N or char:N shingles [new index: {_DEFAULT.shingle}]")
+@click.option("--num-perm", type=click.IntRange(16, 1024), help=f"MinHash permutations [new index: {_DEFAULT.num_perm}]")
+@click.option("--seed", type=click.IntRange(0), help=f"MinHash seed [new index: {_DEFAULT.seed}]")
+@click.option("--no-clean", is_flag=True, default=None, help="Fingerprint the raw text (recorded in the index).")
+@_batch_option
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="json: the counts as one object on stdout.")
+@input_options
+def index_add(
+    paths: tuple[str, ...], location: str, shingle: str | None, num_perm: int | None, seed: int | None,
+    no_clean: bool | None, batch_size: int, fmt: str, text_field: str, id_field: str, html_field: str,
+    encoding: str, strict: bool, rules: str | None, quiet: bool, debug: bool,
+) -> int:
+    """Add the documents of PATHS to the index (a document with an id already there replaces it).
+
+    The fingerprint settings (--shingle, --num-perm, --seed, --no-clean, --rules) are recorded when the index is
+    created; later commands use them and refuse different ones.
+    """
+    from dedupe.index import add_paths
+    from dedupe.render.index import add_summary_line
+
+    overrides: dict[str, Any] = {}
+    if shingle is not None:
+        overrides["shingle"] = ShingleSpec.parse(shingle)
+    if num_perm is not None:
+        overrides["num_perm"] = num_perm
+    if seed is not None:
+        overrides["seed"] = seed
+    if no_clean:
+        overrides["clean"] = False
+    options = _read_options(text_field, id_field, encoding, strict, html_field)
+    clean_config = _clean_config(rules)
+    stats = _run_with_progress(
+        lambda progress: add_paths(location, paths, ScanConfig(), overrides, clean_config, options, batch_size,
+                                   progress),
+        quiet,
+    )
+    if not quiet:
+        for item in stats["warnings"] + stats["skipped"]:
+            _stderr().print(f"dedupe: warning: {item['path']}: {item['reason']}", markup=False)
+    if fmt == "json":
+        _emit([json.dumps(stats, ensure_ascii=False)])
+    if not quiet:
+        _stderr().print(add_summary_line(stats, location), markup=False)
+    return ExitStatus.OK
+
+
+@index.command("query")
+@click.argument("paths", nargs=-1, required=True)
+@_index_option
+@click.option("--add", "add", is_flag=True,
+              help="Add the documents after matching them (each is also matched against those of this run before it).")
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "jsonl"]), default="human", show_default=True,
+              help="Output format (docs/index.md).")
+@click.option("--emit", type=click.Choice(["matches", "unique", "duplicates"]), default="matches", show_default=True,
+              help="The matches; or the queried documents without a match (new) or with one.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT.threshold, show_default=True,
+              help="near: shingle Jaccard at least this.")
+@click.option("--containment", type=click.FloatRange(0, 1), default=_DEFAULT.containment, show_default=True,
+              help="near: share of the shorter text's shingles found in the longer one.")
+@click.option("--paraphrase/--no-paraphrase", default=_DEFAULT.paraphrase, show_default=True,
+              help="Look for rewrites (the same story reworded).")
+@click.option("--paraphrase-threshold", type=click.FloatRange(0, 1), default=_DEFAULT.paraphrase_threshold,
+              show_default=True, help="paraphrase: share of one text's content aligned with rewordings.")
+@click.option("--keep", type=click.Choice(["longest", "first", "shortest"]), default=_DEFAULT.keep,
+              show_default=True, help="Representative of a cluster (first: the indexed document).")
+@click.option("--check", is_flag=True, help="Exit with status 1 when any queried document has a match.")
+@_batch_option
+@input_options
+def index_query(
+    paths: tuple[str, ...], location: str, add: bool, fmt: str, emit: str, threshold: float, containment: float,
+    paraphrase: bool, paraphrase_threshold: float, keep: str, check: bool, batch_size: int, text_field: str,
+    id_field: str, html_field: str, encoding: str, strict: bool, rules: str | None, quiet: bool, debug: bool,
+) -> int:
+    """Report, for each document of PATHS, its matches in the index (kind and score, as scan decides them)."""
+    from dedupe.index import query_paths
+    from dedupe.index.base import config_from_settings
+    from dedupe.pipeline import settings_summary
+    from dedupe.render import index as render_index
+
+    config = ScanConfig(threshold=threshold, containment=containment, paraphrase=paraphrase,
+                        paraphrase_threshold=paraphrase_threshold,
+                        candidate_threshold=min(_DEFAULT.candidate_threshold, threshold), keep=keep)
+    options = _read_options(text_field, id_field, encoding, strict, html_field)
+    result = _run_with_progress(
+        lambda progress: query_paths(location, paths, config, _clean_config(rules), options, add, batch_size,
+                                     progress),
+        quiet,
+    )
+    _warn_skipped(list(result.skipped), quiet)
+    if emit != "matches":
+        if fmt == "json":
+            ids = list(render_index.iter_query_emit(result, emit, "human"))
+            _emit([json.dumps({"version": __version__, emit: ids, "stats": result.stats}, ensure_ascii=False)])
+        else:
+            _emit(render_index.iter_query_emit(result, emit, fmt))
+    elif fmt == "json":
+        from dedupe.index import describe_index
+
+        settings = settings_summary(config_from_settings(describe_index(location)["settings"], config))
+        _emit([json.dumps(render_index.query_to_dict(result, settings), ensure_ascii=False, indent=2)])
+    elif fmt == "jsonl":
+        _emit(render_index.iter_query_jsonl(result))
+    else:
+        render_index.render_query(result, _stdout())
+    if not quiet:
+        _stderr().print(render_index.query_summary_line(result), markup=False)
+    if check and result.stats["matched"]:
+        return ExitStatus.CHECK_FAILED
+    return ExitStatus.OK
+
+
+@index.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@_index_option
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def index_remove(ids: tuple[str, ...], location: str, quiet: bool, debug: bool) -> int:
+    """Remove the documents with these IDS from the index (unknown ids are reported, not fatal)."""
+    from dedupe.index import remove_ids
+
+    removed = remove_ids(location, list(ids))
+    if not quiet:
+        err = _stderr()
+        for i in sorted(set(ids) - set(removed)):
+            err.print(f"dedupe: warning: not in the index: {i}", markup=False)
+        err.print(f"dedupe: removed {len(removed)} of {len(set(ids))} documents", markup=False)
+    _emit(removed)
+    return ExitStatus.OK
+
+
+@index.command("stats")
+@_index_option
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="Output format.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def index_stats(location: str, fmt: str, debug: bool) -> int:
+    """The index's settings, size and counts."""
+    from dedupe.index import describe_index
+
+    info = describe_index(location)
+    if fmt == "json":
+        _emit([json.dumps(info, ensure_ascii=False, indent=2)])
+    else:
+        from dedupe.render.index import render_stats
+
+        render_stats(info, _stdout())
     return ExitStatus.OK
 
 

@@ -174,3 +174,54 @@ class ScanResult:
         """Ids of the documents to drop: every cluster member but the representative."""
         return {m.id for c in self.clusters for m in c.members if not m.representative}
 
+
+@dataclass(frozen=True)
+class IndexMatch:
+    """A document of an index (or one added earlier by the same run) that a queried document duplicates.
+
+    Attributes:
+        id: Id of the indexed document.
+        kind: ``exact``, ``near`` or ``paraphrase`` (what ``scan`` would say of the pair).
+        similarity: The deciding score (see :class:`Match`).
+        measure: Which measure ``similarity`` is.
+        length: Characters of the indexed document after cleaning.
+        source: The file the indexed document came from.
+        from_run: True when the document was added by this same run (``index query --add``).
+    """
+
+    id: str
+    kind: str
+    similarity: float
+    measure: str
+    length: int
+    source: str
+    from_run: bool = False
+
+
+@dataclass(frozen=True)
+class QueryDocument:
+    """A queried document and its matches in the index, best first."""
+
+    id: str
+    source: str
+    length: int
+    matches: tuple[IndexMatch, ...]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The outcome of ``dedupe index query``.
+
+    Attributes:
+        queries: Every queried document, in input order, with its matches.
+        clusters: The queried documents with matches, grouped with what they match (as ``scan``).
+        documents: The queried documents as read (for ``--emit`` of JSONL records).
+        stats: Counts and timings (docs/index.md).
+        skipped: Inputs left out, with reasons.
+    """
+
+    queries: tuple[QueryDocument, ...]
+    clusters: tuple[Cluster, ...]
+    documents: tuple[Document, ...]
+    stats: dict[str, Any]
+    skipped: tuple[Skipped, ...] = ()

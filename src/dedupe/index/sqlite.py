@@ -1,0 +1,310 @@
+"""The embedded index backend: one SQLite file in WAL mode, one transaction per batch.
+
+Tables:
+
+* ``meta(key, value)``: the recorded settings (JSON).
+* ``docs``: one row per document; arrays as raw bytes, the cleaned text, and the LSH band keys
+  the document was filed under (so that replacing or removing it finds its entries).
+* ``bands(band, key, doc)``: ``WITHOUT ROWID`` with primary key ``(band, key, doc)``: an LSH
+  bucket is a range of that B-tree, so a lookup reads only the buckets of the query, never the
+  whole index. Bands ``0..b1-1`` belong to the shingle LSH, ``b1..b1+b2-1`` to the content LSH;
+  a key is a 64-bit hash of the band's ``r`` MinHash values (datasketch keeps the raw bytes; a
+  64-bit hash is smaller and collides with negligible probability, and a collision only adds a
+  candidate that verification then rejects).
+
+Writers take the write lock with ``BEGIN IMMEDIATE`` and wait for each other (busy timeout), so
+several processes can add to one file; readers are never blocked (WAL). A process killed mid-batch
+leaves the previous batches committed and nothing of the interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dedupe.index.base import IndexStoreError, StoredDocument, array_bytes, array_from
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    doc INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    text_hash BLOB NOT NULL,
+    added REAL NOT NULL,
+    text TEXT NOT NULL,
+    shingles BLOB NOT NULL,
+    content BLOB NOT NULL,
+    bands BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (band, key, doc)
+) WITHOUT ROWID;
+"""
+
+_U64 = np.uint64
+_SEED = _U64(0x9E3779B97F4A7C15)
+_MUL = _U64(0xBF58476D1CE4E5B9)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> _U64(33))
+        h = h * _U64(0xFF51AFD7ED558CCD)
+        h = h ^ (h >> _U64(33))
+        h = h * _U64(0xC4CEB9FE1A85EC53)
+        return h ^ (h >> _U64(33))
+
+
+def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
+    """64-bit keys (as ``int64``) of the ``b`` bands of ``r`` values of a MinHash signature.
+
+    The bands are datasketch's: values ``[i*r, (i+1)*r)`` for band ``i``.
+    """
+    vals = np.asarray(sig[: b * r], dtype=np.uint32).astype(_U64).reshape(b, r)
+    with np.errstate(over="ignore"):
+        h = _fmix64(np.arange(b, dtype=_U64) + _SEED)
+        for j in range(r):
+            h = _fmix64((h ^ vals[:, j]) * _MUL)
+    return h.view(np.int64)
+
+
+class SQLiteIndex:
+    """An index in one SQLite file.
+
+    Args:
+        path: The file (created with its tables when ``create`` is true).
+        create: Create the file when it does not exist; otherwise a missing file is an error.
+        timeout: Seconds to wait for another writer's lock.
+
+    Raises:
+        IndexStoreError: the file is missing (and ``create`` is false) or is not an index.
+    """
+
+    def __init__(self, path: str, create: bool = False, timeout: float = 600.0) -> None:
+        self.location = path
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise IndexStoreError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
+        if self.path.is_dir():
+            raise IndexStoreError(f"index location {path} is a directory; give a file path")
+        if create and self.path.parent and not self.path.parent.exists():
+            raise IndexStoreError(f"cannot create index {path}: directory {self.path.parent} does not exist")
+        try:
+            self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=OFF")
+            if create:
+                with self._write():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+            else:
+                self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexStoreError(f"{path} is not a dedupe index (SQLite: {exc})") from exc
+        self._bands: tuple[int, int, int, int] | None = None
+
+    # -- transactions -------------------------------------------------------------------------
+    def _write(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- settings -----------------------------------------------------------------------------
+    def read_settings(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'settings'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def init_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        with self._write():
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('settings', ?)",
+                             (json.dumps(settings, sort_keys=True),))
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'settings'").fetchone()
+        stored: dict[str, Any] = json.loads(row[0])
+        return stored
+
+    def _lsh(self) -> tuple[int, int, int, int]:
+        if self._bands is None:
+            s = self.read_settings()
+            if s is None:
+                raise IndexStoreError(f"index {self.location} has no settings yet")
+            self._bands = (*s["shingle_lsh"], *s["content_lsh"])  # type: ignore[assignment]
+        assert self._bands is not None
+        return self._bands
+
+    def _keys(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None) -> list[tuple[int, int]]:
+        b1, r1, b2, r2 = self._lsh()
+        pairs: list[tuple[int, int]] = []
+        if shingle_sig is not None:
+            pairs.extend(enumerate(band_keys(shingle_sig, b1, r1).tolist()))
+        if content_sig is not None:
+            pairs.extend((b1 + i, k) for i, k in enumerate(band_keys(content_sig, b2, r2).tolist()))
+        return pairs
+
+    # -- writing ------------------------------------------------------------------------------
+    def text_hashes(self, ids: Sequence[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(f"SELECT id, text_hash FROM docs WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def add(self, documents: Sequence[StoredDocument]) -> None:
+        db = self._db
+        with self._write():
+            for d in documents:
+                keys = self._keys(d.shingle_sig, d.content_sig)
+                old = db.execute("SELECT doc, bands, added FROM docs WHERE id = ?", (d.id,)).fetchone()
+                packed = np.array([k for _, k in keys], dtype=np.int64).tobytes() + np.array(
+                    [b for b, _ in keys], dtype=np.int16).tobytes()
+                if old is not None:
+                    doc, added = old[0], old[2]
+                    db.executemany("DELETE FROM bands WHERE band = ? AND key = ? AND doc = ?",
+                                   [(b, k, doc) for b, k in _unpack(old[1])])
+                    db.execute(
+                        "UPDATE docs SET source=?, length=?, digest=?, text_hash=?, text=?, shingles=?, content=?,"
+                        " bands=? WHERE doc=?",
+                        (d.source, d.length, d.digest, d.text_hash, d.text, array_bytes(d.shingles),
+                         array_bytes(d.content), packed, doc),
+                    )
+                else:
+                    added = d.added
+                    doc = db.execute(
+                        "INSERT INTO docs (id, source, length, digest, text_hash, added, text, shingles, content, bands)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (d.id, d.source, d.length, d.digest, d.text_hash, added, d.text, array_bytes(d.shingles),
+                         array_bytes(d.content), packed),
+                    ).lastrowid
+                db.executemany("INSERT OR IGNORE INTO bands (band, key, doc) VALUES (?, ?, ?)",
+                               [(b, k, doc) for b, k in keys])
+
+    def remove(self, ids: Sequence[str]) -> list[str]:
+        db = self._db
+        removed = []
+        with self._write():
+            for i in ids:
+                row = db.execute("SELECT doc, bands FROM docs WHERE id = ?", (i,)).fetchone()
+                if row is None:
+                    continue
+                db.executemany("DELETE FROM bands WHERE band = ? AND key = ? AND doc = ?",
+                               [(b, k, row[0]) for b, k in _unpack(row[1])])
+                db.execute("DELETE FROM docs WHERE doc = ?", (row[0],))
+                removed.append(i)
+        return removed
+
+    # -- reading ------------------------------------------------------------------------------
+    def lookup(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None) -> tuple[set[str], set[str]]:
+        keys = self._keys(shingle_sig, content_sig)
+        if not keys:
+            return set(), set()
+        b1 = self._lsh()[0]
+        values = ",".join("(?,?)" for _ in keys)
+        flat = [x for pair in keys for x in pair]
+        rows = self._db.execute(
+            f"WITH q(band, key) AS (VALUES {values}) "
+            "SELECT DISTINCT bands.band < ?, docs.id FROM q "
+            "JOIN bands ON bands.band = q.band AND bands.key = q.key JOIN docs ON docs.doc = bands.doc",
+            [*flat, b1],
+        ).fetchall()
+        shingle = {i for s, i in rows if s}
+        content = {i for s, i in rows if not s}
+        return shingle, content
+
+    def get(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
+        out = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                "SELECT id, source, length, digest, text_hash, added, text, shingles, content FROM docs"
+                f" WHERE id IN ({marks})", chunk
+            ):
+                out[row[0]] = StoredDocument(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]), row[5], row[6],
+                                             array_from(row[7]), array_from(row[8]))
+        return out
+
+    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for i, content in self._db.execute(f"SELECT id, content FROM docs WHERE id IN ({marks})", chunk):
+                out[i] = array_from(content)
+        return out
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def iter_entries(self) -> Iterator[tuple[str, str, int, float]]:
+        yield from self._db.execute("SELECT id, source, length, added FROM docs ORDER BY id")
+
+    def candidate_buckets(self, content: bool) -> Iterator[list[str]]:
+        b1 = self._lsh()[0]
+        cond = "band >= ?" if content else "band < ?"
+        rows = self._db.execute(
+            f"SELECT group_concat(doc) FROM bands WHERE {cond} GROUP BY band, key HAVING count(*) > 1", (b1,)
+        ).fetchall()
+        names = dict(self._db.execute("SELECT doc, id FROM docs"))
+        for (group,) in rows:
+            members = [names[int(x)] for x in group.split(",") if int(x) in names]
+            if len(members) > 1:
+                yield members
+
+    def size_info(self) -> dict[str, Any]:
+        files = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+        band_rows = int(self._db.execute("SELECT count(*) FROM bands").fetchone()[0])
+        return {"bytes": sum(f.stat().st_size for f in files if f.exists()), "band_entries": band_rows}
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the main file (for an honest size on disk)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); waits for other writers."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                # The busy handler covers most waits; a WAL recovery in progress can still say busy.
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise IndexStoreError(f"cannot write to the index: {exc}") from exc
+                time.sleep(0.05)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
+
+
+def _unpack(packed: bytes) -> list[tuple[int, int]]:
+    n = len(packed) // 10
+    keys = np.frombuffer(packed[: 8 * n], dtype=np.int64).tolist()
+    bands = np.frombuffer(packed[8 * n :], dtype=np.int16).tolist()
+    return list(zip(bands, keys))
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+

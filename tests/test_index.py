@@ -1,0 +1,379 @@
+"""The persistent index, against both backends: a real SQLite file and a real redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CRUFT_BOTTOM, CRUFT_TOP, SEEDS, article_body, seed_text, typo_noise
+from dedupe.cli import cli
+from dedupe.index import open_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def ok(*args: str):
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    return r
+
+
+def dedupe_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dedupe", *args]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real redis-server on 127.0.0.1 and a free port; fails instead of skipping when CI=true."""
+    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    try:
+        import redis
+    except ImportError:  # pragma: no cover
+        redis = None
+    if exe is None or redis is None:
+        why = "redis-server not installed" if exe is None else "redis package not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but Redis cannot start: {why}")
+        pytest.skip(why)
+    workdir = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    else:
+        proc.poll()
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        proc.kill()
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but redis-server did not start")
+        pytest.skip("redis-server did not start")
+    yield port
+    client.close()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path):
+    """``make()`` returns a new, empty index location of the parametrized backend."""
+    if request.param == "sqlite":
+        counter = iter(range(1000))
+        yield lambda: str(tmp_path / f"index{next(counter)}.db")
+    else:
+        port = request.getfixturevalue("redis_server")
+        yield lambda: f"redis://127.0.0.1:{port}/0?prefix=t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def corpus(write):
+    """Five seed articles plus a near copy (cruft), a noisy copy and a cut reprint."""
+    paths = {}
+    for p in sorted(SEEDS.glob("*.txt")):
+        paths[p.stem[:3]] = write(f"corpus/{p.name}", p.read_text(encoding="utf-8"))
+    body2 = article_body(seed_text("002"))
+    paths["near"] = write("corpus/near_002.txt", CRUFT_TOP + body2 + CRUFT_BOTTOM)
+    paths["noisy"] = write("corpus/noisy_003.txt", typo_noise(article_body(seed_text("003")), 0.08))
+    paras = article_body(seed_text("004")).split("\n\n")
+    paths["cut"] = write("corpus/cut_004.txt", "\n\n".join(paras[: max(2, len(paras) * 2 // 3)]))
+    return paths
+
+
+def stats(location: str) -> dict:
+    return json.loads(ok("index", "stats", "--index", location, "--format", "json").stdout)
+
+
+def clusters(*args: str) -> list:
+    return json.loads(ok("scan", *args, "--format", "json", "-q").stdout)["clusters"]
+
+
+def test_add_stats_and_readd_is_an_update(backend, corpus, tmp_path: Path):
+    loc = backend()
+    folder = str(Path(corpus["000"]).parent)
+    r = ok("index", "add", folder, "--index", loc, "--format", "json", "-q")
+    added = json.loads(r.stdout)
+    assert (added["added"], added["updated"], added["index_documents"]) == (8, 0, 8)
+    info = stats(loc)
+    assert info["documents"] == 8
+    assert info["settings"]["num_perm"] == 128 and info["settings"]["shingle"] == "word:5"
+    assert info["settings"]["scheme"] == "affine32" and "datasketch" in info["settings"]
+    again = json.loads(ok("index", "add", folder, "--index", loc, "--format", "json", "-q").stdout)
+    assert (again["added"], again["updated"], again["unchanged"], again["batches"]) == (0, 0, 8, 0)
+    Path(corpus["cut"]).write_text("A completely different short story about the harbour ferry.\n", encoding="utf-8")
+    changed = json.loads(ok("index", "add", folder, "--index", loc, "--format", "json", "-q").stdout)
+    assert (changed["added"], changed["updated"], changed["unchanged"]) == (0, 1, 7)
+    assert stats(loc)["documents"] == 8
+    # The replaced version is what the index now holds: the cut reprint no longer clusters with 004.
+    members = {m["id"] for c in clusters("--index", loc) for m in c["members"]}
+    assert corpus["cut"].as_posix() not in members and str(corpus["cut"]) not in members
+
+
+def test_scan_index_equals_scan_of_the_files(backend, corpus):
+    loc = backend()
+    folder = str(Path(corpus["000"]).parent)
+    ok("index", "add", folder, "--index", loc, "-q")
+    from_files = clusters(folder)
+    assert len(from_files) >= 3
+    assert clusters("--index", loc) == from_files
+
+
+def test_query_reports_matches_with_the_kind_scan_gives(backend, corpus, write):
+    loc = backend()
+    ok("index", "add", str(corpus["002"]), str(corpus["003"]), str(corpus["000"]), "--index", loc, "-q")
+    q1 = corpus["near"]
+    q2 = write("new/unrelated.txt", "The council approved a new budget for the city's libraries on Tuesday, "
+               "after a long debate about opening hours and staff. " * 3)
+    r = ok("index", "query", str(q1), str(q2), str(corpus["001"]), "--index", loc, "--format", "json", "-q")
+    out = json.loads(r.stdout)
+    assert set(out) >= {"version", "settings", "clusters", "documents", "stats"}
+    by_id = {d["id"]: d for d in out["documents"]}
+    assert [d["id"] for d in out["documents"]] == [str(q1), str(q2), str(corpus["001"])]
+    near = by_id[str(q1)]["matches"]
+    assert [m["id"] for m in near] == [str(corpus["002"])]
+    assert by_id[str(q2)]["matches"] == []
+    # Each kind is what scan says of the same pair.
+    for doc in out["documents"]:
+        for m in doc["matches"]:
+            pair = clusters(m["id"], doc["id"])
+            kinds = {x["id"]: x["kind"] for x in pair[0]["members"]}
+            assert m["kind"] == (kinds[doc["id"]] if kinds[doc["id"]] != "representative" else kinds[m["id"]])
+    assert by_id[str(corpus["001"])]["matches"][0]["kind"] == "paraphrase"  # 001 rewrites 000
+    assert out["stats"]["documents"] == 3 and out["stats"]["index_documents"] == 3
+    assert out["stats"]["matched"] == 2 and out["stats"]["new"] == 1 and out["stats"]["added"] == 0
+    assert stats(loc)["documents"] == 3  # query alone adds nothing
+    jsonl = [json.loads(line) for line in ok("index", "query", str(q1), "--index", loc, "--format", "jsonl",
+                                             "-q").stdout.splitlines()]
+    assert jsonl[0]["id"] == str(q1) and jsonl[0]["matches"][0]["kind"] == "near"
+    assert ok("index", "query", str(q2), str(q1), "--index", loc, "--emit", "unique", "-q").stdout == f"{q2}\n"
+    assert run("index", "query", str(q1), "--index", loc, "--check", "-q").exit_code == 1
+    assert run("index", "query", str(q2), "--index", loc, "--check", "-q").exit_code == 0
+
+
+def test_a_document_does_not_match_its_own_older_version(backend, corpus):
+    loc = backend()
+    ok("index", "add", str(corpus["002"]), "--index", loc, "-q")
+    out = json.loads(ok("index", "query", str(corpus["002"]), "--index", loc, "--format", "json", "-q").stdout)
+    assert out["documents"][0]["matches"] == []
+
+
+def test_query_add_checks_each_document_against_everything_before_it(backend, corpus):
+    loc = backend()
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    r = ok("index", "query", str(corpus["002"]), str(corpus["near"]), str(corpus["001"]), "--index", loc, "--add",
+           "--format", "json", "-q")
+    docs = {d["id"]: d["matches"] for d in json.loads(r.stdout)["documents"]}
+    assert docs[str(corpus["002"])] == []
+    assert [(m["id"], m["from_run"]) for m in docs[str(corpus["near"])]] == [(str(corpus["002"]), True)]
+    assert [(m["id"], m["from_run"]) for m in docs[str(corpus["001"])]] == [(str(corpus["000"]), False)]
+    assert stats(loc)["documents"] == 4
+    # The next day: the same copy is now found in the index.
+    again = json.loads(ok("index", "query", str(corpus["near"]), "--index", loc, "--format", "json", "-q").stdout)
+    assert again["documents"][0]["matches"][0]["from_run"] is False
+
+
+def test_remove(backend, corpus):
+    loc = backend()
+    ok("index", "add", str(corpus["002"]), str(corpus["near"]), "--index", loc, "-q")
+    assert len(clusters("--index", loc)) == 1
+    r = ok("index", "remove", str(corpus["near"]), "no/such/id", "--index", loc)
+    assert r.stdout == f"{corpus['near']}\n" and "not in the index: no/such/id" in r.stderr
+    assert stats(loc)["documents"] == 1
+    assert clusters("--index", loc) == []
+    out = json.loads(ok("index", "query", str(corpus["near"]), "--index", loc, "--format", "json", "-q").stdout)
+    assert out["documents"][0]["matches"][0]["id"] == str(corpus["002"])
+
+
+def test_other_settings_are_refused(backend, corpus):
+    loc = backend()
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    r = run("index", "add", str(corpus["001"]), "--index", loc, "--num-perm", "64", "--shingle", "char:5")
+    assert r.exit_code == 2
+    assert "dedupe: error: index" in r.stderr and "num_perm=128 (asked: 64)" in r.stderr
+    assert "shingle=word:5 (asked: char:5)" in r.stderr
+    assert stats(loc)["documents"] == 1
+    # Same values given explicitly are fine.
+    ok("index", "add", str(corpus["001"]), "--index", loc, "--num-perm", "128", "-q")
+    rules = Path(corpus["000"]).parent.parent / "rules.toml"
+    rules.write_text('phrases = ["Read more"]\n', encoding="utf-8")
+    r = run("index", "query", str(corpus["002"]), "--index", loc, "--rules", str(rules))
+    assert r.exit_code == 2 and "clean_rules=default" in r.stderr
+
+
+def _tamper_settings(loc: str, **changes: object) -> None:
+    idx = open_index(loc)
+    settings = idx.read_settings()
+    assert settings is not None
+    settings.update(changes)
+    if loc.startswith("redis://"):
+        idx._r.set(idx._key("settings"), json.dumps(settings))  # type: ignore[attr-defined]
+    else:
+        idx._db.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (json.dumps(settings),))  # type: ignore[attr-defined]
+    idx.close()
+
+
+def test_index_of_another_version_is_refused(backend, corpus):
+    loc = backend()
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    _tamper_settings(loc, dedupe="0.0.1")
+    for args in (("index", "add", str(corpus["001"])), ("index", "query", str(corpus["001"]))):
+        r = run(*args, "--index", loc)
+        assert r.exit_code == 2
+        assert "made by dedupe 0.0.1" in r.stderr and "rebuild it" in r.stderr
+    assert stats(loc)["documents"] == 1
+
+
+def test_errors(backend, tmp_path: Path, corpus):
+    loc = backend()
+    r = run("index", "query", str(corpus["000"]), "--index", loc)
+    assert r.exit_code == 2 and "dedupe: error: no index at" in r.stderr
+    r = run("index", "stats", "--index", "ftp://host/x")
+    assert r.exit_code == 2 and "file path or redis://" in r.stderr
+    r = run("scan", str(corpus["000"]), "--index", loc)
+    assert r.exit_code == 2 and "not both" in r.stderr
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    r = run("scan", "--index", loc, "--num-perm", "64")
+    assert r.exit_code == 2 and "--num-perm cannot be used with --index" in r.stderr
+    bogus = tmp_path / "bogus.db"
+    bogus.write_text("not sqlite at all " * 100, encoding="utf-8")
+    r = run("index", "stats", "--index", str(bogus))
+    assert r.exit_code == 2 and "not a dedupe index" in r.stderr
+
+
+def test_redis_keys_are_raw_ids_not_pickles(redis_server, corpus):
+    import redis
+
+    prefix = "raw" + uuid.uuid4().hex[:8]
+    loc = f"redis://127.0.0.1:{redis_server}/0?prefix={prefix}"
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    client = redis.Redis(port=redis_server)
+    keys = client.hkeys(f"{prefix}:lsh:shingle_keys".encode())
+    assert keys == [str(corpus["000"]).encode()]
+    bucket = client.smembers(client.hvals(f"{prefix}:lsh:shingle_bucket_".encode() + b"\x00\x00")[0])
+    assert bucket == {str(corpus["000"]).encode()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency and crashes (real processes)
+# ---------------------------------------------------------------------------------------------
+def _generated(n: int, seed: int) -> list[dict[str, str]]:
+    """``n`` distinct articles mixed from the seeds' sentences, a fifth of them edited copies of others."""
+    import re
+
+    sentences = [s for p in sorted(SEEDS.glob("*.txt")) for s in re.split(r"(?<=[.!?])\s+", article_body(
+        p.read_text(encoding="utf-8"))) if len(s.split()) >= 6]
+    rng = random.Random(seed)
+    docs: list[dict[str, str]] = []
+    for k in range(n):
+        if k % 5 == 4:
+            src = docs[rng.randrange(len(docs))]["text"].split("\n\n")
+            text = "\n\n".join(src[:-1]) + "\n\nShare this article\n"
+        else:
+            # Most longer words made up, so that unrelated documents share little but stopwords.
+            paras = (" ".join(rng.sample(sentences, 3)) for _ in range(rng.randint(4, 7)))
+            text = "\n\n".join(re.sub(r"\b[a-z]{4,}\b", lambda m: m.group(0) if rng.random() < 0.4 else "".join(
+                rng.choice("bcdfglmnprstvz") + rng.choice("aeiou") for _ in range(3)), p) for p in paras)
+        docs.append({"id": f"d{k:04d}", "text": text})
+    return docs
+
+
+def _write_jsonl(path: Path, docs: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+def test_two_concurrent_writers(backend, tmp_path: Path):
+    docs = _generated(120, seed=3)
+    a = _write_jsonl(tmp_path / "a.jsonl", docs[0::2])
+    b = _write_jsonl(tmp_path / "b.jsonl", docs[1::2])
+    shared = backend()
+    procs = [subprocess.Popen(dedupe_cmd("index", "add", str(p), "--index", shared, "--batch-size", "4", "-q"),
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True) for p in (a, b)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    sequential = backend()
+    ok("index", "add", str(a), "--index", sequential, "--batch-size", "4", "-q")
+    ok("index", "add", str(b), "--index", sequential, "--batch-size", "4", "-q")
+    assert stats(shared)["documents"] == stats(sequential)["documents"] == 120
+    together = clusters("--index", shared)
+    assert len(together) >= 10
+    assert together == clusters("--index", sequential)
+
+
+def test_sqlite_survives_kill_9_mid_add_and_a_rerun_completes(tmp_path: Path):
+    docs = _generated(800, seed=5)
+    src = _write_jsonl(tmp_path / "docs.jsonl", docs)
+    db = tmp_path / "killed.db"
+    proc = subprocess.Popen(dedupe_cmd("index", "add", str(src), "--index", str(db), "--batch-size", "10", "-q"),
+                            cwd=ROOT, stderr=subprocess.DEVNULL)
+    seen = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+                    seen = con.execute("SELECT count(*) FROM docs").fetchone()[0]
+            except sqlite3.OperationalError:
+                seen = 0
+        if seen >= 50:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the add finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    n = con.execute("SELECT count(*) FROM docs").fetchone()[0]
+    assert 50 <= n < 800 and n % 10 == 0  # whole batches only
+    filed = sum(len(b) // 10 for (b,) in con.execute("SELECT bands FROM docs"))
+    assert con.execute("SELECT count(*) FROM bands").fetchone()[0] == filed
+    assert con.execute("SELECT count(*) FROM bands WHERE doc NOT IN (SELECT doc FROM docs)").fetchone()[0] == 0
+    con.close()
+    assert stats(str(db))["documents"] == n  # readable by dedupe
+
+    rerun = json.loads(ok("index", "add", str(src), "--index", str(db), "--batch-size", "10", "--format", "json",
+                          "-q").stdout)
+    assert rerun["unchanged"] == n and rerun["added"] == 800 - n and rerun["index_documents"] == 800
+    clean = tmp_path / "clean.db"
+    ok("index", "add", str(src), "--index", str(clean), "--batch-size", "10", "-q")
+
+    def content(path: Path) -> list:
+        with sqlite3.connect(path) as c:
+            return c.execute("SELECT id, digest, length, text, shingles, content FROM docs ORDER BY id").fetchall()
+
+    assert content(db) == content(clean)
