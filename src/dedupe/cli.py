@@ -94,8 +94,29 @@ def cli() -> None:
     """Find duplicate and rewritten news articles, and strip scraping boilerplate."""
 
 
-def _read_options(text_field: str, id_field: str, encoding: str, strict: bool) -> ReadOptions:
-    return ReadOptions(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict)
+def _read_options(text_field: str, id_field: str, encoding: str, strict: bool, max_bytes: int) -> ReadOptions:
+    return ReadOptions(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict,
+                       max_bytes=max_bytes)
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: ``1000000``, ``512K``, ``256M``, ``2G`` (binary multiples)."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        number, unit = (text[:-1], text[-1]) if text[-1:] in self._UNITS else (text, "")
+        try:
+            size = int(float(number) * self._UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size (e.g. 1000000, 512K, 256M, 2G)", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} must be at least 1 byte", param, ctx)
+        return size
 
 
 def _clean_config(rules: str | None) -> CleanConfig | None:
@@ -130,6 +151,8 @@ _input_options = [
     click.option("--id-field", default="id", show_default=True, help="JSONL field holding the id (else FILE:LINE)."),
     click.option("--encoding", default="utf-8", show_default=True, help="Encoding of input files."),
     click.option("--strict", is_flag=True, help="Malformed JSONL lines are fatal instead of skipped."),
+    click.option("--max-bytes", type=ByteSize(), default="256M", show_default=True,
+                 help="Skip (with a warning) text files and JSONL lines larger than this."),
     click.option("--rules", type=click.Path(dir_okay=False), help="TOML file of cleaning rules (docs/clean.md)."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, warnings or summary on stderr."),
     click.option("--debug", is_flag=True, help="Show tracebacks."),
@@ -184,6 +207,7 @@ def scan(
     id_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -209,7 +233,7 @@ def scan(
     )
     clean_config = _clean_config(rules)
     result = _run_with_progress(
-        lambda progress: scan_paths(paths, config, clean_config, _read_options(text_field, id_field, encoding, strict),
+        lambda progress: scan_paths(paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, max_bytes),
                                     progress),
         quiet,
     )
@@ -277,6 +301,7 @@ def clean(
     id_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -298,7 +323,7 @@ def clean(
         raise click.UsageError("--out-dir and --in-place exclude each other")
     clean_config = _clean_config(rules)
     skipped: list[Skipped] = []
-    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict), skipped.append))
+    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, max_bytes), skipped.append))
     _warn_skipped(skipped, quiet)
     if not docs:
         raise DedupeError("no documents to clean")
@@ -409,6 +434,7 @@ def diff(
     id_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -428,7 +454,7 @@ def diff(
         candidate_threshold=min(_DEFAULT.candidate_threshold, threshold),
         clean=not no_clean,
     )
-    options = _read_options(text_field, id_field, encoding, strict)
+    options = _read_options(text_field, id_field, encoding, strict, max_bytes)
     skipped: list[Skipped] = []
     doc_a = read_document(a, options, skipped.append)
     doc_b = read_document(b, options, skipped.append)
