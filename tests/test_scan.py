@@ -217,3 +217,45 @@ def test_no_paraphrase_and_char_shingles():
     assert json.loads(r.stdout)["clusters"] == []
     r = run("scan", "seeds/", "--shingle", "char:5", "--format", "json")
     assert len(json.loads(r.stdout)["clusters"]) == 1
+
+
+def test_results_do_not_depend_on_the_number_of_workers(write, tmp_path: Path):
+    texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
+             seed_text("002"), seed_text("003"), BASE]
+    for k, t in enumerate(texts * 5):
+        write(f"{k:02}.txt", t if k < len(texts) else t + f"\n\nUpdate {k}: more text follows here.")
+    outs = []
+    for jobs in ("1", "2", "3"):
+        r = run("scan", str(tmp_path), "--format", "json", "--jobs", jobs)
+        assert r.exit_code == 0, r.stderr
+        data = json.loads(r.stdout)
+        data["stats"].pop("seconds")
+        data["stats"].pop("timings")
+        outs.append(data)
+    assert outs[0] == outs[1] == outs[2]
+    assert outs[0]["stats"]["clusters"] >= 2
+
+
+def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path: Path):
+    import random
+
+    vocab = sorted({w for k in ("002", "003") for w in seed_text(k).split()})  # same topic as 004
+    rng = random.Random(5)
+    for k in range(60):  # filler articles that make the story's everyday words common
+        write(f"filler{k:02}.txt", " ".join(rng.choice(vocab) for _ in range(250)) + ".")
+    write("a.txt", seed_text("004"))
+    write("b.txt", (FIXTURES / "rewrite_004.txt").read_text())
+    config = ScanConfig(rare_word_min_docs=5, rare_word_max_share=0.05)
+    result = scan_paths([str(tmp_path)], config)
+    assert pairs_of(result).get(frozenset(("a.txt", "b.txt"))) == "paraphrase"
+    assert result.stats["lsh_collisions"] < 200
+
+
+def test_recurring_sample_is_bounded_and_order_free():
+    from dedupe.pipeline import recurring_sample
+
+    texts = [f"document {k}\nshared menu line" for k in range(1000)]
+    assert recurring_sample(texts, size=2000) == texts
+    sample = recurring_sample(texts, size=100)
+    assert 50 <= len(sample) <= 200
+    assert sorted(recurring_sample(list(reversed(texts)), size=100)) == sorted(sample)

@@ -98,3 +98,41 @@ def test_content_alignment_matches_rewording():
 def test_config_validation(kwargs):
     with pytest.raises(ConfigError):
         ScanConfig(**kwargs)
+
+
+def test_banding_gives_the_pairs_of_datasketch_minhashlsh():
+    from datasketch import MinHashLSH
+
+    from dedupe.similarity.candidates import band_keys, bucket_pairs, decode_pairs, lsh_params
+
+    rng = np.random.default_rng(0)
+    base = [rng.integers(0, 2**63, 300, dtype=np.uint64) for _ in range(40)]
+    docs = []
+    for i in range(240):
+        b = base[i % 40].copy()
+        k = int(rng.integers(0, 300))
+        b[:k] = rng.integers(0, 2**63, k, dtype=np.uint64)
+        docs.append(np.unique(b))
+    signer = Signer(128, 1)
+    sigs = np.stack([signer.hashvalues(d) for d in docs])
+    for threshold in (0.15, 0.3, 0.5):
+        bands, rows = lsh_params(threshold, 128)
+        ours = set(decode_pairs(bucket_pairs(band_keys(sigs, bands, rows), np.arange(len(docs)), len(docs),
+                                             max_bucket=10**9), len(docs)))
+        lsh = MinHashLSH(threshold=threshold, num_perm=128)
+        for i in range(len(docs)):
+            lsh.insert(i, signer.minhash(sigs[i]))
+        theirs = {(min(i, j), max(i, j)) for i in range(len(docs)) for j in lsh.query(signer.minhash(sigs[i])) if j != i}
+        assert ours == theirs and len(ours) > 50
+
+
+def test_content_alignment_credits_a_split_sentence():
+    a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
+                          "diplomats privately worried she was too soft on China.")
+    b = prepare_sentences("After taking office in September 2018, Bachelet focused on Xinjiang. Western diplomats "
+                          "privately worried that she was too soft on China.")
+    strict = align_content(a, b, 0.3, splits=False)
+    split = align_content(a, b, 0.3)
+    assert len(strict.pairs) == 1 and strict.coverage_b < 0.7
+    assert [(p.a, p.b) for p in split.pairs] == [(0, 0), (0, 1)]
+    assert split.coverage_a == 1.0 and split.coverage_b == 1.0

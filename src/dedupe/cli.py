@@ -94,9 +94,11 @@ def cli() -> None:
     """Find duplicate and rewritten news articles, and strip scraping boilerplate."""
 
 
-def _read_options(text_field: str, id_field: str, encoding: str, strict: bool, max_bytes: int) -> ReadOptions:
+def _read_options(
+    text_field: str, id_field: str, encoding: str, strict: bool, html_field: str, max_bytes: int
+) -> ReadOptions:
     return ReadOptions(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict,
-                       max_bytes=max_bytes)
+                       html_field=html_field, max_bytes=max_bytes)
 
 
 class ByteSize(click.ParamType):
@@ -149,6 +151,8 @@ def _emit(lines: Any) -> None:
 _input_options = [
     click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
     click.option("--id-field", default="id", show_default=True, help="JSONL field holding the id (else FILE:LINE)."),
+    click.option("--html-field", default="html", show_default=True,
+                 help="JSONL field holding an HTML page (used when a record has no text field)."),
     click.option("--encoding", default="utf-8", show_default=True, help="Encoding of input files."),
     click.option("--strict", is_flag=True, help="Malformed JSONL lines are fatal instead of skipped."),
     click.option("--max-bytes", type=ByteSize(), default="256M", show_default=True,
@@ -188,6 +192,8 @@ def input_options(f: Any) -> Any:
               show_default=True, help="Which document of a cluster to keep.")
 @click.option("--no-clean", is_flag=True, help="Fingerprint the raw text, without removing boilerplate.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when any duplicate is found.")
+@click.option("--jobs", "-j", type=click.IntRange(0), default=0, show_default=True,
+              help="Worker processes; 0 uses every core. Results do not depend on it.")
 @input_options
 def scan(
     paths: tuple[str, ...],
@@ -203,8 +209,10 @@ def scan(
     keep: str,
     no_clean: bool,
     check: bool,
+    jobs: int,
     text_field: str,
     id_field: str,
+    html_field: str,
     encoding: str,
     strict: bool,
     max_bytes: int,
@@ -214,7 +222,8 @@ def scan(
 ) -> int:
     """Find clusters of duplicates (exact, near and paraphrase) among PATHS.
 
-    PATHS are files, directories (searched recursively for .txt, .md, .text and .jsonl), or - for stdin.
+    PATHS are files, directories (searched recursively for .txt, .md, .text, .html, .htm and .jsonl), or - for
+    stdin. The article text of HTML pages is extracted first.
     """
     from dedupe.pipeline import scan_paths, settings_summary
     from dedupe.render import json as render_json
@@ -233,8 +242,9 @@ def scan(
     )
     clean_config = _clean_config(rules)
     result = _run_with_progress(
-        lambda progress: scan_paths(paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, max_bytes),
-                                    progress),
+        lambda progress: scan_paths(
+            paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), progress, jobs
+        ),
         quiet,
     )
     _warn_skipped(list(result.skipped), quiet)
@@ -299,6 +309,7 @@ def clean(
     list_rules: bool,
     text_field: str,
     id_field: str,
+    html_field: str,
     encoding: str,
     strict: bool,
     max_bytes: int,
@@ -309,7 +320,8 @@ def clean(
     """Remove ads, share, newsletter, caption, navigation and promo lines from articles in PATHS.
 
     With one file (or - for stdin) the cleaned text goes to stdout. Kept lines are printed unchanged and in
-    order. Many files need --out-dir (or --in-place).
+    order. Many files need --out-dir (or --in-place). HTML pages give their article text (headline first);
+    --format json adds the page's title, author and date.
     """
     from dedupe.clean import RULES
     from dedupe.pipeline import clean_documents
@@ -323,7 +335,7 @@ def clean(
         raise click.UsageError("--out-dir and --in-place exclude each other")
     clean_config = _clean_config(rules)
     skipped: list[Skipped] = []
-    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, max_bytes), skipped.append))
+    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), skipped.append))
     _warn_skipped(skipped, quiet)
     if not docs:
         raise DedupeError("no documents to clean")
@@ -340,7 +352,9 @@ def clean(
         if jsonl_sources:
             _emit(_jsonl_records(docs, results, text_field))
         elif fmt == "json":
-            _emit([json.dumps(results[0].to_dict(), ensure_ascii=False)])
+            from dedupe.render.json import clean_to_dict
+
+            _emit([json.dumps(clean_to_dict(docs[0], results[0]), ensure_ascii=False)])
         else:
             _emit_text(results[0].text)
         return ExitStatus.OK
@@ -371,6 +385,9 @@ def _write_outputs(
     """Write each source once: JSONL files as records, text files as text; atomically."""
     if "-" in paths:
         raise click.UsageError("stdin (-) cannot be written to --out-dir or --in-place")
+    html = sorted({d.source for d in docs if d.page is not None and d.record is None})
+    if out_dir is None and html:
+        raise click.UsageError(f"--in-place would overwrite the HTML page {html[0]} with text; use --out-dir")
     roots = [Path(p) for p in paths]
     if out_dir is not None:
         resolved_out = out_dir.resolve()
@@ -381,6 +398,7 @@ def _write_outputs(
     by_source: dict[str, list[int]] = {}
     for k, d in enumerate(docs):
         by_source.setdefault(d.source, []).append(k)
+    targets: dict[Path, str] = {}
     for source, ks in by_source.items():
         is_jsonl = Path(source).suffix.lower() in JSONL_SUFFIXES
         body = (
@@ -391,9 +409,15 @@ def _write_outputs(
         if out_dir is None:
             target = Path(source)
         else:
-            target = safe_output_path(out_dir, _relative_to_inputs(source, roots))
+            relative = _relative_to_inputs(source, roots)
+            if docs[ks[0]].page is not None and docs[ks[0]].record is None:
+                relative = str(Path(relative).with_suffix(".txt"))  # an HTML page's article is text
+            target = safe_output_path(out_dir, relative)
             if target.resolve() in {Path(d.source).resolve() for d in docs}:
                 raise click.UsageError(f"refusing to overwrite input {source}")
+            if target in targets:
+                raise click.UsageError(f"{source} and {targets[target]} would both be written to {target}")
+            targets[target] = source
         write_atomic(target, body)
 
 
@@ -432,6 +456,7 @@ def diff(
     check: bool,
     text_field: str,
     id_field: str,
+    html_field: str,
     encoding: str,
     strict: bool,
     max_bytes: int,
@@ -454,7 +479,7 @@ def diff(
         candidate_threshold=min(_DEFAULT.candidate_threshold, threshold),
         clean=not no_clean,
     )
-    options = _read_options(text_field, id_field, encoding, strict, max_bytes)
+    options = _read_options(text_field, id_field, encoding, strict, html_field, max_bytes)
     skipped: list[Skipped] = []
     doc_a = read_document(a, options, skipped.append)
     doc_b = read_document(b, options, skipped.append)

@@ -42,6 +42,38 @@ class CleanConfig:
 
 
 # ---------------------------------------------------------------------------
+# HTML extraction (owned by the extract stage: src/dedupe/extract.py)
+# ---------------------------------------------------------------------------
+FAVOR_CHOICES = ("balanced", "recall", "precision")
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Settings of the HTML article extractor (trafilatura). The defaults were chosen on the
+    dev set (docs/clean.md, "HTML pages").
+
+    Attributes:
+        include_comments: Keep the reader comments trafilatura finds.
+        include_tables: Keep text inside ``<table>`` (many older sites lay out articles in tables).
+        favor: trafilatura's trade-off: ``balanced``, ``recall`` or ``precision``.
+        headline: Put the page's headline (trafilatura's title) on the first line.
+        min_words: A page whose extracted text has fewer words (or no sentence) holds no article.
+    """
+
+    include_comments: bool = False
+    include_tables: bool = True
+    favor: str = "balanced"
+    headline: bool = True
+    min_words: int = 10
+
+    def __post_init__(self) -> None:
+        if self.favor not in FAVOR_CHOICES:
+            raise ConfigError(f"favor must be one of {', '.join(FAVOR_CHOICES)}, got {self.favor!r}")
+        if self.min_words < 0:
+            raise ConfigError("min_words must be >= 0")
+
+
+# ---------------------------------------------------------------------------
 # Scanning (owned by the similarity stages)
 # ---------------------------------------------------------------------------
 KEEP_POLICIES = ("longest", "first", "shortest")
@@ -104,6 +136,9 @@ class ScanConfig:
         candidate_threshold: LSH threshold on shingle MinHashes (near-duplicate candidates).
         content_candidate_threshold: LSH threshold on content-word MinHashes (rewrite, cut and
             noisy-copy candidates); candidates are also required to reach it in exact Jaccard.
+        rare_word_max_share: The content index holds only words found in at most this share of the
+            documents ...
+        rare_word_min_docs: ... or in at most this many (so small corpora keep every word).
         shingle: The shingles of the near-duplicate signature.
         num_perm: MinHash permutations.
         seed: MinHash seed.
@@ -122,6 +157,8 @@ class ScanConfig:
     sentence_overlap: float = 0.3
     candidate_threshold: float = 0.3
     content_candidate_threshold: float = 0.15
+    rare_word_max_share: float = 0.005
+    rare_word_min_docs: int = 50
     shingle: ShingleSpec = field(default_factory=ShingleSpec)
     num_perm: int = 128
     seed: int = 1

@@ -288,7 +288,8 @@ def build_diff(
         pairs, moved = align_pair(sa, sb, lambda x, y: align_copies(x, y, config.sentence_ratio))
     else:
         alignment = "content"
-        pairs, moved = align_pair(sa, sb, lambda x, y: align_content(x, y, config.sentence_overlap))
+        # One-to-one pairs for display (the verdict's coverage also credits split sentences).
+        pairs, moved = align_pair(sa, sb, lambda x, y: align_content(x, y, config.sentence_overlap, splits=False))
 
     def pair_diff(p: SentencePair) -> PairDiff:
         ta, tb = sa.texts[p.a], sb.texts[p.b]

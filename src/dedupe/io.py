@@ -1,7 +1,9 @@
-"""Reading input: files, directories, ``-`` (stdin) and JSONL, as a stream of :class:`Document`.
+"""Reading input: files, directories, ``-`` (stdin), JSONL and HTML pages, as a stream of :class:`Document`.
 
-Unreadable or unusable inputs are not fatal: they are reported through the ``on_skip``
-callback with a reason, so that the caller can count and show them.
+HTML pages (``.html``/``.htm``, or any input whose content starts like HTML, and JSONL records
+with an HTML field) go through the extract stage (:mod:`dedupe.extract`) here, so every
+document leaves this module as text. Unreadable or unusable inputs are not fatal: they are
+reported through the ``on_skip`` callback with a reason, so that the caller can count and show them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from dedupe.config import ExtractConfig
 from dedupe.errors import ConfigError, InputError
-from dedupe.models import Document, Skipped
+from dedupe.extract import HTML_SUFFIXES, ExtractionError, decode_html, extract_article, looks_like_html
+from dedupe.models import Document, PageInfo, Skipped
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+WALKED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 """Largest plain-text document (and JSONL line) read, in bytes: larger ones are skipped."""
 
@@ -42,6 +47,8 @@ class ReadOptions:
         id_field: JSONL field holding the id; records without it get ``FILE:LINE``.
         encoding: Encoding of text files; undecodable bytes are replaced (with a warning).
         strict: Malformed JSONL lines are fatal instead of skipped.
+        html_field: JSONL field holding an HTML page, used when a record has no text field.
+        extract: How articles are extracted from HTML pages.
         max_bytes: Plain-text files (and stdin) larger than this, and JSONL lines longer than
             this, are skipped with a warning instead of being read into memory.
 
@@ -53,6 +60,8 @@ class ReadOptions:
     id_field: str = "id"
     encoding: str = "utf-8"
     strict: bool = False
+    html_field: str = "html"
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
     max_bytes: int = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
@@ -103,7 +112,7 @@ def iter_input_files(paths: Iterable[str], on_skip: SkipCallback) -> Iterator[tu
     """Expand user paths into ``(display_path, path)`` pairs, in a deterministic order.
 
     Directories are walked recursively (sorted, symbolic links to directories not followed),
-    keeping regular files with a text or JSONL suffix; files named explicitly are always read
+    keeping regular files with a text, HTML or JSONL suffix; files named explicitly are always read
     (a named pipe too). ``-`` yields ``("-", None)``. Everything left out on the way is reported
     through ``on_skip``: unreadable directories, symbolic links to directories, broken links and
     link loops, named pipes and devices found in a directory, and a file reached a second time
@@ -164,8 +173,7 @@ def _walk(
         dirnames[:] = sorted(d for d in dirnames if not (here / d).is_symlink())
         for name in sorted(filenames):
             p = here / name
-            suffix = p.suffix.lower()
-            if suffix not in TEXT_SUFFIXES and suffix not in JSONL_SUFFIXES:
+            if p.suffix.lower() not in WALKED_SUFFIXES:
                 continue
             found = True
             display = _display_path(p, given, root)
@@ -180,7 +188,7 @@ def _walk(
             if first_time(display, p):
                 yield display, p
     if not found and not failed:
-        on_skip(Skipped(given, "directory holds no .txt, .md, .text or .jsonl files"))
+        on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm or .jsonl files"))
 
 
 def _is_binary(head: bytes) -> bool:
@@ -291,8 +299,11 @@ def _iter_jsonl_lines(
 
 def _parse_records(
     display: str, lines: Iterable[tuple[int, str]], options: ReadOptions, on_skip: SkipCallback
-) -> Iterator[tuple[int, str, str | None, str]]:
-    """``(line, text, id or None, raw line)`` for every usable record; the others are reported."""
+) -> Iterator[tuple[int, str, str | None, str, PageInfo | None]]:
+    """``(line, text, id or None, raw line, page info)`` for every usable record; the others are reported.
+
+    A record without the text field but with an HTML field is extracted (:mod:`dedupe.extract`).
+    """
     read, blank = False, True
     for lineno, raw in lines:
         read = True
@@ -315,21 +326,59 @@ def _parse_records(
             on_skip(Skipped(where, "record is not a JSON object"))
             continue
         body = record.get(options.text_field)
+        html = record.get(options.html_field) if body is None else None
+        page = None
+        if isinstance(html, str):
+            try:
+                extracted = extract_article(html, options.extract)
+            except ExtractionError as exc:
+                on_skip(Skipped(where, str(exc)))
+                continue
+            body, page = extracted.text, extracted.info
         if not isinstance(body, str):
-            reason = (
-                f"missing field {options.text_field!r}"
-                if body is None
-                else f"field {options.text_field!r} is not a string"
-            )
+            if body is not None:
+                reason = f"field {options.text_field!r} is not a string"
+            elif html is not None:
+                reason = f"field {options.html_field!r} is not a string"
+            else:
+                reason = f"missing field {options.text_field!r} (or {options.html_field!r})"
             if options.strict:
                 raise InputError(f"{where}: {reason}")
             on_skip(Skipped(where, reason))
             continue
         rid = record.get(options.id_field)
         doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
-        yield lineno, body, doc_id, raw
+        yield lineno, body, doc_id, raw, page
     if read and blank:
         on_skip(Skipped(display, "whitespace-only file"))
+
+
+def _is_html(path: Path | None, data: bytes) -> bool:
+    """An HTML page: by its suffix, or (any other file, stdin) by how its content starts."""
+    if path is not None and path.suffix.lower() in HTML_SUFFIXES:
+        return True
+    return looks_like_html(data[:4096])
+
+
+def _read_html(
+    display: str, data: bytes, options: ReadOptions, index: int, skip: SkipCallback
+) -> Document | None:
+    """Decode an HTML page and extract its article; ``None`` (with the reason reported) when there is none."""
+    if not data.strip():
+        skip(Skipped(display, "empty file" if not data else "whitespace-only file"))
+        return None
+    if _is_binary(data):
+        skip(Skipped(display, "binary file (NUL bytes)"))
+        return None
+    decoded = decode_html(data)
+    if decoded.warning:
+        skip(Skipped(display, decoded.warning, skipped=False))
+    try:
+        page = extract_article(decoded.text, options.extract)
+    except ExtractionError as exc:
+        skip(Skipped(display, str(exc)))
+        return None
+    return Document(id=display, text=page.text, source=display, index=index, page=page.info)
 
 
 def iter_documents(
@@ -363,7 +412,7 @@ def iter_documents(
         try:
             if is_jsonl:
                 lines = _iter_jsonl_lines(fh, display, options, skip)
-                for lineno, body, rid, raw in _parse_records(display, lines, options, skip):
+                for lineno, body, rid, raw, page in _parse_records(display, lines, options, skip):
                     where = f"{display}:{lineno}"
                     doc_id = rid if rid is not None else where
                     if doc_id in ids:
@@ -371,7 +420,8 @@ def iter_documents(
                                      skipped=False))
                         doc_id = where
                     ids.setdefault(doc_id, where)
-                    yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw)
+                    yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw,
+                                   page=page)
                     index += 1
                 continue
             data = _read_capped(fh, display, options.max_bytes, skip)
@@ -383,17 +433,29 @@ def iter_documents(
                 fh.close()
         if data is None:
             continue
+        if _is_html(path, data):
+            doc = _read_html(display, data, options, index, skip)
+            if doc is not None:
+                doc = _unique_file_id(doc, ids, skip)
+                yield doc
+                index += 1
+            continue
         text = _decode(data, options.encoding, display, skip)
         if text is None:
             continue
         if not text.strip():
             skip(Skipped(display, "empty file" if not text else "whitespace-only file"))
             continue
-        if display in ids:
-            skip(Skipped(display, f"duplicate id {display!r} (first at {ids[display]})", skipped=False))
-        ids.setdefault(display, display)
-        yield Document(id=display, text=text, source=display, index=index)
+        yield _unique_file_id(Document(id=display, text=text, source=display, index=index), ids, skip)
         index += 1
+
+
+def _unique_file_id(doc: Document, ids: dict[str, str], skip: SkipCallback) -> Document:
+    """Report a file whose path is already the id of a JSONL record (the file keeps its path)."""
+    if doc.id in ids:
+        skip(Skipped(doc.id, f"duplicate id {doc.id!r} (first at {ids[doc.id]})", skipped=False))
+    ids.setdefault(doc.id, doc.id)
+    return doc
 
 
 def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:

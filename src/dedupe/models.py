@@ -19,6 +19,24 @@ class ExitStatus(IntEnum):
 
 
 @dataclass(frozen=True)
+class PageInfo:
+    """What an HTML page says about its article (``None`` where the page does not say).
+
+    Attributes:
+        title: The headline.
+        author: The author(s), as the page gives them.
+        date: The publication date, ``YYYY-MM-DD``.
+    """
+
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "author": self.author, "date": self.date}
+
+
+@dataclass(frozen=True)
 class Document:
     """One input document.
 
@@ -29,6 +47,8 @@ class Document:
         line: 1-based line number for JSONL records, else ``None``.
         index: Position in input order (0-based), used for ``--keep first`` and stable ordering.
         record: For JSONL input, the raw line as read, so it can be written back unchanged.
+        page: For an HTML page, what the page says about its article (title, author, date);
+            ``text`` is then the extracted article text, headline first. ``None`` for text input.
     """
 
     id: str
@@ -37,6 +57,7 @@ class Document:
     index: int
     line: int | None = None
     record: str | None = field(default=None, repr=False, compare=False)
+    page: PageInfo | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -152,3 +173,4 @@ class ScanResult:
     def duplicate_ids(self) -> set[str]:
         """Ids of the documents to drop: every cluster member but the representative."""
         return {m.id for c in self.clusters for m in c.members if not m.representative}
+

@@ -26,8 +26,17 @@ def normalize_text(text: str) -> str:
 
     NFKC, case-folded, typographic quotes and dashes as ASCII, runs of whitespace as one space.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", fold_text(text)).strip()
+
+
+def fold_text(text: str) -> str:
+    """NFKC, typographic quotes and dashes as ASCII, case folded; whitespace left as it is.
+
+    Enough for tokens (which ignore whitespace); pure-ASCII text skips the Unicode steps.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return text.casefold()
 
 
 def tokenize(normalized: str) -> list[str]:
@@ -94,6 +103,26 @@ def stem(word: str) -> str:
     return word
 
 
+_CONTENT_CACHE: dict[str, str] = {}
+_CACHE_LIMIT = 1_000_000
+
+
+def content_form(token: str) -> str:
+    """The stem of a content word, or ``""`` for a stopword or one-letter token (cached)."""
+    form = _CONTENT_CACHE.get(token)
+    if form is None:
+        form = "" if token in STOPWORDS or len(token) <= 1 else stem(token)
+        if len(_CONTENT_CACHE) >= _CACHE_LIMIT:
+            _CONTENT_CACHE.clear()
+        _CONTENT_CACHE[token] = form
+    return form
+
+
+def content_words_of(tokens: list[str]) -> list[str]:
+    """Stemmed content words of already tokenized normalized text, in order."""
+    return [f for f in map(content_form, tokens) if f]
+
+
 def content_words(normalized: str) -> list[str]:
     """Stemmed tokens of normalized text without stopwords and one-letter tokens, in order."""
-    return [stem(t) for t in _WORD.findall(normalized) if t not in STOPWORDS and len(t) > 1]
+    return content_words_of(_WORD.findall(normalized))

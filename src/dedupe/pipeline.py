@@ -1,6 +1,6 @@
 """The only module that chains the stages:
 
-    read -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
+    read (-> extract, for HTML pages) -> clean -> normalize -> shingle -> signature -> candidates -> verify -> cluster
 
 Progress is reported through a callback ``progress(stage, done, total)``; nothing here prints.
 """
@@ -8,23 +8,28 @@ Progress is reported through a callback ``progress(stage, done, total)``; nothin
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import datasketch
+import numpy as np
 
 from dedupe import __version__
-from dedupe.clean import Cleaner, find_recurring_lines
+from dedupe.clean import Cleaner, find_recurring_lines, recurring_line_keys, select_recurring
 from dedupe.cluster import choose_representative, group_pairs
 from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import content_words, normalize_text, tokenize
+from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import set_hashes, shingle_hashes
+from dedupe.similarity.shingle import token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 
@@ -33,11 +38,12 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Corpus:
-    """Documents prepared for comparison: cleaned texts, fingerprints and lazily split sentences."""
+    """Documents prepared for comparison: cleaned texts, fingerprints, signatures, lazily split sentences."""
 
     documents: list[Document]
     texts: list[str]
     fingerprints: list[Fingerprint]
+    shingle_sigs: np.ndarray | None = None
     _sentences: dict[int, SentenceSet] = field(default_factory=dict)
 
     def sentences(self, index: int) -> SentenceSet:
@@ -50,15 +56,100 @@ class Corpus:
 
 def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
     """Normalize, tokenize and shingle one cleaned text."""
-    normalized = normalize_text(text)
+    # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
+    normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
     tokens = tokenize(normalized)
+    shingles, content = token_features(tokens, config.shingle, normalized)
     return Fingerprint(
         index=index,
         digest=hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest(),
         length=len(text.strip()),
-        shingles=shingle_hashes(tokens, normalized, config.shingle),
-        content=set_hashes(content_words(normalized)),
+        shingles=shingles,
+        content=content,
     )
+
+
+# --- per-document work, run in worker processes --------------------------------------------------
+# Workers get their settings once (initializer) and documents in chunks; results come back in
+# input order, so the outcome is the same for any number of workers.
+
+_W: dict[str, Any] = {}
+
+
+def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str]) -> None:
+    _W["config"] = config
+    _W["cleaner"] = Cleaner(clean_config) if config.clean else None
+    _W["recurring"] = recurring
+    _W["signer"] = Signer(config.num_perm, config.seed)
+
+
+def _recurring_keys_chunk(texts: list[str]) -> list[frozenset[str]]:
+    return [recurring_line_keys(t) for t in texts]
+
+
+_Prepared = tuple[str, Fingerprint, np.ndarray]
+
+
+def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> list[_Prepared]:
+    config: ScanConfig = _W["config"]
+    cleaner: Cleaner | None = _W["cleaner"]
+    signer: Signer = _W["signer"]
+    out = []
+    for index, raw, extracted in chunk:
+        text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
+        fp = fingerprint(index, text, config)
+        out.append((text, fp, signer.hashvalues(fp.shingles)))
+    return out
+
+
+RECURRING_SAMPLE = 20_000
+
+
+def recurring_sample(texts: Sequence[str], size: int = RECURRING_SAMPLE) -> list[str]:
+    """The texts on which recurring boilerplate lines are counted: all of them up to ``size``;
+    beyond, about ``size`` chosen by a hash of their content, so the choice (and the result) does
+    not depend on input order, and the cost of the count stays bounded on large corpora."""
+    if len(texts) <= size:
+        return list(texts)
+    stride = -(-len(texts) // size)
+    return [t for t in texts
+            if int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                              "little") % stride == 0]
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[k : k + size] for k in range(0, len(items), size)]
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """Worker processes to use: ``None`` or 0 means every core."""
+    if not jobs:
+        return max(1, os.cpu_count() or 1)
+    return max(1, jobs)
+
+
+def _map(func: Any, chunks: list[Any], jobs: int, init_args: tuple[Any, ...], stage: str,
+         progress: Progress | None, total: int) -> Iterator[Any]:
+    """``func`` over ``chunks`` in order: in this process for one job, else in a process pool."""
+    done = 0
+    if jobs <= 1 or len(chunks) <= 1:
+        _init_worker(*init_args)
+        results: Iterable[Any] = map(func, chunks)
+        pool = None
+    else:
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        pool = ctx.Pool(min(jobs, len(chunks)), initializer=_init_worker, initargs=init_args)
+        results = pool.imap(func, chunks)
+    try:
+        for res in results:
+            done += len(res)
+            if progress:
+                progress(stage, done, total)
+            yield res
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def prepare(
@@ -66,19 +157,40 @@ def prepare(
     config: ScanConfig,
     clean_config: CleanConfig | None = None,
     timings: dict[str, float] | None = None,
+    jobs: int | None = 1,
+    progress: Progress | None = None,
 ) -> Corpus:
-    """Clean (unless ``config.clean`` is off) and fingerprint documents."""
+    """Clean (unless ``config.clean`` is off), fingerprint and sign documents, with ``jobs`` processes."""
     timings = timings if timings is not None else {}
+    n_jobs = resolve_jobs(jobs)
     t0 = time.perf_counter()
-    if config.clean:
-        texts = [r.text for r in clean_documents(documents, clean_config)]
-    else:
-        texts = [d.text for d in documents]
+    chunk = max(16, min(1000, len(documents) // (n_jobs * 8) or 1))
+    recurring: frozenset[str] = frozenset()
+    cc = clean_config or CleanConfig()
+    if config.clean and len(documents) > 1 and cc.recurring_min_docs:
+        counts: Counter[str] = Counter()
+        sample = recurring_sample([d.text for d in documents])
+        for keys in _map(_recurring_keys_chunk, _chunks(sample, chunk), n_jobs,
+                         (config, clean_config, frozenset()), "clean", None, len(sample)):
+            for k in keys:
+                counts.update(k)
+        recurring = select_recurring(counts, len(sample), cc)
     t1 = time.perf_counter()
-    fps = [fingerprint(i, t, config) for i, t in enumerate(texts)]
+    texts: list[str] = []
+    fps: list[Fingerprint] = []
+    sh_sigs: list[np.ndarray] = []
+    items = [(k, d.text, d.page is not None) for k, d in enumerate(documents)]
+    for res in _map(_prepare_chunk, _chunks(items, chunk), n_jobs, (config, clean_config, recurring),
+                    "fingerprint", progress, len(documents)):
+        for text, fp, sig in res:
+            texts.append(text)
+            fps.append(fp)
+            sh_sigs.append(sig)
+    t2 = time.perf_counter()
     timings["clean"] = timings.get("clean", 0.0) + t1 - t0
-    timings["shingle"] = timings.get("shingle", 0.0) + time.perf_counter() - t1
-    return Corpus(list(documents), texts, fps)
+    timings["fingerprint"] = timings.get("fingerprint", 0.0) + t2 - t1
+    empty = np.zeros((0, config.num_perm), dtype=np.uint32)
+    return Corpus(list(documents), texts, fps, np.stack(sh_sigs) if sh_sigs else empty)
 
 
 def compare_documents(
@@ -90,40 +202,104 @@ def compare_documents(
     return verdict, corpus
 
 
-def find_matches(
-    corpus: Corpus, config: ScanConfig, timings: dict[str, float], progress: Progress | None = None
-) -> tuple[list[Match], int]:
-    """Signatures, LSH candidates and verification. Returns the matches and the number of candidates."""
-    t0 = time.perf_counter()
+def _rare_word_signatures(
+    fps: Sequence[Fingerprint], active: np.ndarray, config: ScanConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of each document's *rare* content words, for the content LSH index.
+
+    A word is rare when at most ``max(config.rare_word_min_docs, config.rare_word_max_share * n)``
+    documents contain it. Two unrelated articles share almost no rare words, so their collisions
+    in the index stay few however large the corpus; a rewrite keeps the names, places, numbers and
+    uncommon words of its original. Verification still compares the full texts.
+
+    Returns:
+        ``uint32[n, num_perm]`` signatures (rows of documents without rare words are unused) and
+        the indices of the documents to index.
+    """
     signer = Signer(config.num_perm, config.seed)
+    n = len(fps)
+    sigs = np.zeros((n, config.num_perm), dtype=np.uint32)
+    if not len(active):
+        return sigs, active
+    words, counts = np.unique(np.concatenate([fps[i].content for i in active]), return_counts=True)
+    limit = max(config.rare_word_min_docs, int(config.rare_word_max_share * len(active)))
+    common = words[counts > limit]
+    keep = []
+    for i in active.tolist():
+        rare = np.setdiff1d(fps[i].content, common, assume_unique=True) if len(common) else fps[i].content
+        if len(rare):
+            sigs[i] = signer.hashvalues(rare)
+            keep.append(i)
+    return sigs, np.array(keep, dtype=np.int64)
+
+
+_CORPUS: dict[str, Any] = {}
+
+
+def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | None]:
+    corpus: Corpus = _CORPUS["corpus"]
+    config: ScanConfig = _CORPUS["config"]
     fps = corpus.fingerprints
-    shingle_sigs = [signer.hashvalues(f.shingles) if len(f.shingles) else None for f in fps]
-    content_sigs = (
-        [signer.hashvalues(f.content) if len(f.content) else None for f in fps] if config.paraphrase else None
-    )
-    t1 = time.perf_counter()
-    pairs = find_candidates(
-        signer,
-        shingle_sigs,
+    return [verify_pair(fps[i], fps[j], corpus.sentences, config) for i, j in pairs]
+
+
+def find_matches(
+    corpus: Corpus,
+    config: ScanConfig,
+    timings: dict[str, float],
+    progress: Progress | None = None,
+    jobs: int | None = 1,
+) -> tuple[list[Match], dict[str, int]]:
+    """Exact groups, LSH candidates and verification.
+
+    Exact copies (same normalized text) are matched by digest without pairwise work; one document
+    of each group enters the LSH indexes. Returns the matches and counts
+    (``candidate_pairs``: pairs verified, ``lsh_collisions``: raw collisions).
+    """
+    t0 = time.perf_counter()
+    fps = corpus.fingerprints
+    matches: list[Match] = []
+    first_of: dict[bytes, int] = {}
+    active: list[int] = []
+    for f in fps:
+        if not len(f.shingles):
+            continue
+        head = first_of.setdefault(f.digest, f.index)
+        if head == f.index:
+            active.append(f.index)
+        else:
+            matches.append(Match(head, f.index, "exact", 1.0, "identical"))
+    assert corpus.shingle_sigs is not None
+    active_arr = np.array(active, dtype=np.int64)
+    content_sigs, content_active = None, active_arr
+    if config.paraphrase:
+        content_sigs, content_active = _rare_word_signatures(fps, active_arr, config)
+    pairs, raw = find_candidates(
+        corpus.shingle_sigs,
         content_sigs,
+        active_arr,
+        content_active,
         [f.content for f in fps],
         config.candidate_threshold,
         config.content_candidate_threshold,
-        progress,
+        config.content_candidate_threshold,
     )
+    t1 = time.perf_counter()
+    n_jobs = resolve_jobs(jobs)
+    _CORPUS["corpus"], _CORPUS["config"] = corpus, config
+    try:
+        size = max(64, min(2000, len(pairs) // (n_jobs * 8) or 1))
+        chunks = _chunks(pairs, size)
+        verified = _map(_verify_chunk, chunks, n_jobs if len(pairs) > 500 else 1,
+                        (config, None, frozenset()), "verify", progress, len(pairs))
+        for res in verified:
+            matches.extend(m for m in res if m is not None)
+    finally:
+        _CORPUS.clear()
     t2 = time.perf_counter()
-    matches = []
-    for done, (i, j) in enumerate(pairs, 1):
-        m = verify_pair(fps[i], fps[j], corpus.sentences, config)
-        if m is not None:
-            matches.append(m)
-        if progress and done % 500 == 0:
-            progress("verify", done, len(pairs))
-    t3 = time.perf_counter()
-    timings["signatures"] = t1 - t0
-    timings["candidates"] = t2 - t1
-    timings["verify"] = t3 - t2
-    return matches, len(pairs)
+    timings["candidates"] = t1 - t0
+    timings["verify"] = t2 - t1
+    return matches, {"candidate_pairs": len(pairs), "lsh_collisions": raw}
 
 
 def build_clusters(corpus: Corpus, matches: Sequence[Match], config: ScanConfig) -> list[Cluster]:
@@ -156,6 +332,7 @@ def scan_documents(
     clean_config: CleanConfig | None = None,
     progress: Progress | None = None,
     skipped: Sequence[Skipped] = (),
+    jobs: int | None = 1,
 ) -> ScanResult:
     """Find clusters of duplicates among ``documents``.
 
@@ -165,6 +342,7 @@ def scan_documents(
         clean_config: Cleaner settings.
         progress: Called as ``progress(stage, done, total)``.
         skipped: Inputs already left out while reading (carried into the result).
+        jobs: Worker processes (``None``/0: every core). Results do not depend on it.
 
     Raises:
         InputError: there is no document at all.
@@ -177,8 +355,8 @@ def scan_documents(
     if not docs:
         n_skipped = sum(1 for s in skipped if s.skipped)
         raise InputError("no documents to scan" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
-    corpus = prepare(docs, config, clean_config, timings)
-    matches, n_candidates = find_matches(corpus, config, timings, progress)
+    corpus = prepare(docs, config, clean_config, timings, jobs, progress)
+    matches, counts = find_matches(corpus, config, timings, progress, jobs)
     t0 = time.perf_counter()
     clusters = build_clusters(corpus, matches, config)
     timings["cluster"] = time.perf_counter() - t0
@@ -189,7 +367,8 @@ def scan_documents(
         "duplicates": in_clusters - len(clusters),
         "unique": len(docs) - in_clusters + len(clusters),
         "empty_after_cleaning": sum(1 for f in corpus.fingerprints if not len(f.shingles)),
-        "candidate_pairs": n_candidates,
+        "candidate_pairs": counts["candidate_pairs"],
+        "lsh_collisions": counts["lsh_collisions"],
         "verified_pairs": len(matches),
         "kinds": {k: sum(1 for m in matches if m.kind == k) for k in ("exact", "near", "paraphrase")},
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped if s.skipped],
@@ -206,6 +385,7 @@ def scan_paths(
     clean_config: CleanConfig | None = None,
     read_options: ReadOptions | None = None,
     progress: Progress | None = None,
+    jobs: int | None = 1,
 ) -> ScanResult:
     """Read ``paths`` (files, directories, ``-``, JSONL) and scan them. See :func:`scan_documents`."""
     skipped: list[Skipped] = []
@@ -213,7 +393,7 @@ def scan_paths(
     docs = list(iter_documents(paths, read_options, skipped.append))
     read_seconds = time.perf_counter() - t0
     try:
-        result = scan_documents(docs, config, clean_config, progress, skipped)
+        result = scan_documents(docs, config, clean_config, progress, skipped, jobs)
     except InputError as exc:
         raise InputError(_with_skip_reasons(str(exc), skipped)) from exc
     result.stats["timings"]["read"] = round(read_seconds, 3)
@@ -244,7 +424,11 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
 
 
 def clean_documents(documents: Sequence[Document], clean_config: CleanConfig | None = None) -> list[CleanResult]:
-    """Clean documents as one batch: lines recurring across many of them count as boilerplate too."""
+    """Clean documents as one batch: lines recurring across many of them count as boilerplate too.
+
+    Articles extracted from HTML pages (``Document.page`` set) are cleaned in the cleaner's
+    extracted-text mode.
+    """
     cleaner = Cleaner(clean_config)
     recurring = find_recurring_lines((d.text for d in documents), cleaner.config) if len(documents) > 1 else frozenset()
-    return [cleaner.clean(d.text, recurring) for d in documents]
+    return [cleaner.clean(d.text, recurring, extracted=d.page is not None) for d in documents]

@@ -7,7 +7,13 @@ Public API::
 
 from __future__ import annotations
 
-from dedupe.clean.cleaner import Cleaner, find_recurring_lines, load_rules_file
+from dedupe.clean.cleaner import (
+    Cleaner,
+    find_recurring_lines,
+    load_rules_file,
+    recurring_line_keys,
+    select_recurring,
+)
 from dedupe.clean.rules import RULES, LineContext, LineInfo, Rule, normalize_line
 
 __all__ = [
@@ -19,4 +25,6 @@ __all__ = [
     "find_recurring_lines",
     "load_rules_file",
     "normalize_line",
+    "recurring_line_keys",
+    "select_recurring",
 ]

@@ -166,6 +166,41 @@ def find_main_block(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[
     return best
 
 
+def find_body_span(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[int, int] | None:
+    """Find the article text in an extractor's output: from the first to the last body line
+    still kept (prose, or a sentence of 8+ words), extended by a list that a kept line ending
+    with ``:`` announces just after it ("On the Net:", "Scoreboard:").
+
+    Extractors already cut the page down to the article, so everything between its first and
+    last sentence is kept (hard-wrapped paragraphs, tables, subheadings); what they let through
+    sits at the edges: datelines, share prompts, "Next game" boxes and link lists.
+
+    Args:
+        infos: The non-blank lines.
+        verdicts: Context-free verdicts (``None`` = kept so far).
+
+    Returns:
+        ``(first, last)`` positions in ``infos``, or ``None`` if there is no body line.
+    """
+    body = [pos for pos, info in enumerate(infos) if verdicts[pos] is None and info.is_body_text]
+    if not body:
+        return None
+    first, last = body[0], body[-1]
+    in_list, items = False, 0
+    for pos in range(last + 1, len(infos)):
+        info = infos[pos]
+        if verdicts[pos] is not None or info.n_words > 15:
+            break
+        if info.text.rstrip().endswith(":") and info.n_words >= 2:
+            in_list, items = True, 0
+        elif in_list and items < _LIST_MAX_ITEMS:
+            items += 1
+        else:
+            break
+        last = pos
+    return first, last
+
+
 _COMMENT_HEADER = re.compile(
     r"^(?:\d+ )?(?:reader'?s'? |user |your |latest |readers )?comments?(?: \(?\d+\)?)?$|"
     r"^(?:have your say|post a comment|leave a comment|add (?:a |your )?comment|write a comment|"
@@ -263,13 +298,18 @@ class Cleaner:
         self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
         self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
 
-    def clean(self, text: str, recurring: frozenset[str] = frozenset()) -> CleanResult:
+    def clean(self, text: str, recurring: frozenset[str] = frozenset(), extracted: bool = False) -> CleanResult:
         """Clean one text.
 
         Args:
             text: The raw text.
             recurring: Normalised lines that recur across the batch
                 (from :func:`find_recurring_lines`); empty to skip that rule.
+            extracted: The text is an article extractor's output (an HTML page's text from
+                :mod:`dedupe.extract`), headline first: the main block is the span of the
+                article's sentences (:func:`find_body_span`) rather than the densest run of
+                prose, the first line is the headline, and only non-sentences are removed
+                outside the span (docs/clean.md, "Extracted text").
 
         Returns:
             The cleaned text and every removed non-blank line with its 1-based line
@@ -281,7 +321,7 @@ class Cleaner:
         current = lines
         # Repeat until a pass removes nothing: each pass removes at least one line, so this ends.
         while True:
-            verdicts = self._judge(current, recurring)
+            verdicts = self._judge(current, recurring, extracted)
             if not verdicts:
                 break
             for idx, rule in sorted(verdicts.items()):
@@ -297,7 +337,7 @@ class Cleaner:
         kept = sum(1 for line in current if line.strip())
         return CleanResult(text=out, removed=tuple(removed), kept_lines=kept, removed_lines=len(removed))
 
-    def _judge(self, lines: list[str], recurring: frozenset[str]) -> dict[int, str]:
+    def _judge(self, lines: list[str], recurring: frozenset[str], extracted: bool = False) -> dict[int, str]:
         """Run both passes over the lines; return ``{line index: rule name}`` for removed lines."""
         index = [i for i, line in enumerate(lines) if line.strip()]
         infos = [LineInfo.from_text(i + 1, lines[i]) for i in index]
@@ -314,6 +354,7 @@ class Cleaner:
             recurring=recurring,
             phrases=self._phrases,
             patterns=self._patterns,
+            extracted=extracted,
         )
         line_rules = [r for r in rules if r.stage == "line"]
         local_rules = [r for r in rules if r.stage == "context" and not r.uses_block]
@@ -325,11 +366,15 @@ class Cleaner:
                     verdicts[pos] = rule.name
                     break
         self._context_pass(ctx, local_rules)
-        ctx.body = find_main_block(infos, verdicts) if english else None
-        comments = find_comments(infos, ctx.body)
-        if ctx.body is not None and comments is not None:
-            ctx.body = find_main_block(infos[:comments], verdicts[:comments])
-        ctx.headline = find_headline(infos, verdicts, ctx.body)
+        if extracted:
+            ctx.body = find_body_span(infos, verdicts) if english else None
+            ctx.headline = 0
+        else:
+            ctx.body = find_main_block(infos, verdicts) if english else None
+            comments = find_comments(infos, ctx.body)
+            if ctx.body is not None and comments is not None:
+                ctx.body = find_main_block(infos[:comments], verdicts[:comments])
+            ctx.headline = find_headline(infos, verdicts, ctx.body)
         self._context_pass(ctx, block_rules)
         return {index[pos]: v for pos, v in enumerate(verdicts) if v is not None}
 
@@ -345,6 +390,26 @@ class Cleaner:
                 if rule.check(ctx):
                     ctx.verdicts[pos] = rule.name
                     break
+
+
+def recurring_line_keys(text: str) -> frozenset[str]:
+    """The normalised non-prose lines of one text: what it contributes to recurring-line counts."""
+    seen: set[str] = set()
+    for line in split_lines(text)[0]:
+        if not line.strip():
+            continue
+        info = LineInfo.from_text(0, line)
+        if info.norm and not info.is_prose:
+            seen.add(info.norm)
+    return frozenset(seen)
+
+
+def select_recurring(counts: Counter[str], n_docs: int, config: CleanConfig) -> frozenset[str]:
+    """The lines of ``counts`` (documents per line) frequent enough to be batch boilerplate."""
+    if config.recurring_min_docs == 0:
+        return frozenset()
+    need = max(config.recurring_min_docs, math.ceil(config.recurring_min_fraction * n_docs))
+    return frozenset(line for line, c in counts.items() if c >= need)
 
 
 def find_recurring_lines(texts: Iterable[str], config: CleanConfig) -> frozenset[str]:
@@ -368,16 +433,8 @@ def find_recurring_lines(texts: Iterable[str], config: CleanConfig) -> frozenset
     n_docs = 0
     for text in texts:
         n_docs += 1
-        seen: set[str] = set()
-        for line in split_lines(text)[0]:
-            if not line.strip():
-                continue
-            info = LineInfo.from_text(0, line)
-            if info.norm and not info.is_prose:
-                seen.add(info.norm)
-        counts.update(seen)
-    need = max(config.recurring_min_docs, math.ceil(config.recurring_min_fraction * n_docs))
-    return frozenset(line for line, c in counts.items() if c >= need)
+        counts.update(recurring_line_keys(text))
+    return select_recurring(counts, n_docs, config)
 
 
 _RULES_FILE_KEYS = {"disable", "phrases", "patterns", "recurring_min_docs", "recurring_min_fraction"}

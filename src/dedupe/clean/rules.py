@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 Stage = Literal["line", "context"]
@@ -26,9 +27,8 @@ Stage = Literal["line", "context"]
 # ---------------------------------------------------------------------------
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
-# Runs of non-word characters at the ends of a line. The trailing run is found on the reversed
-# string: searching for "[\W_]+$" would rescan every run of punctuation inside a long line.
-_EDGE_RUN_RE = re.compile(r"[\W_]*", re.UNICODE)
+_LEAD_RE = re.compile(r"[\W_]+", re.UNICODE)
+_MENU_SPLIT_RE = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
 _SENTENCE_END_RE = re.compile(r"""[.!?…]["'”’»)\]]*$""")
 
 
@@ -60,17 +60,31 @@ def normalize_line(text: str) -> str:
     Returns:
         The normalised form (may be empty for lines of punctuation only).
     """
-    text = _SPACE_RE.sub(" ", text).strip().casefold()
-    start = _edge_run(text)
-    if start == len(text):
-        return ""
-    return text[start : len(text) - _edge_run(text[::-1])]
+    folded = _SPACE_RE.sub(" ", text).strip().casefold()
+    # Strip the edges with two anchored matches (one on the reversed string): a search for a
+    # trailing run would try every position of the line.
+    head = _LEAD_RE.match(folded)
+    if head:
+        folded = folded[head.end() :]
+    tail = _LEAD_RE.match(folded[::-1])
+    if tail:
+        folded = folded[: len(folded) - tail.end()]
+    return folded
 
 
-def _edge_run(text: str) -> int:
-    """Length of the run of non-word characters (and underscores) at the start of ``text``."""
-    m = _EDGE_RUN_RE.match(text)
-    return m.end() if m else 0
+
+@lru_cache(maxsize=1 << 16)
+def _line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    """Features of a line's text, cached: the cleaner looks at the same lines in several passes
+    and the recurring-line count sees them once more."""
+    words = tuple(_WORD_RE.findall(text))
+    stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+    return (
+        normalize_line(text),
+        words,
+        stops / len(words) if words else 0.0,
+        bool(_SENTENCE_END_RE.search(text.rstrip())),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,15 +118,14 @@ class LineInfo:
         Returns:
             The line with its features.
         """
-        words = tuple(_WORD_RE.findall(text))
-        stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+        norm, words, stop_density, ends_sentence = _line_features(text)
         return cls(
             number=number,
             text=text,
-            norm=normalize_line(text),
+            norm=norm,
             words=words,
-            stop_density=stops / len(words) if words else 0.0,
-            ends_sentence=bool(_SENTENCE_END_RE.search(text.rstrip())),
+            stop_density=stop_density,
+            ends_sentence=ends_sentence,
         )
 
     @property
@@ -138,6 +151,12 @@ class LineInfo:
         return 3 <= self.n_words < 8 and self.ends_sentence and self.stop_density >= 0.15
 
     @property
+    def is_body_text(self) -> bool:
+        """Whether the line is article text in an extractor's output: prose, or a sentence of
+        8 or more words whatever its stopwords (ledes full of names: "Minnesota Wild forward ...")."""
+        return self.is_prose or (self.n_words >= 8 and self.ends_sentence)
+
+    @property
     def is_short(self) -> bool:
         """Whether the line is short and not a sentence (menu items, labels, headings)."""
         return self.n_words <= 6 and not (self.ends_sentence and self.n_words >= 4)
@@ -159,6 +178,7 @@ class LineContext:
         recurring: Normalised lines that recur across the batch.
         phrases: Normalised user phrases.
         patterns: Compiled user patterns.
+        extracted: The text is an extractor's output (``Cleaner.clean(..., extracted=True)``).
     """
 
     lines: Sequence[LineInfo]
@@ -170,6 +190,7 @@ class LineContext:
     recurring: frozenset[str] = frozenset()
     phrases: frozenset[str] = frozenset()
     patterns: tuple[re.Pattern[str], ...] = field(default_factory=tuple)
+    extracted: bool = False
     earlier: KeptParagraphs | None = field(default=None, repr=False)
 
     def kept_paragraphs(self) -> KeptParagraphs:
@@ -414,7 +435,6 @@ _BYLINE = re.compile(
     r"(?:[A-Z][\w.'’-]*|de|van|von|and|&|,)(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|and|&|,|the|staff|"
     r"writer|reporter|correspondent|editor))*\s*[,|]?.{0,40}$"
 )
-_MENU_SPLIT = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
 
 _RELATED = re.compile(
@@ -563,7 +583,7 @@ def page_furniture(ctx: LineContext) -> bool:
     # collapsed first: the split pattern would rescan a long run of spaces from each of its positions.
     if line.ends_sentence:
         return False
-    items = [s for s in _MENU_SPLIT.split(_SPACE_RE.sub(" ", text)) if s.strip()]
+    items = [s for s in _MENU_SPLIT_RE.split(_SPACE_RE.sub(" ", text)) if s.strip()]
     return len(items) >= 4 and all(len(s.split()) <= 3 for s in items)
 
 
@@ -675,13 +695,26 @@ def sandwiched(ctx: LineContext) -> bool:
 def outside_body(ctx: LineContext) -> bool:
     """A line outside the main text block (the densest run of prose), other than the headline.
 
+    On extracted text (``ctx.extracted``) the block is the span of the article text, and only
+    lines that are not sentences are removed outside it (see :func:`dedupe.clean.cleaner.find_body_span`).
+
     Prose outside the block is mostly comments, teasers and promotional copy; the block
     itself tolerates short gaps (subheadings, lists), see :func:`dedupe.clean.cleaner.find_main_block`.
     """
     if ctx.body is None or ctx.pos == ctx.headline:
         return False
     first, last = ctx.body
-    return not first <= ctx.pos <= last
+    if first <= ctx.pos <= last:
+        return False
+    # In extracted text the extractor has already judged sentences to be content.
+    if not ctx.extracted:
+        return True
+    line = ctx.line
+    if line.is_body_text or line.is_sentence:
+        return False
+    # Above the article only short lines go (datelines, share bars, menus): a long line there
+    # is a hard-wrapped paragraph or a lede, never page furniture the extractor let through.
+    return ctx.pos > last or line.n_words < 8
 
 
 def repeated_paragraph(ctx: LineContext) -> bool:

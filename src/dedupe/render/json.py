@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dedupe import __version__
-from dedupe.models import Cluster, ScanResult
+from dedupe.models import CleanResult, Cluster, Document, ScanResult
 
 STABLE_KEYS = True
 
@@ -15,6 +15,15 @@ STABLE_KEYS = True
 def dumps(obj: Any) -> str:
     """Serialize one JSON value on one line (UTF-8 characters kept as they are)."""
     return json.dumps(obj, ensure_ascii=False, sort_keys=False)
+
+
+def clean_to_dict(doc: Document, result: CleanResult) -> dict[str, Any]:
+    """The ``clean --format json`` object: the cleaned text, the removed lines and, for an HTML
+    page, its ``title``, ``author`` and ``date`` (``null`` where the page does not give them)."""
+    out = result.to_dict()
+    if doc.page is not None:
+        out.update(doc.page.to_dict())
+    return out
 
 
 def cluster_to_dict(cluster: Cluster) -> dict[str, Any]:

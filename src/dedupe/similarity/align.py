@@ -143,15 +143,91 @@ def _heaviest_chain(
     return chain
 
 
+def _heaviest_chain_with_splits(
+    rows: np.ndarray, cols: np.ndarray, wa: np.ndarray, wb: np.ndarray
+) -> list[int]:
+    """Like :func:`_heaviest_chain`, but a sentence may correspond to several consecutive-in-order
+    sentences of the other text (a rewrite that splits one sentence in two, or merges two).
+
+    A step to a match that shares its row (or column) with the previous one adds only the weight
+    of the newly covered sentence, so no sentence is counted twice.
+    """
+    if len(rows) == 0:
+        return []
+    n_cols = int(cols.max()) + 1
+    order = np.lexsort((cols, rows))
+    tree_val = [0.0] * (n_cols + 1)
+    tree_arg = [-1] * (n_cols + 1)
+    same_col_val = [0.0] * n_cols  # best chain ending in this column, over earlier rows
+    same_col_arg = [-1] * n_cols
+    best = [0.0] * len(rows)
+    back = [-1] * len(rows)
+
+    def query(j: int) -> tuple[float, int]:
+        v, arg = 0.0, -1
+        while j > 0:
+            if tree_val[j] > v:
+                v, arg = tree_val[j], tree_arg[j]
+            j -= j & -j
+        return v, arg
+
+    def update(j: int, v: float, arg: int) -> None:
+        j += 1
+        while j <= n_cols:
+            if v > tree_val[j]:
+                tree_val[j], tree_arg[j] = v, arg
+            j += j & -j
+
+    k, n = 0, len(order)
+    while k < n:
+        row = rows[order[k]]
+        end = k
+        while end < n and rows[order[end]] == row:
+            end += 1
+        row_best, row_arg = -1.0, -1  # best chain ending in this row at a smaller column
+        for t in range(k, end):  # columns ascending within the row
+            m = int(order[t])
+            i, j = int(rows[m]), int(cols[m])
+            v, arg = query(j)
+            cand = [(v + wa[i] + wb[j], arg), (same_col_val[j] + wa[i], same_col_arg[j])]
+            if row_arg != -1:
+                cand.append((row_best + wb[j], row_arg))
+            best[m], back[m] = max(cand, key=lambda c: c[0])
+            if best[m] > row_best:
+                row_best, row_arg = best[m], m
+        for t in range(k, end):
+            m = int(order[t])
+            j = int(cols[m])
+            update(j, best[m], m)
+            if best[m] > same_col_val[j]:
+                same_col_val[j], same_col_arg[j] = best[m], m
+        k = end
+    m = int(np.argmax(best))
+    chain = []
+    while m != -1:
+        chain.append(m)
+        m = back[m]
+    chain.reverse()
+    return chain
+
+
 def _finish(
-    rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, wa: np.ndarray, wb: np.ndarray
+    rows: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    wa: np.ndarray,
+    wb: np.ndarray,
+    splits: bool = False,
 ) -> Alignment:
-    gains = wa[rows] + wb[cols] if len(rows) else np.zeros(0)
-    chain = _heaviest_chain(rows, cols, gains, len(wb))
+    if splits:
+        chain = _heaviest_chain_with_splits(rows, cols, wa, wb)
+    else:
+        gains = wa[rows] + wb[cols] if len(rows) else np.zeros(0)
+        chain = _heaviest_chain(rows, cols, gains, len(wb))
     pairs = tuple(SentencePair(int(rows[m]), int(cols[m]), round(float(scores[m]), 4)) for m in chain)
     ta, tb = float(wa.sum()), float(wb.sum())
-    ca = sum(float(wa[p.a]) for p in pairs) / ta if ta else 0.0
-    cb = sum(float(wb[p.b]) for p in pairs) / tb if tb else 0.0
+    ca = sum(float(wa[i]) for i in {p.a for p in pairs}) / ta if ta else 0.0
+    cb = sum(float(wb[j]) for j in {p.b for p in pairs}) / tb if tb else 0.0
     return Alignment(pairs, min(ca, 1.0), min(cb, 1.0))
 
 
@@ -253,11 +329,13 @@ def _incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> spars
     return sparse.csr_matrix((data, indices, indptr), shape=(len(content), len(vocab)))
 
 
-def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float) -> Alignment:
+def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bool = True) -> Alignment:
     """Align sentences that say the same thing in other words.
 
     Sentence similarity is the Dice overlap of content words weighted by
     ``log(1 + N / df)`` over the sentences of both texts. Coverage is weighted the same way.
+    With ``splits``, one sentence may correspond to two or more in-order sentences of the other
+    text (rewrites split and merge sentences); each sentence still counts once in the coverage.
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
@@ -280,4 +358,4 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float) -> Alignme
         parts_r.append(rows[keep].astype(np.int64))
         parts_c.append(cols[keep].astype(np.int64))
         parts_d.append(dice[keep])
-    return _finish(np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d), wa, wb)
+    return _finish(np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d), wa, wb, splits)

@@ -1,65 +1,135 @@
-"""Candidate pairs from datasketch ``MinHashLSH`` indexes.
+"""Candidate pairs by MinHash LSH banding, vectorized.
 
-Two indexes are queried: one over the shingle signatures (near copies, at ``candidate_threshold``)
-and one over the content-word signatures (rewrites, cut and noisy copies, at
-``content_candidate_threshold``). A content candidate must also reach that threshold in exact
-Jaccard of the content-word sets before it is handed to verification.
+The banding is datasketch's: ``(b, r)`` come from ``MinHashLSH(threshold, num_perm)`` (its
+optimal parameters for equal false-positive and false-negative weights), band ``i`` is hash
+values ``[i*r, (i+1)*r)``, and two documents are candidates when all ``r`` values of some band
+are equal. Instead of one Python dict insert and lookup per band and document, the band keys of
+all documents are computed at once with NumPy and equal keys are found by sorting, which gives
+the same pairs (a test checks them against ``MinHashLSH.query``) at a fraction of the time and
+memory.
+
+Two indexes are used by :mod:`dedupe.pipeline`: shingle signatures (near copies) and content-word
+signatures (rewrites, cut and noisy copies), the latter with an exact content-Jaccard check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHashLSH
 
-from dedupe.similarity.shingle import jaccard
-from dedupe.similarity.signature import Signer
-
-Progress = Callable[[str, int, int], None]
+_U64 = np.uint64
+_MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(64)], dtype=_U64)
 
 
-def _lsh_pairs(
-    signer: Signer, signatures: Sequence[np.ndarray | None], threshold: float, progress: Progress | None, stage: str
-) -> set[tuple[int, int]]:
-    lsh = MinHashLSH(threshold=threshold, num_perm=signer.num_perm)
-    minhashes = {i: signer.minhash(s) for i, s in enumerate(signatures) if s is not None}
-    with lsh.insertion_session() as session:
-        for i, m in minhashes.items():
-            session.insert(i, m, check_duplication=False)
-    pairs: set[tuple[int, int]] = set()
-    total = len(minhashes)
-    for done, (i, m) in enumerate(minhashes.items(), 1):
-        for j in lsh.query(m):
-            if j != i:
-                pairs.add((i, j) if i < j else (j, i))
-        if progress and done % 1000 == 0:
-            progress(stage, done, total)
-    return pairs
+@lru_cache(maxsize=64)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``(bands, rows)`` that datasketch's ``MinHashLSH`` picks for this threshold."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """64-bit keys of every band of every signature: ``uint64[n_docs, bands]``.
+
+    Equal bands give equal keys; different bands collide with probability about 2**-64.
+    """
+    n = signatures.shape[0]
+    sig = signatures[:, : bands * rows].astype(_U64).reshape(n, bands, rows)
+    with np.errstate(over="ignore"):
+        acc = np.zeros((n, bands), dtype=_U64)
+        for k in range(rows):
+            acc += (sig[:, :, k] + _U64(1)) * _MULTS[k]
+        acc ^= acc >> _U64(31)
+        acc *= _U64(0xBF58476D1CE4E5B9)
+        acc ^= acc >> _U64(29)
+    return acc
+
+
+def bucket_pairs(keys: np.ndarray, members: np.ndarray, n: int, max_bucket: int = 64) -> np.ndarray:
+    """Pairs of documents that share a band key, as sorted unique codes ``i * n + j`` (``i < j``).
+
+    Args:
+        keys: ``band_keys`` of the documents in ``members``.
+        members: Document index of each row of ``keys``.
+        n: Number of documents (the code base).
+        max_bucket: A bucket of up to this many documents yields all its pairs; a larger one
+            (hundreds of near-identical documents) pairs each member with the first
+            ``max_bucket`` members only, which keeps the work linear and still connects the
+            cluster.
+    """
+    if len(members) < 2:
+        return np.zeros(0, dtype=np.int64)
+    out: list[np.ndarray] = []
+    for band in range(keys.shape[1]):
+        col = keys[:, band]
+        order = np.argsort(col, kind="stable")
+        sorted_keys = col[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+        if not same.any():
+            continue
+        # runs of equal keys: [start, stop) in sorted order
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
+        starts, stops = edges[::2], edges[1::2] + 1
+        sizes = stops - starts
+        two = starts[sizes == 2]  # the common case, done without a Python loop
+        if len(two):
+            a, c = members[order[two]], members[order[two + 1]]
+            lo, hi = np.minimum(a, c).astype(np.int64), np.maximum(a, c).astype(np.int64)
+            out.append(lo * n + hi)
+        for start, stop in zip(starts[sizes > 2].tolist(), stops[sizes > 2].tolist()):
+            docs = np.sort(members[order[start:stop]]).astype(np.int64)
+            heads = min(len(docs) - 1, max_bucket)
+            for h in range(heads):
+                out.append(docs[h] * n + docs[h + 1 :])
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(out))
+
+
+def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """Pair codes back to ``(i, j)`` tuples."""
+    return [(int(c // n), int(c % n)) for c in codes]
 
 
 def find_candidates(
-    signer: Signer,
-    shingle_sigs: Sequence[np.ndarray | None],
-    content_sigs: Sequence[np.ndarray | None] | None,
-    content_sets: Sequence[np.ndarray] | None,
+    shingle_sigs: np.ndarray,
+    content_sigs: np.ndarray | None,
+    active: np.ndarray,
+    content_active: np.ndarray,
+    content_ok: Sequence[np.ndarray] | None,
     threshold: float,
     content_threshold: float,
-    progress: Progress | None = None,
-) -> list[tuple[int, int]]:
+    jaccard_floor: float,
+) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
     Args:
-        signer: The signer that made the signatures.
-        shingle_sigs: Shingle signature per document (``None``: not indexed, e.g. empty text).
-        content_sigs: Content-word signature per document, or ``None`` to skip rewrite candidates.
-        content_sets: Content-word hash sets, for the exact Jaccard check of content candidates.
+        shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
+        content_sigs: Content-word signatures, or ``None`` to skip rewrite candidates.
+        active: Indices of the documents to index (non-empty, one per group of exact copies).
+        content_active: Indices of the documents to put in the content index.
+        content_ok: Content-word hash sets, for the exact Jaccard check of content candidates.
         threshold: LSH threshold of the shingle index.
-        content_threshold: LSH threshold of the content index and floor of the exact check.
+        content_threshold: LSH threshold of the content index.
+        jaccard_floor: Content candidates must reach this exact content Jaccard.
+
+    Returns:
+        The pairs and the number of raw LSH collisions before the content check.
     """
-    pairs = _lsh_pairs(signer, shingle_sigs, threshold, progress, "candidates")
-    if content_sigs is not None and content_sets is not None:
-        for i, j in _lsh_pairs(signer, content_sigs, content_threshold, progress, "candidates"):
-            if (i, j) not in pairs and jaccard(content_sets[i], content_sets[j]) >= content_threshold:
-                pairs.add((i, j))
-    return sorted(pairs)
+    from dedupe.similarity.shingle import jaccard
+
+    n = shingle_sigs.shape[0]
+    num_perm = shingle_sigs.shape[1]
+    b, r = lsh_params(threshold, num_perm)
+    codes = bucket_pairs(band_keys(shingle_sigs[active], b, r), active, n)
+    raw = len(codes)
+    if content_sigs is not None and content_ok is not None:
+        b2, r2 = lsh_params(content_threshold, num_perm)
+        extra = np.setdiff1d(bucket_pairs(band_keys(content_sigs[content_active], b2, r2), content_active, n), codes, assume_unique=True)
+        raw += len(extra)
+        kept = [c for c in extra.tolist() if jaccard(content_ok[c // n], content_ok[c % n]) >= jaccard_floor]
+        codes = np.union1d(codes, np.array(kept, dtype=np.int64))
+    return decode_pairs(codes, n), raw

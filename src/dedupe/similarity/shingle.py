@@ -8,6 +8,7 @@ the hash of a k-gram combines its token hashes with position-dependent odd multi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,26 +17,86 @@ from dedupe.config import ShingleSpec
 _U64 = np.uint64
 # Odd multipliers, one per position inside a shingle (up to 32).
 _MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(32)], dtype=_U64)
-_token_cache: dict[str, int] = {}
 _CACHE_LIMIT = 2_000_000
 
 EMPTY = np.zeros(0, dtype=_U64)
 
 
-def hash_token(token: str) -> int:
-    """Stable 64-bit hash of a token."""
-    h = _token_cache.get(token)
-    if h is None:
-        h = int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-        if len(_token_cache) >= _CACHE_LIMIT:
-            _token_cache.clear()
-        _token_cache[token] = h
-    return h
+def _blake(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 def hash_tokens(tokens: list[str]) -> np.ndarray:
     """Stable 64-bit hashes of ``tokens``, in order."""
-    return np.fromiter((hash_token(t) for t in tokens), dtype=_U64, count=len(tokens))
+    vocab = vocabulary()
+    return vocab.hashes[vocab.lookup(tokens)]
+
+
+class Vocabulary:
+    """A per-process table from token to id, holding each token's stable 64-bit hash and the hash of
+    its content-word form (0 for function words), so that a document's tokens are hashed with one
+    dictionary lookup each and everything after is NumPy.
+
+    Args:
+        content_form: Maps a token to its content-word form, ``""`` for none.
+        limit: The table is emptied when it would grow beyond this many tokens (bounded memory).
+    """
+
+    def __init__(self, content_form: Callable[[str], str], limit: int = _CACHE_LIMIT) -> None:
+        self._form = content_form
+        self._limit = limit
+        self.ids: dict[str, int] = {}
+        self.hashes = np.zeros(1024, dtype=_U64)
+        self.content = np.zeros(1024, dtype=_U64)
+
+    def lookup(self, tokens: list[str]) -> np.ndarray:
+        """Ids of ``tokens`` (new tokens are added)."""
+        ids = self.ids
+        missing = set(tokens).difference(ids)
+        if missing:
+            if len(ids) + len(missing) > self._limit:
+                ids.clear()
+                missing = set(tokens)
+            self._add(missing)
+        return np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def _add(self, tokens: set[str]) -> None:
+        start = len(self.ids)
+        need = start + len(tokens)
+        if need > len(self.hashes):
+            size = max(need, 2 * len(self.hashes))
+            self.hashes = np.resize(self.hashes, size)
+            self.content = np.resize(self.content, size)
+        for k, token in enumerate(sorted(tokens), start):
+            self.ids[token] = k
+            self.hashes[k] = _blake(token)
+            form = self._form(token)
+            self.content[k] = _blake(form) if form else 0
+
+
+_VOCAB: Vocabulary | None = None
+
+
+def vocabulary() -> Vocabulary:
+    """This process's vocabulary."""
+    global _VOCAB
+    if _VOCAB is None:
+        from dedupe.normalize import content_form
+
+        _VOCAB = Vocabulary(content_form)
+    return _VOCAB
+
+
+def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes and content-word hashes (both sorted unique ``uint64``) of a tokenized text."""
+    vocab = vocabulary()
+    ids = vocab.lookup(tokens)
+    if spec.kind == "word":
+        shingles = ngram_hashes(vocab.hashes[ids], spec.size)
+    else:
+        shingles = shingle_hashes(tokens, normalized, spec)
+    content = vocab.content[ids]
+    return shingles, np.unique(content[content != 0])
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -78,13 +139,6 @@ def shingle_hashes(tokens: list[str], normalized: str, spec: ShingleSpec) -> np.
         return ngram_hashes(hash_tokens(tokens), spec.size)
     codes = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(_U64)
     return ngram_hashes(_fmix64(codes + _U64(0x51ED270B27AE)), spec.size)
-
-
-def set_hashes(words: list[str]) -> np.ndarray:
-    """Sorted unique hashes of a bag of words (a set of unigrams)."""
-    if not words:
-        return EMPTY
-    return np.unique(hash_tokens(words))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

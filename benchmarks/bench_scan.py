@@ -1,0 +1,121 @@
+"""Throughput of `dedupe scan` against the plain datasketch loop, on the same corpus, in one run.
+
+Usage:
+    python benchmarks/bench_scan.py SOURCE_DIR --sizes 10000 100000 [--workdir /tmp/bench] [--jobs 0]
+
+For each size, a corpus is generated with benchmarks/make_corpus.py from SOURCE_DIR (real
+articles, e.g. ../shared/data/dedup-dev/bbc) unless it exists already. Then, each in its own
+process:
+
+* ``dedupe scan CORPUS --format json`` end to end (reading, cleaning, signatures, LSH,
+  verification, clustering);
+* the baseline: the plain datasketch loop (word 5-gram shingles from ``re.findall``,
+  ``MinHash.update_batch`` with its default hashing, 128 permutations, ``MinHashLSH`` insert and
+  query at threshold 0.5), one process.
+
+Printed per run: seconds, documents/s, MB/s, peak RSS, the throughput ratio, and recall of the
+planted pairs with Jaccard >= 0.8 (pairs in the same dedupe cluster; pairs returned by the
+baseline's LSH query).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def baseline(corpus: Path, out: Path) -> None:
+    """The plain datasketch loop; writes the candidate pairs it finds as JSON."""
+    from datasketch import MinHash, MinHashLSH
+
+    word = re.compile(r"[a-z0-9]+")
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    sigs = {}
+    with corpus.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            words = word.findall(rec["text"].lower())
+            shingles = {" ".join(words[i : i + 5]).encode() for i in range(max(1, len(words) - 4))}
+            m = MinHash(num_perm=128)
+            m.update_batch(shingles)
+            lsh.insert(rec["id"], m)
+            sigs[rec["id"]] = m
+    pairs = set()
+    for key, m in sigs.items():
+        for other in lsh.query(m):
+            if other != key:
+                pairs.add(tuple(sorted((key, other))))
+    out.write_text(json.dumps(sorted(pairs)))
+
+
+def timed(cmd: list[str], stdout_path: Path) -> tuple[float, int]:
+    """Run ``cmd`` under /usr/bin/time; returns (wall seconds, peak RSS in MB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf, stdout_path.open("w") as out:
+        t0 = time.perf_counter()
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], stdout=out, check=True)
+        wall = time.perf_counter() - t0
+        rss_kb = int(tf.read().strip().splitlines()[-1])
+    return wall, rss_kb // 1024
+
+
+def planted(truth: Path) -> set[tuple[str, str]]:
+    rows = truth.read_text().splitlines()[1:]
+    return {tuple(sorted(r.split("\t")[:2])) for r in rows if float(r.split("\t")[2]) >= 0.8}  # type: ignore[misc]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, nargs="?")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "dedupe-bench")
+    ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.baseline_of:
+        baseline(args.baseline_of, args.baseline_out)
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    dedupe = [sys.executable, "-m", "dedupe"]
+    for size in args.sizes:
+        corpus = args.workdir / f"corpus-{size}.jsonl"
+        if not corpus.exists():
+            subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(args.source), str(corpus),
+                            "--docs", str(size)], check=True)
+        mb = corpus.stat().st_size / 1e6
+        truth = planted(corpus.with_suffix(".truth.tsv"))
+        out = args.workdir / f"scan-{size}.json"
+        wall, rss = timed([*dedupe, "scan", str(corpus), "--format", "json", "--quiet", "--jobs", str(args.jobs)], out)
+        data = json.loads(out.read_text())
+        found = {tuple(sorted(p)) for c in data["clusters"]
+                 for p in itertools.combinations([m["id"] for m in c["members"]], 2)}
+        recall = len(truth & found) / len(truth) if truth else 1.0
+        print(f"[{size} docs, {mb:.0f} MB] dedupe scan --jobs {args.jobs or os.cpu_count()}: {wall:.1f} s, "
+              f"{size / wall:,.0f} docs/s, {mb / wall:.1f} MB/s, peak RSS {rss} MB, recall(J>=0.8) {recall:.3f} "
+              f"({len(truth & found)}/{len(truth)}), candidates {data['stats']['candidate_pairs']}, "
+              f"timings {data['stats']['timings']}")
+        if args.skip_baseline:
+            continue
+        bout = args.workdir / f"baseline-{size}.json"
+        bwall, brss = timed([sys.executable, __file__, "--baseline-of", str(corpus), "--baseline-out", str(bout)],
+                            args.workdir / "baseline.stdout")
+        bpairs = {tuple(p) for p in json.loads(bout.read_text())}
+        brecall = len(truth & bpairs) / len(truth) if truth else 1.0
+        print(f"[{size} docs] datasketch loop: {bwall:.1f} s, {size / bwall:,.0f} docs/s, {mb / bwall:.1f} MB/s, "
+              f"peak RSS {brss} MB, recall(J>=0.8) {brecall:.3f}")
+        print(f"[{size} docs] ratio dedupe/datasketch throughput: {bwall / wall:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
