@@ -25,6 +25,15 @@ class OutputClosed(Exception):
     """The reader of stdout went away (``| head``): stop quietly."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no ``except Exception``
+    swallows it while ``finally`` blocks (temporary files) still run."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -68,6 +77,9 @@ class DedupeGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             click.echo("dedupe: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
+        except Terminated:
+            click.echo("dedupe: terminated", err=True)
+            sys.exit(ExitStatus.TERMINATED)
         except (BrokenPipeError, OutputClosed):
             _silence_stdout()
             sys.exit(ExitStatus.OK)
@@ -498,5 +510,5 @@ def diff(
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(ExitStatus.TERMINATED))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     cli.main(prog_name="dedupe")
