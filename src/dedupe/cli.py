@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -56,6 +58,7 @@ class DedupeGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         debug = "--debug" in sys.argv[1:] or "--debug" in (kwargs.get("args") or args[0] if args else [])
         kwargs["standalone_mode"] = False
+        _escape_unencodable()
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -89,6 +92,17 @@ class DedupeGroup(click.Group):
             click.echo(f"dedupe: error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
             sys.exit(ExitStatus.INTERNAL)
         sys.exit(int(rv or 0))
+
+
+def _escape_unencodable() -> None:
+    """Write characters the output encoding cannot carry as backslash escapes instead of failing.
+
+    JSONL input may hold lone surrogates (``"\\ud800"`` is valid JSON): in JSON output the escape
+    reads back as the same string; on a terminal in a narrow encoding the text stays legible.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 
 
 def _silence_stdout() -> None:
@@ -350,7 +364,8 @@ def clean(
     docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), skipped.append))
     _warn_skipped(skipped, quiet)
     if not docs:
-        raise DedupeError("no documents to clean")
+        n_skipped = sum(1 for s in skipped if s.skipped)
+        raise DedupeError("no documents to clean" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
     results = clean_documents(docs, clean_config)
     if explain:
         err = _stderr()
@@ -369,9 +384,23 @@ def clean(
             _emit([json.dumps(clean_to_dict(docs[0], results[0]), ensure_ascii=False)])
         else:
             _emit_text(results[0].text)
-        return ExitStatus.OK
-    _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
+    else:
+        _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
+    if skipped and not quiet:
+        _stderr().print(_clean_summary(len(docs), skipped), markup=False)
     return ExitStatus.OK
+
+
+def _clean_summary(n_docs: int, skipped: list[Skipped]) -> str:
+    """The line closing a clean that left inputs out or warned: counts, so nothing goes unnoticed."""
+    n_skipped = sum(1 for s in skipped if s.skipped)
+    n_warnings = len(skipped) - n_skipped
+    parts = [f"{n_docs} document{'s' if n_docs != 1 else ''} cleaned"]
+    if n_skipped:
+        parts.append(f"{n_skipped} skipped")
+    if n_warnings:
+        parts.append(f"{n_warnings} warning{'s' if n_warnings != 1 else ''}")
+    return "dedupe: " + ", ".join(parts)
 
 
 def _emit_text(text: str) -> None:
