@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import seed_text
 from dedupe.cli import cli
 from dedupe.errors import InputError
-from dedupe.io import ReadOptions, iter_documents, safe_output_path
+from dedupe.io import iter_documents, safe_output_path
 
 PROSE = (
     "The council approved the new budget on Tuesday after a long debate about school funding. "
