@@ -73,10 +73,35 @@ def normalize_line(text: str) -> str:
 
 
 
-@lru_cache(maxsize=1 << 16)
+# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
+# ones only a few at a time, enough for the passes over one document: 65,536 cached long lines with
+# their word tuples would hold gigabytes (a corpus of one-line articles). Huge lines are not cached.
+_SHORT_LINE_CHARS = 2000
+_LONG_LINE_CHARS = 100_000
+
+
 def _line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    """Features of a line's text, cached: the cleaner looks at the same lines in several passes
+    """Features of a line's text (cached, see above)."""
+    if len(text) <= _SHORT_LINE_CHARS:
+        return _cached_line_features(text)
+    if len(text) <= _LONG_LINE_CHARS:
+        return _cached_long_line_features(text)
+    return _compute_line_features(text)
+
+
+@lru_cache(maxsize=256)
+def _cached_long_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    return _compute_line_features(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    """Features of a short line, cached: the cleaner looks at the same lines in several passes
     and the recurring-line count sees them once more."""
+    return _compute_line_features(text)
+
+
+def _compute_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
     words = tuple(_WORD_RE.findall(text))
     stops = sum(1 for w in words if w.casefold() in STOPWORDS)
     return (
