@@ -112,6 +112,8 @@ def check(text: str, how: str) -> None:
     result.to_dict()
     took = time.perf_counter() - started
     Stats.count += 1
+    if Stats.count % 10_000 == 0:
+        print(f"... {Stats.count} inputs", file=sys.stderr, flush=True)
     if took > Stats.slowest:
         Stats.slowest, Stats.slowest_len = took, len(text)
 
