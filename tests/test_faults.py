@@ -418,13 +418,13 @@ def test_lone_surrogates_in_jsonl_reach_every_output(tmp_path: Path):
 # --- signals ---------------------------------------------------------------------------------
 
 
-def _corpus(root: Path, n: int, words: int = 300) -> None:
+def _corpus(root: Path, n: int, words: int = 300, start: int = 0) -> None:
     import random
 
-    rng = random.Random(5)
+    rng = random.Random(5 + start)
     vocab = " ".join(seed_text(f"00{k}") for k in range(5)).split()
-    root.mkdir()
-    for i in range(n):
+    root.mkdir(exist_ok=True)
+    for i in range(start, start + n):
         (root / f"{i:05}.txt").write_text(" ".join(rng.choice(vocab) for _ in range(words)) + "\n")
 
 
@@ -455,15 +455,40 @@ def _interrupt(args: list[str], sig: int, after: float, cwd: Path) -> subprocess
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_scan_interrupted(tmp_path: Path, sig: int, message: str, jobs: str):
     corpus = tmp_path / "corpus"
-    _corpus(corpus, 1500)
-    before = snapshot(corpus)
-    r = _interrupt(["scan", str(corpus), "--jobs", jobs], sig, 2.0, tmp_path)
+    n = 3000
+    _corpus(corpus, n)
+    for _attempt in range(4):  # a machine fast enough to finish before the signal gets a bigger corpus
+        before = snapshot(corpus)
+        r = _interrupt(["scan", str(corpus), "--jobs", jobs], sig, 1.5, tmp_path)
+        if r.returncode != 0:
+            break
+        _corpus(corpus, n, start=n)
+        n *= 2
     assert r.returncode in _STATUS[sig], r.stderr
     assert r.stderr.strip().endswith(message)
     assert "Traceback" not in r.stderr and "Error" not in r.stderr
     assert r.stdout == ""
     assert snapshot(corpus) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
+
+
+@pytest.mark.parametrize(("sig", "message"), [
+    (signal.SIGINT, "dedupe: interrupted"),
+    (signal.SIGTERM, "dedupe: terminated"),
+])  # fmt: skip
+def test_interrupted_while_reading_stdin(tmp_path: Path, sig: int, message: str):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dedupe", "clean", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    proc.stdin.write(PROSE)  # and never closed: the command is waiting for the rest
+    proc.stdin.flush()
+    time.sleep(1.5)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in _STATUS[sig], err
+    assert err.strip().endswith(message) and "Traceback" not in err
+    assert out == ""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
