@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -23,6 +25,15 @@ _DEFAULT = ScanConfig()
 
 class OutputClosed(Exception):
     """The reader of stdout went away (``| head``): stop quietly."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no ``except Exception``
+    swallows it while ``finally`` blocks (temporary files) still run."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 def _stderr() -> Console:
@@ -47,6 +58,7 @@ class DedupeGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         debug = "--debug" in sys.argv[1:] or "--debug" in (kwargs.get("args") or args[0] if args else [])
         kwargs["standalone_mode"] = False
+        _escape_unencodable()
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -68,6 +80,9 @@ class DedupeGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             click.echo("dedupe: interrupted", err=True)
             sys.exit(ExitStatus.INTERRUPTED)
+        except Terminated:
+            click.echo("dedupe: terminated", err=True)
+            sys.exit(ExitStatus.TERMINATED)
         except (BrokenPipeError, OutputClosed):
             _silence_stdout()
             sys.exit(ExitStatus.OK)
@@ -77,6 +92,17 @@ class DedupeGroup(click.Group):
             click.echo(f"dedupe: error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
             sys.exit(ExitStatus.INTERNAL)
         sys.exit(int(rv or 0))
+
+
+def _escape_unencodable() -> None:
+    """Write characters the output encoding cannot carry as backslash escapes instead of failing.
+
+    JSONL input may hold lone surrogates (``"\\ud800"`` is valid JSON): in JSON output the escape
+    reads back as the same string; on a terminal in a narrow encoding the text stays legible.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 
 
 def _silence_stdout() -> None:
@@ -94,9 +120,31 @@ def cli() -> None:
     """Find duplicate and rewritten news articles, and strip scraping boilerplate."""
 
 
-def _read_options(text_field: str, id_field: str, encoding: str, strict: bool, html_field: str) -> ReadOptions:
+def _read_options(
+    text_field: str, id_field: str, encoding: str, strict: bool, html_field: str, max_bytes: int
+) -> ReadOptions:
     return ReadOptions(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict,
-                       html_field=html_field)
+                       html_field=html_field, max_bytes=max_bytes)
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: ``1000000``, ``512K``, ``256M``, ``2G`` (binary multiples)."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        number, unit = (text[:-1], text[-1]) if text[-1:] in self._UNITS else (text, "")
+        try:
+            size = int(float(number) * self._UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size (e.g. 1000000, 512K, 256M, 2G)", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} must be at least 1 byte", param, ctx)
+        return size
 
 
 def _clean_config(rules: str | None) -> CleanConfig | None:
@@ -133,6 +181,8 @@ _input_options = [
                  help="JSONL field holding an HTML page (used when a record has no text field)."),
     click.option("--encoding", default="utf-8", show_default=True, help="Encoding of input files."),
     click.option("--strict", is_flag=True, help="Malformed JSONL lines are fatal instead of skipped."),
+    click.option("--max-bytes", type=ByteSize(), default="256M", show_default=True,
+                 help="Skip (with a warning) text files and JSONL lines larger than this."),
     click.option("--rules", type=click.Path(dir_okay=False), help="TOML file of cleaning rules (docs/clean.md)."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, warnings or summary on stderr."),
     click.option("--debug", is_flag=True, help="Show tracebacks."),
@@ -194,6 +244,7 @@ def scan(
     html_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -242,7 +293,7 @@ def scan(
     else:
         result = _run_with_progress(
             lambda progress: scan_paths(
-                paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field),
+                paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes),
                 progress, jobs,
             ),
             quiet,
@@ -312,6 +363,7 @@ def clean(
     html_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -334,10 +386,11 @@ def clean(
         raise click.UsageError("--out-dir and --in-place exclude each other")
     clean_config = _clean_config(rules)
     skipped: list[Skipped] = []
-    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field), skipped.append))
+    docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), skipped.append))
     _warn_skipped(skipped, quiet)
     if not docs:
-        raise DedupeError("no documents to clean")
+        n_skipped = sum(1 for s in skipped if s.skipped)
+        raise DedupeError("no documents to clean" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
     results = clean_documents(docs, clean_config)
     if explain:
         err = _stderr()
@@ -356,9 +409,23 @@ def clean(
             _emit([json.dumps(clean_to_dict(docs[0], results[0]), ensure_ascii=False)])
         else:
             _emit_text(results[0].text)
-        return ExitStatus.OK
-    _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
+    else:
+        _write_outputs(paths, docs, results, text_field, Path(out_dir) if out_dir else None)
+    if skipped and not quiet:
+        _stderr().print(_clean_summary(len(docs), skipped), markup=False)
     return ExitStatus.OK
+
+
+def _clean_summary(n_docs: int, skipped: list[Skipped]) -> str:
+    """The line closing a clean that left inputs out or warned: counts, so nothing goes unnoticed."""
+    n_skipped = sum(1 for s in skipped if s.skipped)
+    n_warnings = len(skipped) - n_skipped
+    parts = [f"{n_docs} document{'s' if n_docs != 1 else ''} cleaned"]
+    if n_skipped:
+        parts.append(f"{n_skipped} skipped")
+    if n_warnings:
+        parts.append(f"{n_warnings} warning{'s' if n_warnings != 1 else ''}")
+    return "dedupe: " + ", ".join(parts)
 
 
 def _emit_text(text: str) -> None:
@@ -458,6 +525,7 @@ def diff(
     html_field: str,
     encoding: str,
     strict: bool,
+    max_bytes: int,
     rules: str | None,
     quiet: bool,
     debug: bool,
@@ -477,7 +545,7 @@ def diff(
         candidate_threshold=min(_DEFAULT.candidate_threshold, threshold),
         clean=not no_clean,
     )
-    options = _read_options(text_field, id_field, encoding, strict, html_field)
+    options = _read_options(text_field, id_field, encoding, strict, html_field, max_bytes)
     skipped: list[Skipped] = []
     doc_a = read_document(a, options, skipped.append)
     doc_b = read_document(b, options, skipped.append)
@@ -523,7 +591,7 @@ def index() -> None:
 def index_add(
     paths: tuple[str, ...], location: str, shingle: str | None, num_perm: int | None, seed: int | None,
     no_clean: bool | None, batch_size: int, fmt: str, text_field: str, id_field: str, html_field: str,
-    encoding: str, strict: bool, rules: str | None, quiet: bool, debug: bool,
+    max_bytes: int, encoding: str, strict: bool, rules: str | None, quiet: bool, debug: bool,
 ) -> int:
     """Add the documents of PATHS to the index (a document with an id already there replaces it).
 
@@ -542,7 +610,7 @@ def index_add(
         overrides["seed"] = seed
     if no_clean:
         overrides["clean"] = False
-    options = _read_options(text_field, id_field, encoding, strict, html_field)
+    options = _read_options(text_field, id_field, encoding, strict, html_field, max_bytes)
     clean_config = _clean_config(rules)
     stats = _run_with_progress(
         lambda progress: add_paths(location, paths, ScanConfig(), overrides, clean_config, options, batch_size,
@@ -584,7 +652,8 @@ def index_add(
 def index_query(
     paths: tuple[str, ...], location: str, add: bool, fmt: str, emit: str, threshold: float, containment: float,
     paraphrase: bool, paraphrase_threshold: float, keep: str, check: bool, batch_size: int, text_field: str,
-    id_field: str, html_field: str, encoding: str, strict: bool, rules: str | None, quiet: bool, debug: bool,
+    id_field: str, html_field: str, max_bytes: int, encoding: str, strict: bool, rules: str | None, quiet: bool,
+    debug: bool,
 ) -> int:
     """Report, for each document of PATHS, its matches in the index (kind and score, as scan decides them)."""
     from dedupe.index import query_paths
@@ -595,7 +664,7 @@ def index_query(
     config = ScanConfig(threshold=threshold, containment=containment, paraphrase=paraphrase,
                         paraphrase_threshold=paraphrase_threshold,
                         candidate_threshold=min(_DEFAULT.candidate_threshold, threshold), keep=keep)
-    options = _read_options(text_field, id_field, encoding, strict, html_field)
+    options = _read_options(text_field, id_field, encoding, strict, html_field, max_bytes)
     result = _run_with_progress(
         lambda progress: query_paths(location, paths, config, _clean_config(rules), options, add, batch_size,
                                      progress),
@@ -664,5 +733,5 @@ def index_stats(location: str, fmt: str, debug: bool) -> int:
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(ExitStatus.TERMINATED))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     cli.main(prog_name="dedupe")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -337,6 +338,14 @@ def _split_record(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
+def _record_id(doc: Document, id_field: str) -> str | None:
+    """The id a JSONL record carries in its id field (``None`` for other documents)."""
+    if doc.record is None or doc.id != f"{doc.source}:{doc.line}":
+        return None
+    rid = json.loads(doc.record).get(id_field)
+    return str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
+
+
 def read_document(
     spec: str, options: ReadOptions | None = None, on_skip: Callable[[Skipped], None] | None = None
 ) -> Document:
@@ -366,7 +375,9 @@ def read_document(
 
     docs = list(iter_documents([path], options, skip))
     if rid is not None:
-        by_id = [d for d in docs if d.id == rid]
+        # Records sharing an id are renamed FILE:LINE while reading; match on the id they carry.
+        id_field = (options or ReadOptions()).id_field
+        by_id = [d for d in docs if d.id == rid or _record_id(d, id_field) == rid]
         if not by_id:
             by_id = [d for d in docs if str(d.line) == rid]
         if not by_id:

@@ -9,23 +9,33 @@ reported through the ``on_skip`` callback with a reason, so that the caller can 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from dedupe.config import ExtractConfig
-from dedupe.errors import InputError
+from dedupe.errors import ConfigError, InputError
 from dedupe.extract import HTML_SUFFIXES, ExtractionError, decode_html, extract_article, looks_like_html
-from dedupe.models import Document, Skipped
+from dedupe.models import Document, PageInfo, Skipped
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 WALKED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+"""Largest plain-text document (and JSONL line) read, in bytes: larger ones are skipped."""
 
 SkipCallback = Callable[[Skipped], None]
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SNIFF = 8192  # bytes looked at for NUL bytes (binary files)
+_DRAIN = 1 << 20  # chunk size when skipping the rest of an over-long JSONL line
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,11 @@ class ReadOptions:
         strict: Malformed JSONL lines are fatal instead of skipped.
         html_field: JSONL field holding an HTML page, used when a record has no text field.
         extract: How articles are extracted from HTML pages.
+        max_bytes: Plain-text files (and stdin) larger than this, and JSONL lines longer than
+            this, are skipped with a warning instead of being read into memory.
+
+    Raises:
+        ConfigError: an unknown encoding, or ``max_bytes`` below 1.
     """
 
     text_field: str = "text"
@@ -47,6 +62,17 @@ class ReadOptions:
     strict: bool = False
     html_field: str = "html"
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        try:
+            b"\n\n".decode(self.encoding)  # b"".decode() does not look the codec up
+        except UnicodeError:
+            pass
+        except LookupError as exc:
+            raise ConfigError(f"unknown encoding: {self.encoding!r}") from exc
+        if self.max_bytes < 1:
+            raise ConfigError(f"max_bytes must be >= 1, got {self.max_bytes}")
 
 
 def _display_path(path: Path, given: str, root: Path) -> str:
@@ -59,88 +85,240 @@ def _display_path(path: Path, given: str, root: Path) -> str:
     return given.rstrip("/") + "/" + rel
 
 
+def _os_reason(exc: OSError, path: Path | None = None) -> str:
+    """A short reason for an OS error on an input."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if exc.errno == errno.ENOENT and path is not None and path.is_symlink():
+        return "broken symbolic link"
+    return exc.strerror or str(exc)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def iter_input_files(paths: Iterable[str], on_skip: SkipCallback) -> Iterator[tuple[str, Path | None]]:
     """Expand user paths into ``(display_path, path)`` pairs, in a deterministic order.
 
-    Directories are walked recursively (sorted), keeping files with a text, HTML or JSONL suffix;
-    files named explicitly are always read. ``-`` yields ``("-", None)``.
+    Directories are walked recursively (sorted, symbolic links to directories not followed),
+    keeping regular files with a text, HTML or JSONL suffix; files named explicitly are always read
+    (a named pipe too). ``-`` yields ``("-", None)``. Everything left out on the way is reported
+    through ``on_skip``: unreadable directories, symbolic links to directories, broken links and
+    link loops, named pipes and devices found in a directory, and a file reached a second time
+    (named twice, or through a link).
 
     Raises:
         InputError: a path that does not exist.
     """
+    seen: dict[str, str] = {}
+
+    def first_time(display: str, path: Path) -> bool:
+        key = os.path.realpath(path)
+        if key in seen:
+            on_skip(Skipped(display, f"same file as {seen[key]}"))
+            return False
+        seen[key] = display
+        return True
+
     for given in paths:
         if given == "-":
             yield "-", None
             continue
         root = Path(given)
-        if not root.exists():
+        try:
+            root.stat()
+        except OSError as exc:
             if root.is_symlink():
-                on_skip(Skipped(given, "broken symbolic link"))
+                on_skip(Skipped(given, _os_reason(exc, root)))
                 continue
-            raise InputError(f"no such file or directory: {given}")
-        if root.is_dir():
-            found = False
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    if p.suffix.lower() in WALKED_SUFFIXES:
-                        found = True
-                        yield _display_path(p, given, root), p
-            if not found:
-                on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm or .jsonl files"))
-        else:
-            yield given, root
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise InputError(f"no such file or directory: {given}") from exc
+            on_skip(Skipped(given, _os_reason(exc, root)))
+            continue
+        if not root.is_dir():
+            if first_time(given, root):
+                yield given, root
+            continue
+        yield from _walk(given, root, on_skip, first_time)
+
+
+def _walk(
+    given: str, root: Path, on_skip: SkipCallback, first_time: Callable[[str, Path], bool]
+) -> Iterator[tuple[str, Path]]:
+    found = False
+    failed = False
+
+    def on_error(exc: OSError) -> None:
+        nonlocal failed
+        where = Path(exc.filename) if exc.filename else root
+        failed = failed or where == root
+        on_skip(Skipped(_display_path(where, given, root), _os_reason(exc, where)))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error):
+        here = Path(dirpath)
+        for name in sorted(dirnames):
+            if (here / name).is_symlink():
+                on_skip(Skipped(_display_path(here / name, given, root), "symbolic link to a directory (not followed)"))
+        dirnames[:] = sorted(d for d in dirnames if not (here / d).is_symlink())
+        for name in sorted(filenames):
+            p = here / name
+            if p.suffix.lower() not in WALKED_SUFFIXES:
+                continue
+            found = True
+            display = _display_path(p, given, root)
+            try:
+                mode = p.stat().st_mode
+            except OSError as exc:
+                on_skip(Skipped(display, _os_reason(exc, p)))
+                continue
+            if not stat.S_ISREG(mode):
+                on_skip(Skipped(display, _file_kind(mode)))
+                continue
+            if first_time(display, p):
+                yield display, p
+    if not found and not failed:
+        on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm or .jsonl files"))
+
+
+def _is_binary(head: bytes) -> bool:
+    return b"\x00" in head[:_SNIFF] and not head.startswith(_UTF16_BOMS)
 
 
 def _decode(data: bytes, encoding: str, display: str, on_skip: SkipCallback) -> str | None:
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _is_binary(data):
         on_skip(Skipped(display, "binary file (NUL bytes)"))
         return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(_UTF16_BOMS):
         encoding = "utf-16"
-    elif data.startswith(b"\xef\xbb\xbf"):
+    elif data.startswith(_UTF8_BOM):
         encoding = "utf-8-sig"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
         on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced with U+FFFD", skipped=False))
         return data.decode(encoding, errors="replace")
-    except LookupError as exc:
-        raise InputError(f"unknown encoding: {encoding}") from exc
 
 
-def _read_bytes(display: str, path: Path | None, on_skip: SkipCallback) -> bytes | None:
+def _too_large(max_bytes: int) -> str:
+    return f"larger than {max_bytes:,} bytes (--max-bytes)"
+
+
+def _open(display: str, path: Path, on_skip: SkipCallback) -> BinaryIO | None:
     try:
-        if path is None:
-            return sys.stdin.buffer.read()
-        return path.read_bytes()
-    except PermissionError:
-        on_skip(Skipped(display, "permission denied"))
-    except IsADirectoryError:
-        on_skip(Skipped(display, "is a directory"))
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
-        if path is not None and path.is_symlink() and not path.exists():
-            on_skip(Skipped(display, "broken symbolic link"))
-        else:
-            on_skip(Skipped(display, exc.strerror or str(exc)))
-    return None
+        on_skip(Skipped(display, _os_reason(exc, path)))
+        return None
 
 
-def _iter_jsonl(
-    display: str, text: str, options: ReadOptions, start: int, on_skip: SkipCallback
-) -> Iterator[Document]:
-    index = start
-    for lineno, raw in enumerate(text.splitlines(), 1):
+def _read_capped(fh: BinaryIO, display: str, max_bytes: int, on_skip: SkipCallback) -> bytes | None:
+    """The whole stream, or ``None`` (reported) when it holds more than ``max_bytes``."""
+    with contextlib.suppress(OSError, ValueError):
+        st = os.fstat(fh.fileno())
+        if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+            on_skip(Skipped(display, _too_large(max_bytes)))
+            return None
+    data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        on_skip(Skipped(display, _too_large(max_bytes)))
+        return None
+    return data
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether ``\\n`` is the byte 0x0A in this encoding (so JSONL can be split into lines as bytes)."""
+    try:
+        return "\n{}".encode(encoding).removeprefix(_UTF8_BOM) == b"\n{}"
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _iter_jsonl_lines(
+    fh: BinaryIO, display: str, options: ReadOptions, on_skip: SkipCallback
+) -> Iterator[tuple[int, str]]:
+    """Decoded lines of a JSONL stream with their 1-based numbers, read one at a time.
+
+    Lines longer than ``max_bytes`` are skipped (and not held in memory); undecodable bytes are
+    replaced and reported once for the file. A UTF-16 file (BOM) or an encoding in which a
+    newline is not one byte is decoded whole, within ``max_bytes``.
+    """
+    encoding = options.encoding
+    head = fh.peek(_SNIFF) if hasattr(fh, "peek") else b""
+    if _is_binary(head):
+        on_skip(Skipped(display, "binary file (NUL bytes)"))
+        return
+    if head.startswith(_UTF16_BOMS) or not _ascii_compatible(encoding):
+        data = _read_capped(fh, display, options.max_bytes, on_skip)
+        text = None if data is None else _decode(data, encoding, display, on_skip)
+        if text == "":
+            on_skip(Skipped(display, "empty file"))
+        elif text is not None:
+            yield from enumerate(text.split("\n"), 1)
+        return
+    if head.startswith(_UTF8_BOM):
+        fh.read(len(_UTF8_BOM))
+        encoding = "utf-8"
+    bad_lines: list[int] = []
+    lineno = 0
+    while True:
+        raw = fh.readline(options.max_bytes + 1)
+        if not raw:
+            break
+        lineno += 1
+        if len(raw) > options.max_bytes and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(_DRAIN)
+            where = f"{display}:{lineno}"
+            if options.strict:
+                raise InputError(f"{where}: line {_too_large(options.max_bytes)}")
+            on_skip(Skipped(where, f"line {_too_large(options.max_bytes)}"))
+            continue
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError:
+            bad_lines.append(lineno)
+            line = raw.decode(encoding, errors="replace")
+        yield lineno, line
+    if lineno == 0:
+        on_skip(Skipped(display, "empty file"))
+    if bad_lines:
+        lines = f"line {bad_lines[0]}" if len(bad_lines) == 1 else f"{len(bad_lines)} lines, first {bad_lines[0]}"
+        on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced with U+FFFD ({lines})", skipped=False))
+
+
+def _parse_records(
+    display: str, lines: Iterable[tuple[int, str]], options: ReadOptions, on_skip: SkipCallback
+) -> Iterator[tuple[int, str, str | None, str, PageInfo | None]]:
+    """``(line, text, id or None, raw line, page info)`` for every usable record; the others are reported.
+
+    A record without the text field but with an HTML field is extracted (:mod:`dedupe.extract`).
+    """
+    read, blank = False, True
+    for lineno, raw in lines:
+        read = True
+        raw = raw.rstrip("\r\n")
         if not raw.strip():
             continue
+        blank = False
         where = f"{display}:{lineno}"
         try:
             record = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
             if options.strict:
-                raise InputError(f"{where}: malformed JSON ({exc.msg})") from exc
-            on_skip(Skipped(where, f"malformed JSON ({exc.msg})"))
+                raise InputError(f"{where}: malformed JSON ({msg})") from exc
+            on_skip(Skipped(where, f"malformed JSON ({msg})"))
             continue
         if not isinstance(record, dict):
             if options.strict:
@@ -169,9 +347,10 @@ def _iter_jsonl(
             on_skip(Skipped(where, reason))
             continue
         rid = record.get(options.id_field)
-        doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else where
-        yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw, page=page)
-        index += 1
+        doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
+        yield lineno, body, doc_id, raw, page
+    if read and blank:
+        on_skip(Skipped(display, "whitespace-only file"))
 
 
 def _is_html(path: Path | None, data: bytes) -> bool:
@@ -188,7 +367,7 @@ def _read_html(
     if not data.strip():
         skip(Skipped(display, "empty file" if not data else "whitespace-only file"))
         return None
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _is_binary(data):
         skip(Skipped(display, "binary file (NUL bytes)"))
         return None
     decoded = decode_html(data)
@@ -209,41 +388,74 @@ def iter_documents(
 ) -> Iterator[Document]:
     """Yield every document found under ``paths``, in a deterministic order.
 
+    JSONL files are streamed a line at a time; a plain-text file (one document) is read whole,
+    unless it is larger than ``options.max_bytes``. A record whose id was already used (in any
+    input) keeps its place but is named ``FILE:LINE``, with a warning.
+
     Args:
         paths: Files, directories (recursive) and ``-`` for stdin.
-        options: How to read (JSONL fields, encoding, strictness).
-        on_skip: Called for every input left out, with the reason.
+        options: How to read (JSONL fields, encoding, strictness, size limit).
+        on_skip: Called for every input left out, and for warnings, with the reason.
 
     Raises:
         InputError: a missing path, or a malformed JSONL line with ``strict``.
     """
     options = options or ReadOptions()
     skip: SkipCallback = on_skip or (lambda s: None)
+    ids: dict[str, str] = {}
     index = 0
     for display, path in iter_input_files(paths, skip):
-        data = _read_bytes(display, path, skip)
+        is_jsonl = path is not None and path.suffix.lower() in JSONL_SUFFIXES
+        fh = sys.stdin.buffer if path is None else _open(display, path, skip)
+        if fh is None:
+            continue
+        try:
+            if is_jsonl:
+                lines = _iter_jsonl_lines(fh, display, options, skip)
+                for lineno, body, rid, raw, page in _parse_records(display, lines, options, skip):
+                    where = f"{display}:{lineno}"
+                    doc_id = rid if rid is not None else where
+                    if doc_id in ids:
+                        skip(Skipped(where, f"duplicate id {doc_id!r} (first at {ids[doc_id]}): named {where}",
+                                     skipped=False))
+                        doc_id = where
+                    ids.setdefault(doc_id, where)
+                    yield Document(id=doc_id, text=body, source=display, index=index, line=lineno, record=raw,
+                                   page=page)
+                    index += 1
+                continue
+            data = _read_capped(fh, display, options.max_bytes, skip)
+        except OSError as exc:
+            skip(Skipped(display, _os_reason(exc, path)))
+            continue
+        finally:
+            if path is not None:
+                fh.close()
         if data is None:
             continue
-        is_jsonl = path is not None and path.suffix.lower() in JSONL_SUFFIXES
-        if not is_jsonl and _is_html(path, data):
+        if _is_html(path, data):
             doc = _read_html(display, data, options, index, skip)
             if doc is not None:
+                doc = _unique_file_id(doc, ids, skip)
                 yield doc
                 index += 1
             continue
         text = _decode(data, options.encoding, display, skip)
         if text is None:
             continue
-        if is_jsonl:
-            for doc in _iter_jsonl(display, text, options, index, skip):
-                index += 1
-                yield doc
-            continue
         if not text.strip():
             skip(Skipped(display, "empty file" if not text else "whitespace-only file"))
             continue
-        yield Document(id=display, text=text, source=display, index=index)
+        yield _unique_file_id(Document(id=display, text=text, source=display, index=index), ids, skip)
         index += 1
+
+
+def _unique_file_id(doc: Document, ids: dict[str, str], skip: SkipCallback) -> Document:
+    """Report a file whose path is already the id of a JSONL record (the file keeps its path)."""
+    if doc.id in ids:
+        skip(Skipped(doc.id, f"duplicate id {doc.id!r} (first at {ids[doc.id]})", skipped=False))
+    ids.setdefault(doc.id, doc.id)
+    return doc
 
 
 def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
@@ -255,8 +467,11 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
     """
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             fh.write(data)

@@ -52,6 +52,10 @@ _ABBREV = re.compile(
     r"jan|feb|mar|apr|aug|sep|sept|oct|nov|dec|u\.s|u\.n|u\.k|e\.g|i\.e|etc)\.|\b[A-Z]\.)$",
     re.IGNORECASE,
 )
+# _ABBREV only looks at the end of the text before a sentence end: the longest abbreviation is 5
+# characters, so the last 16 are enough (and keep the check linear when a line has thousands of
+# initials or abbreviations, where the text before the next real end keeps growing).
+_ABBREV_TAIL = 16
 
 
 def split_sentences(text: str) -> list[str]:
@@ -66,7 +70,7 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for m in _SENT_END.finditer(line):
-            head = line[start : m.start()].rstrip("\"'\u201d\u2019)]")
+            head = line[max(start, m.start() - _ABBREV_TAIL) : m.start()].rstrip("\"'\u201d\u2019)]")
             if _ABBREV.search(head):
                 continue
             piece = line[start : m.start()].strip()

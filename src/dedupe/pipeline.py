@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -83,6 +84,15 @@ def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring
     _W["signer"] = Signer(config.num_perm, config.seed)
 
 
+def _start_worker(*init_args: Any) -> None:
+    """Pool initializer. Ctrl-C reaches every process of the terminal's group: workers ignore it and
+    leave it to the parent, which stops the pool; and they drop the parent's SIGTERM handler, so
+    that ``pool.terminate()`` ends them quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _init_worker(*init_args)
+
+
 def _recurring_keys_chunk(texts: list[str]) -> list[frozenset[str]]:
     return [recurring_line_keys(t) for t in texts]
 
@@ -138,7 +148,7 @@ def _map(func: Any, chunks: list[Any], jobs: int, init_args: tuple[Any, ...], st
         pool = None
     else:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        pool = ctx.Pool(min(jobs, len(chunks)), initializer=_init_worker, initargs=init_args)
+        pool = ctx.Pool(min(jobs, len(chunks)), initializer=_start_worker, initargs=init_args)
         results = pool.imap(func, chunks)
     try:
         for res in results:

@@ -381,6 +381,7 @@ class Cleaner:
     @staticmethod
     def _context_pass(ctx: LineContext, rules: list[Rule]) -> None:
         """Run context rules top to bottom over the lines not yet removed."""
+        ctx.earlier = None  # verdicts changed since the last pass: index the kept lines afresh
         for pos in range(len(ctx.lines)):
             if ctx.verdicts[pos] is not None:
                 continue

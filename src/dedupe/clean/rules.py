@@ -73,10 +73,35 @@ def normalize_line(text: str) -> str:
 
 
 
-@lru_cache(maxsize=1 << 16)
+# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
+# ones only a few at a time, enough for the passes over one document: 65,536 cached long lines with
+# their word tuples would hold gigabytes (a corpus of one-line articles). Huge lines are not cached.
+_SHORT_LINE_CHARS = 2000
+_LONG_LINE_CHARS = 100_000
+
+
 def _line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    """Features of a line's text, cached: the cleaner looks at the same lines in several passes
+    """Features of a line's text (cached, see above)."""
+    if len(text) <= _SHORT_LINE_CHARS:
+        return _cached_line_features(text)
+    if len(text) <= _LONG_LINE_CHARS:
+        return _cached_long_line_features(text)
+    return _compute_line_features(text)
+
+
+@lru_cache(maxsize=256)
+def _cached_long_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    return _compute_line_features(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
+    """Features of a short line, cached: the cleaner looks at the same lines in several passes
     and the recurring-line count sees them once more."""
+    return _compute_line_features(text)
+
+
+def _compute_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
     words = tuple(_WORD_RE.findall(text))
     stops = sum(1 for w in words if w.casefold() in STOPWORDS)
     return (
@@ -191,6 +216,18 @@ class LineContext:
     phrases: frozenset[str] = frozenset()
     patterns: tuple[re.Pattern[str], ...] = field(default_factory=tuple)
     extracted: bool = False
+    earlier: KeptParagraphs | None = field(default=None, repr=False)
+
+    def kept_paragraphs(self) -> KeptParagraphs:
+        """The kept lines before ``pos`` that :func:`repeated_paragraph` compares with, indexed.
+
+        Built incrementally as ``pos`` advances (entries before ``pos`` are final in a context
+        pass); :meth:`dedupe.clean.Cleaner` drops it at the start of every pass.
+        """
+        if self.earlier is None or self.earlier.upto > self.pos:
+            self.earlier = KeptParagraphs()
+        self.earlier.extend(self.lines, self.verdicts, self.pos)
+        return self.earlier
 
     @property
     def line(self) -> LineInfo:
@@ -213,6 +250,47 @@ class LineContext:
         """Whether the neighbour ``offset`` (+1 or -1) directly touches this line (no blank line between)."""
         other = self.neighbour(offset)
         return other is not None and abs(other.number - self.line.number) == 1
+
+
+_LEDE_KEY = 16  # a lede (8+ words and a final stop) is at least this many characters long
+
+
+class KeptParagraphs:
+    """The kept lines of 6+ words before a position, indexed for :func:`repeated_paragraph`.
+
+    Comparing each line with every earlier one would be quadratic in the number of lines; here a
+    repeat is a set lookup, and a repeated lede is looked up by the line's first characters and
+    the lengths of the ledes that start with them.
+    """
+
+    def __init__(self) -> None:
+        self.upto = 0
+        self.norms: set[str] = set()
+        self.ledes: dict[str, dict[int, set[str]]] = {}
+
+    def extend(self, lines: Sequence[LineInfo], verdicts: Sequence[str | None], pos: int) -> None:
+        """Index the lines before ``pos`` not yet indexed (kept ones only)."""
+        for i in range(self.upto, pos):
+            earlier = lines[i]
+            if verdicts[i] is not None or earlier.n_words < 6:
+                continue
+            self.norms.add(earlier.norm)
+            if earlier.ends_sentence and earlier.n_words >= 8:
+                text = earlier.text.strip()
+                self.ledes.setdefault(text[:_LEDE_KEY], {}).setdefault(len(text), set()).add(text)
+        self.upto = max(self.upto, pos)
+
+    def repeats(self, line: LineInfo) -> bool:
+        """Whether ``line`` repeats an indexed line, or starts with an indexed lede and a space."""
+        if line.norm in self.norms:
+            return True
+        text = line.text.strip()
+        by_length = self.ledes.get(text[:_LEDE_KEY])
+        if not by_length:
+            return False
+        return any(
+            len(text) > n and text[n] == " " and text[:n] in ledes for n, ledes in by_length.items()
+        )
 
 
 @dataclass(frozen=True)
@@ -526,10 +604,11 @@ def page_furniture(ctx: LineContext) -> bool:
     text = line.text.strip()
     if line.n_words <= 25 and _COPYRIGHT.search(text):
         return True
-    # Menus rendered on one line: several short items joined by separators.
+    # Menus rendered on one line: several short items joined by separators. Whitespace runs are
+    # collapsed first: the split pattern would rescan a long run of spaces from each of its positions.
     if line.ends_sentence:
         return False
-    items = [s for s in _MENU_SPLIT_RE.split(text) if s.strip()]
+    items = [s for s in _MENU_SPLIT_RE.split(_SPACE_RE.sub(" ", text)) if s.strip()]
     return len(items) >= 4 and all(len(s.split()) <= 3 for s in items)
 
 
@@ -575,7 +654,25 @@ def cookie_notice(ctx: LineContext) -> bool:
 # ---------------------------------------------------------------------------
 # Context rules
 # ---------------------------------------------------------------------------
-_QUOTED_TITLE = re.compile(r"""[:：]\s*['"‘“](?P<title>.+?)['"’”]?\s*$""")
+# "Click to play video: 'Title'": the title runs from the first opening quote after a colon to the
+# end of the line, less trailing whitespace and one closing quote (trimmed in Python: a lazy
+# ".+?" before "\s*$" would rescan the rest of the line from each of its characters).
+_QUOTED_TITLE = re.compile(r"""[:：]\s*['"‘“](?P<title>.+)$""")
+_CLOSING_QUOTES = "'\"’”"
+
+
+def quoted_title(text: str) -> str | None:
+    """The quoted title after a colon in an embed line ("Click to play video: 'T'" -> "T"), if any."""
+    m = _QUOTED_TITLE.search(text)
+    if m is None:
+        return None
+    title = m.group("title")
+    trimmed = title.rstrip()
+    if not trimmed:
+        return title[0]
+    if len(trimmed) >= 2 and trimmed[-1] in _CLOSING_QUOTES:
+        trimmed = trimmed[:-1]
+    return trimmed
 
 
 def embed_caption(ctx: LineContext) -> bool:
@@ -584,8 +681,8 @@ def embed_caption(ctx: LineContext) -> bool:
     if prev is None:
         return False
     if ctx.verdicts[ctx.pos - 1] == "media_embed":
-        m = _QUOTED_TITLE.search(prev.text)
-        return m is not None and normalize_line(m.group("title")) == ctx.line.norm
+        title = quoted_title(prev.text)
+        return title is not None and normalize_line(title) == ctx.line.norm
     # The caption sits directly below the title line (no blank line between them).
     return (
         ctx.verdicts[ctx.pos - 1] == "embed_caption"
@@ -654,21 +751,7 @@ def repeated_paragraph(ctx: LineContext) -> bool:
     line = ctx.line
     if line.n_words < 6:
         return False
-    for i in range(ctx.pos):
-        if ctx.verdicts[i] is not None:
-            continue
-        earlier = ctx.lines[i]
-        if earlier.n_words < 6:
-            continue
-        if earlier.norm == line.norm:
-            return True
-        if (
-            earlier.ends_sentence
-            and earlier.n_words >= 8
-            and line.text.strip().startswith(earlier.text.strip() + " ")
-        ):
-            return True
-    return False
+    return ctx.kept_paragraphs().repeats(line)
 
 
 RULES: tuple[Rule, ...] = (

@@ -34,7 +34,7 @@ def render_scan(result: ScanResult, console: Console) -> None:
 
 
 def summary_line(result: ScanResult) -> str:
-    """One line: documents, clusters, duplicates, skipped, time."""
+    """One line: documents, clusters, duplicates, skipped inputs, warnings, time."""
     s = result.stats
     parts = [
         f"{s['documents']} documents",
@@ -44,4 +44,7 @@ def summary_line(result: ScanResult) -> str:
     ]
     if s["skipped"]:
         parts.append(f"{len(s['skipped'])} skipped")
+    if s.get("warnings"):
+        n = len(s["warnings"])
+        parts.append(f"{n} warning{'s' if n != 1 else ''}")
     return "dedupe: " + ", ".join(parts) + f" in {s['seconds']:.2f}s"

@@ -1,0 +1,157 @@
+"""Property tests (hypothesis): clean only removes lines, keeps their order and is idempotent; scan
+results do not depend on input order or on the number of worker processes; no input text makes
+scan, clean or diff fail with anything but a documented error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import CRUFT_BOTTOM, CRUFT_TOP, article_body, seed_text, typo_noise
+from dedupe.clean import Cleaner
+from dedupe.clean.cleaner import split_lines
+from dedupe.cli import cli
+from dedupe.config import ScanConfig
+from dedupe.models import Document
+from dedupe.pipeline import scan_documents
+
+SEED_LINES = [line for k in range(5) for line in seed_text(f"00{k}").splitlines()]
+CRUFT_LINES = (CRUFT_TOP + CRUFT_BOTTOM).splitlines()
+ODD = ["\u202eRTL", "\u05e9\u05dc\u05d5\u05dd.", "\U0001f600\u200d\U0001f4bb", "e\u0301\u0301", "\ufeff", "\x00",
+       "\x0b", "\x1c", "\x85", "\u2028", "\r", "\t", "Mr.", "J.", "\ud800", "\udfff"]  # fmt: skip
+
+any_char = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())
+piece = st.one_of(
+    st.text(any_char, max_size=30),
+    st.sampled_from(SEED_LINES),
+    st.sampled_from(CRUFT_LINES),
+    st.sampled_from(ODD),
+    st.builds(lambda t, n: t * n, st.sampled_from(["word ", " ", ".", "|", "Mr. A ", "x" * 40]), st.integers(1, 500)),
+)
+line = st.lists(piece, max_size=5).map("".join)
+texts = st.lists(line, max_size=25).flatmap(lambda ls: st.sampled_from(["\n", "\r\n", "\r"]).map(lambda nl: nl.join(ls)))
+# What stdin and files can carry: no lone surrogates (they have no UTF-8 encoding).
+encodable = texts.map(lambda t: t.encode("utf-8", "replace").decode("utf-8"))
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def is_subsequence(small: list[str], big: list[str]) -> bool:
+    it = iter(big)
+    return all(any(x == y for y in it) for x in small)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_clean_only_removes_lines_in_order_and_is_idempotent(text: str):
+    cleaner = Cleaner()
+    result = cleaner.clean(text)
+    kept, _, _ = split_lines(result.text)
+    original, _, _ = split_lines(text)
+    assert is_subsequence(kept, original)
+    assert len(result.text) <= len(text) or len(kept) == len(original)
+    assert cleaner.clean(result.text).text == result.text
+    assert all(original[r.line - 1] == r.text for r in result.removed)
+
+
+def _corpus() -> list[tuple[str, str]]:
+    """Ten documents: two stories with copies, a cut reprint, a noisy copy, and unrelated ones."""
+    a, b = seed_text("000"), seed_text("001")
+    body_a = article_body(a)
+    return [
+        ("a.txt", a),
+        ("a_copy.txt", CRUFT_TOP + a + CRUFT_BOTTOM),
+        ("a_cut.txt", body_a[: len(body_a) * 2 // 3]),
+        ("a_noisy.txt", typo_noise(body_a, 0.05)),
+        ("b.txt", b),
+        ("b_copy.txt", b.replace("\n", "\r\n")),
+        ("c.txt", seed_text("002")),
+        ("d.txt", seed_text("003")),
+        ("e.txt", seed_text("004")),
+        ("e_noisy.txt", typo_noise(article_body(seed_text("004")), 0.03, seed=2)),
+    ]
+
+
+def _clusters(result) -> list[tuple[str, frozenset]]:
+    return sorted(
+        (c.representative, frozenset((m.id, m.kind, m.similarity, m.measure) for m in c.members))
+        for c in result.clusters
+    )
+
+
+CORPUS = _corpus()
+BASELINE = None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(CORPUS))))
+def test_scan_does_not_depend_on_input_order(order: list[int]):
+    global BASELINE
+    if BASELINE is None:
+        docs = [Document(id=n, text=t, source=n, index=i) for i, (n, t) in enumerate(CORPUS)]
+        BASELINE = _clusters(scan_documents(docs, ScanConfig()))
+        assert len(BASELINE) >= 2
+    docs = [Document(id=CORPUS[k][0], text=CORPUS[k][1], source=CORPUS[k][0], index=i) for i, k in enumerate(order)]
+    assert _clusters(scan_documents(docs, ScanConfig())) == BASELINE
+
+
+def test_scan_does_not_depend_on_worker_processes(tmp_path: Path):
+    for copy in range(4):  # 40 documents: more than one chunk per worker
+        for name, text in CORPUS:
+            (tmp_path / f"{copy}_{name}").write_text(text + f"\nEdition {copy}.\n" * (copy % 2))
+    runs = {}
+    for jobs in ("1", "2", "3"):
+        r = CliRunner().invoke(cli, ["scan", str(tmp_path), "--format", "json", "--jobs", jobs])
+        assert r.exit_code == 0, r.stderr
+        out = json.loads(r.stdout)
+        runs[jobs] = out["clusters"]
+    assert runs["1"] == runs["2"] == runs["3"]
+    assert runs["1"]
+
+
+def _ok(result) -> None:
+    """Success, or a documented error (exit 2, one line, no traceback): never a crash."""
+    assert result.exit_code in (0, 2), (result.exit_code, result.stderr, result.exception)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    if result.exit_code == 2:
+        assert result.stderr.splitlines()[-1].startswith("dedupe: error:")
+
+
+@FAST
+@given(encodable)
+def test_no_stdin_text_makes_a_command_fail(text: str):
+    runner = CliRunner()
+    _ok(runner.invoke(cli, ["scan", "-", "--format", "json"], input=text))
+    _ok(runner.invoke(cli, ["clean", "-"], input=text))
+    _ok(runner.invoke(cli, ["clean", "-", "--format", "json"], input=text))
+
+
+@FAST
+@given(texts, texts)
+def test_no_jsonl_text_makes_a_command_fail(tmp_path_factory, a: str, b: str):
+    d = tmp_path_factory.mktemp("jsonl")
+    p = d / "in.jsonl"
+    p.write_text(json.dumps({"id": "a", "text": a}) + "\n" + json.dumps({"id": a[:20], "text": b}) + "\n")
+    before = p.read_bytes()
+    runner = CliRunner()
+    _ok(runner.invoke(cli, ["scan", str(p), "--format", "json"]))
+    _ok(runner.invoke(cli, ["scan", str(p), "--emit", "unique", "--format", "jsonl"]))
+    _ok(runner.invoke(cli, ["scan", str(p)]))
+    _ok(runner.invoke(cli, ["clean", str(p)]))
+    _ok(runner.invoke(cli, ["diff", f"{p}#1", f"{p}#2"]))
+    _ok(runner.invoke(cli, ["diff", f"{p}#1", f"{p}#2", "--format", "json", "--no-clean"]))
+    assert p.read_bytes() == before
+
+
+@FAST
+@given(encodable, encodable)
+def test_no_file_text_makes_diff_fail(tmp_path_factory, a: str, b: str):
+    d = tmp_path_factory.mktemp("diff")
+    (d / "a.txt").write_text(a, encoding="utf-8", newline="")
+    runner = CliRunner()
+    _ok(runner.invoke(cli, ["diff", str(d / "a.txt"), "-"], input=b))
+    _ok(runner.invoke(cli, ["diff", str(d / "a.txt"), "-", "--unified"], input=b))
