@@ -259,3 +259,15 @@ def test_recurring_sample_is_bounded_and_order_free():
     sample = recurring_sample(texts, size=100)
     assert 50 <= len(sample) <= 200
     assert sorted(recurring_sample(list(reversed(texts)), size=100)) == sorted(sample)
+
+
+def test_scan_diff_shows_each_member_against_the_representative():
+    r = run("scan", "seeds/", "--diff")
+    assert r.exit_code == 0
+    assert "sentences matched" in r.stdout and "\x1b[" not in r.stdout
+    r = run("scan", "seeds/", "--diff", "--format", "json")
+    member = json.loads(r.stdout)["clusters"][0]["members"][1]
+    d = member["diff"]
+    assert d["alignment"] == "content" and d["member_sentences"] >= 10
+    assert 0.5 <= d["matched_fraction"] <= 1.0 and len(d["first_changes"]) == 3
+    assert "diff" not in json.loads(run("scan", "seeds/", "--format", "json").stdout)["clusters"][0]["members"][1]

@@ -220,6 +220,8 @@ def input_options(f: Any) -> Any:
               show_default=True, help="Which document of a cluster to keep.")
 @click.option("--no-clean", is_flag=True, help="Fingerprint the raw text, without removing boilerplate.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when any duplicate is found.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Under each cluster, a compact diff of every member against the representative.")
 @click.option("--jobs", "-j", type=click.IntRange(0), default=0, show_default=True,
               help="Worker processes; 0 uses every core. Results do not depend on it.")
 @input_options
@@ -238,6 +240,7 @@ def scan(
     keep: str,
     no_clean: bool,
     check: bool,
+    show_diff: bool,
     jobs: int,
     text_field: str,
     id_field: str,
@@ -299,6 +302,11 @@ def scan(
             quiet,
         )
     _warn_skipped(list(result.skipped), quiet)
+    diffs = None
+    if show_diff and emit == "clusters" and index_location is None:
+        from dedupe.diff import cluster_diffs
+
+        diffs = cluster_diffs(result.clusters, result.documents, config, clean_config)
     if emit != "clusters":
         if fmt == "json":
             ids = list(render_json.iter_emit_lines(result, emit, "human"))
@@ -306,14 +314,14 @@ def scan(
         else:
             _emit(render_json.iter_emit_lines(result, emit, fmt))
     elif fmt == "json":
-        _emit([json.dumps(render_json.scan_to_dict(result, settings_summary(config)), ensure_ascii=False,
+        _emit([json.dumps(render_json.scan_to_dict(result, settings_summary(config), diffs), ensure_ascii=False,
                           indent=2)])
     elif fmt == "jsonl":
-        _emit(render_json.iter_scan_jsonl(result))
+        _emit(render_json.iter_scan_jsonl(result, diffs))
     else:
         from dedupe.render.human import render_scan
 
-        render_scan(result, _stdout())
+        render_scan(result, _stdout(), diffs)
     if not quiet:
         from dedupe.render.human import summary_line
 

@@ -328,6 +328,48 @@ def diff_documents(
     return build_diff(verdict, corpus.sentences(0), corpus.sentences(1), config, a.id, b.id)
 
 
+def summarize(result: DiffResult, limit: int = 3) -> dict[str, Any]:
+    """A compact view of a diff for ``scan --diff``: how much of the member the representative
+    covers, and the first ``limit`` changed or unmatched sentences.
+
+    ``result`` compares the representative (A) with a member (B).
+    """
+    changed: list[dict[str, Any]] = []
+    for row in result.iter_rows():
+        if len(changed) >= limit:
+            break
+        if row.kind == "pair" and row.pair is not None and not row.pair.identical:
+            changed.append({"status": "changed", "a_text": row.pair.a_text, "b_text": row.pair.b_text})
+        elif row.kind == "moved" and row.pair is not None:
+            changed.append({"status": "moved", "a_text": row.pair.a_text, "b_text": row.pair.b_text})
+        elif row.kind in ("only_a", "only_b") and row.unmatched is not None:
+            side = "a_text" if row.kind == "only_a" else "b_text"
+            changed.append({"status": row.kind, side: row.unmatched.text})
+    matched = len(result.pairs) + len(result.moved)
+    return {
+        "alignment": result.alignment,
+        "matched_sentences": matched,
+        "member_sentences": result.b_sentences,
+        "matched_fraction": round(matched / result.b_sentences, 4) if result.b_sentences else 0.0,
+        "identical_sentences": sum(1 for p in result.pairs if p.identical),
+        "first_changes": changed,
+    }
+
+
+def cluster_diffs(
+    clusters: Sequence[Any], documents: Sequence[Document], config: ScanConfig, clean_config: CleanConfig | None
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """``summarize`` of every member against its cluster's representative, by (cluster id, member id)."""
+    by_id = {d.id: d for d in documents}
+    out = {}
+    for c in clusters:
+        rep = by_id[c.representative]
+        for m in c.members:
+            if not m.representative:
+                out[(c.id, m.id)] = summarize(diff_documents(rep, by_id[m.id], config, clean_config))
+    return out
+
+
 def _split_record(spec: str) -> tuple[str, str | None]:
     """``FILE.jsonl#ID`` -> ``(FILE.jsonl, ID)``; anything else (an existing path, ``-``) -> ``(spec, None)``."""
     if spec == "-" or Path(spec).exists() or "#" not in spec:

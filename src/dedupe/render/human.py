@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.text import Text
 
@@ -10,8 +12,11 @@ from dedupe.models import ScanResult
 KIND_STYLE = {"representative": "bold green", "exact": "cyan", "near": "yellow", "paraphrase": "magenta"}
 
 
-def render_scan(result: ScanResult, console: Console) -> None:
-    """Print each cluster: a header with the representative and why, then one line per member."""
+def render_scan(
+    result: ScanResult, console: Console, diffs: dict[tuple[int, str], dict[str, Any]] | None = None
+) -> None:
+    """Print each cluster: a header with the representative and why, then one line per member;
+    with ``diffs`` (``scan --diff``), under each member a compact diff against the representative."""
     if not result.clusters:
         console.print("No duplicates found.")
         return
@@ -30,7 +35,31 @@ def render_scan(result: ScanResult, console: Console) -> None:
                 line.append(f" {m.similarity:.2f} {m.measure}")
             line.append(f"  {m.length} chars", style="dim")
             console.print(line)
+            if diffs is not None and not m.representative:
+                _render_compact(diffs[(c.id, m.id)], console)
         console.print()
+
+
+def _render_compact(summary: dict[str, Any], console: Console) -> None:
+    head = Text("      ")
+    head.append(
+        f"{summary['matched_sentences']}/{summary['member_sentences']} sentences matched "
+        f"({summary['matched_fraction']:.0%}), {summary['identical_sentences']} identical",
+        style="dim",
+    )
+    console.print(head)
+    for ch in summary["first_changes"]:
+        status = ch["status"]
+        if "a_text" in ch:
+            console.print(Text(f"      - {_clip(ch['a_text'])}", style="red"), soft_wrap=True)
+        if "b_text" in ch:
+            console.print(Text(f"      + {_clip(ch['b_text'])}", style="green"), soft_wrap=True)
+        if status == "moved":
+            console.print(Text("        (moved)", style="dim"))
+
+
+def _clip(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def summary_line(result: ScanResult) -> str:

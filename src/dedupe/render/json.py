@@ -26,9 +26,9 @@ def clean_to_dict(doc: Document, result: CleanResult) -> dict[str, Any]:
     return out
 
 
-def cluster_to_dict(cluster: Cluster) -> dict[str, Any]:
-    """A cluster as documented in docs/json.md."""
-    return {
+def cluster_to_dict(cluster: Cluster, diffs: dict[tuple[int, str], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A cluster as documented in docs/json.md (members carry ``diff`` with ``scan --diff``)."""
+    out: dict[str, Any] = {
         "id": cluster.id,
         "representative": cluster.representative,
         "reason": cluster.reason,
@@ -44,22 +44,31 @@ def cluster_to_dict(cluster: Cluster) -> dict[str, Any]:
             for m in cluster.members
         ],
     }
+    if diffs is not None:
+        for member in out["members"]:
+            if not member["representative"]:
+                member["diff"] = diffs[(cluster.id, member["id"])]
+    return out
 
 
-def scan_to_dict(result: ScanResult, settings: dict[str, Any]) -> dict[str, Any]:
+def scan_to_dict(
+    result: ScanResult, settings: dict[str, Any], diffs: dict[tuple[int, str], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The whole ``scan --format json`` object."""
     return {
         "version": __version__,
         "settings": settings,
-        "clusters": [cluster_to_dict(c) for c in result.clusters],
+        "clusters": [cluster_to_dict(c, diffs) for c in result.clusters],
         "stats": result.stats,
     }
 
 
-def iter_scan_jsonl(result: ScanResult) -> Iterator[str]:
+def iter_scan_jsonl(
+    result: ScanResult, diffs: dict[tuple[int, str], dict[str, Any]] | None = None
+) -> Iterator[str]:
     """One line per cluster (``scan --format jsonl``)."""
     for c in result.clusters:
-        yield dumps(cluster_to_dict(c))
+        yield dumps(cluster_to_dict(c, diffs))
 
 
 def iter_emit_lines(result: ScanResult, emit: str, fmt: str) -> Iterator[str]:
