@@ -433,11 +433,27 @@ def _corpus(root: Path, n: int, words: int = 300, start: int = 0) -> None:
 _STATUS = {signal.SIGINT: (130, -signal.SIGINT), signal.SIGTERM: (143,)}
 
 
+def _wait_for_handler(pid: int, sig: int, timeout: float = 60.0) -> None:
+    """Wait until the process has installed its handler for ``sig`` (Linux: SigCgt in /proc), so that
+    a slow start on a loaded machine does not turn the test into a test of Python's start-up."""
+    deadline = time.monotonic() + timeout
+    status = Path(f"/proc/{pid}/status")
+    while time.monotonic() < deadline:
+        try:
+            caught = next(line for line in status.read_text().splitlines() if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return
+        if int(caught.split()[1], 16) >> (sig - 1) & 1:
+            return
+        time.sleep(0.02)
+
+
 def _interrupt(args: list[str], sig: int, after: float, cwd: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "dedupe", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )
+    _wait_for_handler(proc.pid, signal.SIGTERM)  # dedupe's main() has started (Python's own SIGINT handler is earlier)
     time.sleep(after)
     # Ctrl-C reaches the whole foreground process group (workers too); SIGTERM only the process.
     if sig == signal.SIGINT:
@@ -483,6 +499,7 @@ def test_interrupted_while_reading_stdin(tmp_path: Path, sig: int, message: str)
     )
     proc.stdin.write(PROSE)  # and never closed: the command is waiting for the rest
     proc.stdin.flush()
+    _wait_for_handler(proc.pid, signal.SIGTERM)
     time.sleep(1.5)
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=60)
