@@ -336,6 +336,19 @@ def build_clusters(corpus: Corpus, matches: Sequence[Match], config: ScanConfig)
     return [Cluster(n, c.representative, c.reason, c.members) for n, c in enumerate(clusters, 1)]
 
 
+def cluster_counts(n_docs: int, clusters: Sequence[Cluster], matches: Sequence[Match]) -> dict[str, Any]:
+    """The counts every clustering reports: documents, clusters, duplicates, unique, matches by kind."""
+    in_clusters = sum(len(c.members) for c in clusters)
+    return {
+        "documents": n_docs,
+        "clusters": len(clusters),
+        "duplicates": in_clusters - len(clusters),
+        "unique": n_docs - in_clusters + len(clusters),
+        "verified_pairs": len(matches),
+        "kinds": {k: sum(1 for m in matches if m.kind == k) for k in ("exact", "near", "paraphrase")},
+    }
+
+
 def scan_documents(
     documents: Iterable[Document],
     config: ScanConfig | None = None,
@@ -370,17 +383,11 @@ def scan_documents(
     t0 = time.perf_counter()
     clusters = build_clusters(corpus, matches, config)
     timings["cluster"] = time.perf_counter() - t0
-    in_clusters = sum(len(c.members) for c in clusters)
     stats = {
-        "documents": len(docs),
-        "clusters": len(clusters),
-        "duplicates": in_clusters - len(clusters),
-        "unique": len(docs) - in_clusters + len(clusters),
+        **cluster_counts(len(docs), clusters, matches),
         "empty_after_cleaning": sum(1 for f in corpus.fingerprints if not len(f.shingles)),
         "candidate_pairs": counts["candidate_pairs"],
         "lsh_collisions": counts["lsh_collisions"],
-        "verified_pairs": len(matches),
-        "kinds": {k: sum(1 for m in matches if m.kind == k) for k in ("exact", "near", "paraphrase")},
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped if s.skipped],
         "warnings": [{"path": s.path, "reason": s.reason} for s in skipped if not s.skipped],
         "seconds": round(time.perf_counter() - started, 3),

@@ -36,7 +36,7 @@ from dedupe.models import (
     ScanResult,
     Skipped,
 )
-from dedupe.pipeline import Corpus, build_clusters, clean_documents, fingerprint
+from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, fingerprint
 from dedupe.similarity.candidates import find_candidates
 from dedupe.similarity.shingle import EMPTY, jaccard
 from dedupe.similarity.signature import Signer
@@ -436,15 +436,9 @@ def scan_index(location: str, config: ScanConfig | None = None, progress: Progre
                 progress("verify", done, len(pairs))
         t2 = time.perf_counter()
         clusters = build_clusters(corpus, matches, cfg)
-        in_clusters = sum(len(c.members) for c in clusters)
         stats = {
-            "documents": len(docs),
-            "clusters": len(clusters),
-            "duplicates": in_clusters - len(clusters),
-            "unique": len(docs) - in_clusters + len(clusters),
+            **cluster_counts(len(docs), clusters, matches),
             "candidate_pairs": len(pairs),
-            "verified_pairs": len(matches),
-            "kinds": {k: sum(1 for m in matches if m.kind == k) for k in ("exact", "near", "paraphrase")},
             "skipped": [],
             "seconds": round(time.perf_counter() - started, 3),
             "timings": {"candidates": round(t1 - t0, 3), "verify": round(t2 - t1, 3),

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from dedupe.index.base import IndexStoreError, StoredDocument, array_bytes, array_from
+from dedupe.similarity.shingle import fmix64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,15 +59,6 @@ _SEED = _U64(0x9E3779B97F4A7C15)
 _MUL = _U64(0xBF58476D1CE4E5B9)
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        h = h ^ (h >> _U64(33))
-        h = h * _U64(0xFF51AFD7ED558CCD)
-        h = h ^ (h >> _U64(33))
-        h = h * _U64(0xC4CEB9FE1A85EC53)
-        return h ^ (h >> _U64(33))
-
-
 def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
     """64-bit keys (as ``int64``) of the ``b`` bands of ``r`` values of a MinHash signature.
 
@@ -74,9 +66,9 @@ def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
     """
     vals = np.asarray(sig[: b * r], dtype=np.uint32).astype(_U64).reshape(b, r)
     with np.errstate(over="ignore"):
-        h = _fmix64(np.arange(b, dtype=_U64) + _SEED)
+        h = fmix64(np.arange(b, dtype=_U64) + _SEED)
         for j in range(r):
-            h = _fmix64((h ^ vals[:, j]) * _MUL)
+            h = fmix64((h ^ vals[:, j]) * _MUL)
     return h.view(np.int64)
 
 

@@ -99,7 +99,8 @@ def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tup
     return shingles, np.unique(content[content != 0])
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer on an array (a bijection that mixes every bit)."""
     with np.errstate(over="ignore"):
         h = h ^ (h >> _U64(33))
         h = h * _U64(0xFF51AFD7ED558CCD)
@@ -124,7 +125,7 @@ def ngram_hashes(unit_hashes: np.ndarray, k: int) -> np.ndarray:
         for j in range(k):
             acc += unit_hashes[j : j + m] * _MULTS[j]
     acc += _U64(k)
-    return np.unique(_fmix64(acc))
+    return np.unique(fmix64(acc))
 
 
 def shingle_hashes(tokens: list[str], normalized: str, spec: ShingleSpec) -> np.ndarray:
@@ -138,7 +139,7 @@ def shingle_hashes(tokens: list[str], normalized: str, spec: ShingleSpec) -> np.
     if spec.kind == "word":
         return ngram_hashes(hash_tokens(tokens), spec.size)
     codes = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(_U64)
-    return ngram_hashes(_fmix64(codes + _U64(0x51ED270B27AE)), spec.size)
+    return ngram_hashes(fmix64(codes + _U64(0x51ED270B27AE)), spec.size)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
