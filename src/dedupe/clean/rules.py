@@ -103,7 +103,7 @@ def _cached_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]
 
 def _compute_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
     words = tuple(_WORD_RE.findall(text))
-    stops = sum(1 for w in words if w.casefold() in STOPWORDS)
+    stops = sum(map(STOPWORDS.__contains__, map(str.casefold, words)))
     return (
         normalize_line(text),
         words,
