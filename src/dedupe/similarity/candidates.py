@@ -20,6 +20,8 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHashLSH
 
+from dedupe.similarity.shingle import jaccard
+
 _U64 = np.uint64
 _MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(64)], dtype=_U64)
 
@@ -119,8 +121,6 @@ def find_candidates(
     Returns:
         The pairs and the number of raw LSH collisions before the content check.
     """
-    from dedupe.similarity.shingle import jaccard
-
     n = shingle_sigs.shape[0]
     num_perm = shingle_sigs.shape[1]
     b, r = lsh_params(threshold, num_perm)
