@@ -150,7 +150,7 @@ def _cleaned(a: str, b: str) -> tuple[str, str]:
     from dedupe.pipeline import compare_documents
 
     _, corpus = compare_documents(read_document(a), read_document(b), ScanConfig())
-    return corpus.texts[0], corpus.texts[1]
+    return corpus.text(0), corpus.text(1)
 
 
 # ---------------------------------------------------------------------------

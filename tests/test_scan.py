@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import CRUFT_BOTTOM, CRUFT_TOP, FIXTURES, SEEDS, article_body, seed_text, typo_noise
 from dedupe.cli import cli
 from dedupe.config import ScanConfig
+from dedupe.models import Document
 from dedupe.pipeline import scan_paths
 
 
@@ -251,14 +252,28 @@ def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path
     assert result.stats["lsh_collisions"] < 200
 
 
-def test_recurring_sample_is_bounded_and_order_free():
-    from dedupe.pipeline import recurring_sample
+def test_batch_sample_is_bounded_and_order_free():
+    from dedupe.pipeline import sample_indices, text_key
 
     texts = [f"document {k}\nshared menu line" for k in range(1000)]
-    assert recurring_sample(texts, size=2000) == texts
-    sample = recurring_sample(texts, size=100)
+    keys = [text_key(t) for t in texts]
+    assert sample_indices(keys, size=2000) == list(range(1000))
+    sample = {texts[k] for k in sample_indices(keys, size=100)}
     assert 50 <= len(sample) <= 200
-    assert sorted(recurring_sample(list(reversed(texts)), size=100)) == sorted(sample)
+    rev = list(reversed(texts))
+    assert {rev[k] for k in sample_indices([text_key(t) for t in rev], size=100)} == sample
+
+
+def test_scan_keeps_texts_out_of_memory_and_reads_them_back(tmp_path):
+    from dedupe.pipeline import scan_documents
+
+    bodies = [seed_text("000"), seed_text("002")]
+    docs = [Document(f"d{k}", f"Headline {k}\n\n" + bodies[k % 2], "x.jsonl", k, k + 1, f'{{"id": "d{k}"}}')
+            for k in range(6)]
+    result = scan_documents(iter(docs), ScanConfig())
+    assert list(result.documents) == docs  # rebuilt from the temporary file, record included
+    assert [d.record for d in result.documents] == [d.record for d in docs]
+    assert result.stats["peak_rss_mb"] > 0
 
 
 def test_scan_diff_shows_each_member_against_the_representative():

@@ -103,7 +103,7 @@ def test_config_validation(kwargs):
 def test_banding_gives_the_pairs_of_datasketch_minhashlsh():
     from datasketch import MinHashLSH
 
-    from dedupe.similarity.candidates import band_keys, bucket_pairs, decode_pairs, lsh_params
+    from dedupe.similarity.candidates import bucket_pairs, decode_pairs, lsh_params
 
     rng = np.random.default_rng(0)
     base = [rng.integers(0, 2**63, 300, dtype=np.uint64) for _ in range(40)]
@@ -117,7 +117,7 @@ def test_banding_gives_the_pairs_of_datasketch_minhashlsh():
     sigs = np.stack([signer.hashvalues(d) for d in docs])
     for threshold in (0.15, 0.3, 0.5):
         bands, rows = lsh_params(threshold, 128)
-        ours = set(decode_pairs(bucket_pairs(band_keys(sigs, bands, rows), np.arange(len(docs)), len(docs),
+        ours = set(decode_pairs(bucket_pairs(sigs, np.arange(len(docs)), bands, rows, len(docs),
                                              max_bucket=10**9), len(docs)))
         lsh = MinHashLSH(threshold=threshold, num_perm=128)
         for i in range(len(docs)):

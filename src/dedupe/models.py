@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -166,7 +167,7 @@ class ScanResult:
     """
 
     clusters: tuple[Cluster, ...]
-    documents: tuple[Document, ...]
+    documents: Sequence[Document]
     stats: dict[str, Any]
     skipped: tuple[Skipped, ...] = ()
 
@@ -222,6 +223,6 @@ class QueryResult:
 
     queries: tuple[QueryDocument, ...]
     clusters: tuple[Cluster, ...]
-    documents: tuple[Document, ...]
+    documents: Sequence[Document]
     stats: dict[str, Any]
     skipped: tuple[Skipped, ...] = ()

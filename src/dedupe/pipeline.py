@@ -12,10 +12,10 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import datasketch
 import numpy as np
@@ -30,28 +30,132 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import token_features
+from dedupe.similarity.shingle import content_hashes, jaccard, token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
+from dedupe.store import DocumentTable
 
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class Corpus:
-    """Documents prepared for comparison: cleaned texts, fingerprints, signatures, lazily split sentences."""
+    """Documents prepared for comparison, held in memory (the index's small batches).
 
-    documents: list[Document]
+    :class:`StoredCorpus` offers the same methods for a scan, with the bulky parts on disk.
+    """
+
+    documents: Sequence[Document]
     texts: list[str]
     fingerprints: list[Fingerprint]
-    shingle_sigs: np.ndarray | None = None
     _sentences: dict[int, SentenceSet] = field(default_factory=dict)
+
+    def fingerprint(self, index: int) -> Fingerprint:
+        """The fingerprint of document ``index``."""
+        return self.fingerprints[index]
+
+    def text(self, index: int) -> str:
+        """The cleaned text of document ``index``."""
+        return self.texts[index]
 
     def sentences(self, index: int) -> SentenceSet:
         """Sentences of document ``index`` (split once, then cached)."""
         s = self._sentences.get(index)
         if s is None:
             s = self._sentences[index] = prepare_sentences(self.texts[index])
+        return s
+
+
+class StoredCorpus:
+    """A scanned corpus: per document, in memory, what finding candidates needs (signatures,
+    digests, lengths); on disk (a :class:`Spill`), what verification needs (shingle and content
+    hashes, the cleaned text), read back only for documents in candidate pairs.
+
+    Attributes:
+        documents: The documents as read.
+        shingle_sigs: ``uint32[n, num_perm]`` MinHash signatures of the shingles.
+        content_sigs: ``uint32[n, num_perm]`` signatures of the rare content words, or ``None``
+            without rewrite detection; rows of ``content_active`` only are meaningful.
+        content_active: Documents with rare content words.
+        digests: ``uint64[n, 2]`` hash of each normalized text (exact copies).
+        lengths: Length of each cleaned text in characters.
+        n_shingles: Number of shingles of each document (0: empty after cleaning).
+    """
+
+    _CACHE = 4096  # documents whose fingerprint / sentences stay in memory (pairs come sorted)
+
+    def __init__(self, documents: DocumentTable, num_perm: int, paraphrase: bool) -> None:
+        self.documents = documents
+        self.spill = documents.spill
+        n = len(documents)
+        self.shingle_sigs = np.zeros((n, num_perm), dtype=np.uint32)
+        self.content_sigs = np.zeros((n, num_perm), dtype=np.uint32) if paraphrase else None
+        self.has_content = np.zeros(n, dtype=bool)
+        self.digests = np.zeros((n, 2), dtype=np.uint64)
+        self.lengths = np.zeros(n, dtype=np.int64)
+        self.n_shingles = np.zeros(n, dtype=np.int64)
+        self._n_content = np.zeros(n, dtype=np.int64)
+        self._n_text = np.zeros(n, dtype=np.int64)
+        self._at = np.zeros(n, dtype=np.int64)
+        self._fps: OrderedDict[int, Fingerprint] = OrderedDict()
+        self._sentences: OrderedDict[int, SentenceSet] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    @property
+    def content_active(self) -> np.ndarray:
+        return np.flatnonzero(self.has_content)
+
+    def store(self, res: _Prepared) -> None:
+        """Keep one chunk of worker results."""
+        idx = res.indices
+        self.shingle_sigs[idx] = res.shingle_sigs
+        if self.content_sigs is not None and res.content_sigs is not None:
+            self.content_sigs[idx] = res.content_sigs
+            self.has_content[idx] = res.has_content
+        self.digests[idx] = res.digests
+        self.lengths[idx] = res.lengths
+        self.n_shingles[idx] = res.sizes[:, 0]
+        self._n_content[idx] = res.sizes[:, 1]
+        self._n_text[idx] = res.sizes[:, 2]
+        base = self.spill.append(res.blob)
+        blob_sizes = res.sizes[:, 0] * 8 + res.sizes[:, 1] * 8 + res.sizes[:, 2]
+        self._at[idx] = base + np.concatenate(([0], np.cumsum(blob_sizes)[:-1]))
+
+    def _load(self, index: int) -> tuple[Fingerprint, str]:
+        ns, nc, nt = int(self.n_shingles[index]), int(self._n_content[index]), int(self._n_text[index])
+        data = self.spill.read(int(self._at[index]), ns * 8 + nc * 8 + nt)
+        shingles = np.frombuffer(data, dtype=np.uint64, count=ns)
+        content = np.frombuffer(data, dtype=np.uint64, count=nc, offset=ns * 8)
+        text = data[ns * 8 + nc * 8 :].decode("utf-8", "surrogatepass")
+        fp = Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]), shingles, content)
+        return fp, text
+
+    def fingerprint(self, index: int) -> Fingerprint:
+        """The fingerprint of document ``index`` (read back from disk, recently used ones cached)."""
+        fp = self._fps.get(index)
+        if fp is None:
+            fp = self._fps[index] = self._load(index)[0]
+            if len(self._fps) > self._CACHE:
+                self._fps.popitem(last=False)
+        else:
+            self._fps.move_to_end(index)
+        return fp
+
+    def text(self, index: int) -> str:
+        """The cleaned text of document ``index``."""
+        return self._load(index)[1]
+
+    def sentences(self, index: int) -> SentenceSet:
+        """Sentences of document ``index`` (split once, recently used ones cached)."""
+        s = self._sentences.get(index)
+        if s is None:
+            s = self._sentences[index] = prepare_sentences(self.text(index))
+            if len(self._sentences) > self._CACHE:
+                self._sentences.popitem(last=False)
+        else:
+            self._sentences.move_to_end(index)
         return s
 
 
@@ -77,11 +181,13 @@ def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str]) -> None:
+def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str],
+                 common: np.ndarray | None = None) -> None:
     _W["config"] = config
     _W["cleaner"] = Cleaner(clean_config) if config.clean else None
     _W["recurring"] = recurring
     _W["signer"] = Signer(config.num_perm, config.seed)
+    _W["common"] = common
 
 
 def _start_worker(*init_args: Any) -> None:
@@ -93,38 +199,87 @@ def _start_worker(*init_args: Any) -> None:
     _init_worker(*init_args)
 
 
-def _recurring_keys_chunk(texts: list[str]) -> list[frozenset[str]]:
-    return [recurring_line_keys(t) for t in texts]
+def _sample_chunk(texts: list[str]) -> list[tuple[frozenset[str], np.ndarray]]:
+    """Recurring-line keys and content words of raw sample texts (the batch statistics)."""
+    out = []
+    for t in texts:
+        tokens = tokenize(fold_text(t))
+        out.append((recurring_line_keys(t), content_hashes(tokens)))
+    return out
 
 
-_Prepared = tuple[str, Fingerprint, np.ndarray]
+@dataclass
+class _Prepared:
+    """One chunk of prepared documents, packed in arrays (cheap to send between processes)."""
+
+    indices: np.ndarray
+    shingle_sigs: np.ndarray
+    content_sigs: np.ndarray | None
+    has_content: np.ndarray
+    digests: np.ndarray
+    lengths: np.ndarray
+    sizes: np.ndarray  # per document: shingles, content words, bytes of cleaned text
+    blob: bytes  # per document: shingle hashes, content hashes, cleaned text (UTF-8)
+    clean_seconds: float
+    sign_seconds: float
 
 
-def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> list[_Prepared]:
+def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     config: ScanConfig = _W["config"]
     cleaner: Cleaner | None = _W["cleaner"]
     signer: Signer = _W["signer"]
-    out = []
-    for index, raw, extracted in chunk:
+    common: np.ndarray | None = _W["common"]
+    k = len(chunk)
+    sh_sigs = np.empty((k, config.num_perm), dtype=np.uint32)
+    c_sigs = np.zeros((k, config.num_perm), dtype=np.uint32) if config.paraphrase else None
+    has_content = np.zeros(k, dtype=bool)
+    digests = bytearray()
+    lengths = np.empty(k, dtype=np.int64)
+    sizes = np.empty((k, 3), dtype=np.int64)
+    parts: list[bytes] = []
+    t_clean = t_sign = 0.0
+    for n, (index, raw, extracted) in enumerate(chunk):
+        t0 = time.process_time()
         text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
+        t1 = time.process_time()
         fp = fingerprint(index, text, config)
-        out.append((text, fp, signer.hashvalues(fp.shingles)))
-    return out
+        sh_sigs[n] = signer.hashvalues(fp.shingles)
+        if c_sigs is not None:
+            rare = np.setdiff1d(fp.content, common, assume_unique=True) if common is not None and len(common) else fp.content
+            if len(rare):
+                c_sigs[n] = signer.hashvalues(rare)
+                has_content[n] = True
+        encoded = text.encode("utf-8", "surrogatepass")
+        digests += fp.digest
+        lengths[n] = fp.length
+        sizes[n] = (len(fp.shingles), len(fp.content), len(encoded))
+        parts += (fp.shingles.tobytes(), fp.content.tobytes(), encoded)
+        t_clean += t1 - t0
+        t_sign += time.process_time() - t1
+    return _Prepared(
+        np.array([c[0] for c in chunk], dtype=np.int64), sh_sigs, c_sigs, has_content,
+        np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes, b"".join(parts),
+        t_clean, t_sign,
+    )
 
 
 RECURRING_SAMPLE = 20_000
 
 
-def recurring_sample(texts: Sequence[str], size: int = RECURRING_SAMPLE) -> list[str]:
-    """The texts on which recurring boilerplate lines are counted: all of them up to ``size``;
-    beyond, about ``size`` chosen by a hash of their content, so the choice (and the result) does
-    not depend on input order, and the cost of the count stays bounded on large corpora."""
-    if len(texts) <= size:
-        return list(texts)
-    stride = -(-len(texts) // size)
-    return [t for t in texts
-            if int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
-                              "little") % stride == 0]
+def text_key(text: str) -> int:
+    """A 64-bit hash of a raw text: what picks the batch sample (order-free)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def sample_indices(keys: Sequence[int], size: int = RECURRING_SAMPLE) -> list[int]:
+    """The documents on which batch statistics (recurring lines, word frequencies) are counted:
+    all of them up to ``size``; beyond, about ``size`` chosen by a hash of their text
+    (:func:`text_key`), so the choice (and the result) does not depend on input order, and the
+    cost of the count stays bounded on large corpora."""
+    if len(keys) <= size:
+        return list(range(len(keys)))
+    stride = -(-len(keys) // size)
+    return [k for k, h in enumerate(keys) if h % stride == 0]
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -138,21 +293,26 @@ def resolve_jobs(jobs: int | None) -> int:
     return max(1, jobs)
 
 
-def _map(func: Any, chunks: list[Any], jobs: int, init_args: tuple[Any, ...], stage: str,
+_IN_FLIGHT = 4  # chunks queued per worker: enough to keep workers busy, few enough to stream
+
+
+def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...], stage: str,
          progress: Progress | None, total: int) -> Iterator[Any]:
-    """``func`` over ``chunks`` in order: in this process for one job, else in a process pool."""
+    """``func`` over ``chunks``, results in order: in this process for one job, else in a process
+    pool. ``chunks`` may be a generator: it is consumed only as workers take chunks (at most
+    ``_IN_FLIGHT`` per worker ahead), so a large input is never all in memory."""
     done = 0
-    if jobs <= 1 or len(chunks) <= 1:
+    pool = None
+    if jobs <= 1:
         _init_worker(*init_args)
         results: Iterable[Any] = map(func, chunks)
-        pool = None
     else:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        pool = ctx.Pool(min(jobs, len(chunks)), initializer=_start_worker, initargs=init_args)
-        results = pool.imap(func, chunks)
+        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)
+        results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
     try:
         for res in results:
-            done += len(res)
+            done += len(res.indices) if isinstance(res, _Prepared) else len(res)
             if progress:
                 progress(stage, done, total)
             yield res
@@ -162,99 +322,144 @@ def _map(func: Any, chunks: list[Any], jobs: int, init_args: tuple[Any, ...], st
             pool.join()
 
 
+def _windowed(pool: Any, func: Any, chunks: Iterator[Any], window: int) -> Iterator[Any]:
+    # Pool.imap would drain the whole input into its task queue at once.
+    pending: deque[Any] = deque()
+    for chunk in chunks:
+        pending.append(pool.apply_async(func, (chunk,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+def read_documents(documents: Iterable[Document], table: DocumentTable | None = None) -> tuple[DocumentTable, list[int]]:
+    """Stream ``documents`` into a :class:`DocumentTable` (texts go to disk); returns it with the
+    :func:`text_key` of every document."""
+    table = table if table is not None else DocumentTable()
+    keys = []
+    for doc in documents:
+        table.append(doc)
+        keys.append(text_key(doc.text))
+    return table, keys
+
+
+def _common_words(contents: Sequence[np.ndarray], n_docs: int, config: ScanConfig) -> np.ndarray:
+    """Content words too frequent for the rare-word index, from the sample's word counts.
+
+    A word is rare when at most ``max(config.rare_word_min_docs, config.rare_word_max_share * n)``
+    of the ``n`` documents contain it; on a sample, that limit is scaled to the sample's size.
+    Two unrelated articles share almost no rare words, so their collisions in the index stay few
+    however large the corpus; a rewrite keeps the names, places, numbers and uncommon words of its
+    original. Verification still compares the full texts.
+    """
+    if not contents:
+        return np.zeros(0, dtype=np.uint64)
+    words, counts = np.unique(np.concatenate(contents), return_counts=True)
+    limit = max(config.rare_word_min_docs, int(config.rare_word_max_share * n_docs)) * len(contents) / n_docs
+    return words[counts > limit]
+
+
 def prepare(
-    documents: Sequence[Document],
+    documents: DocumentTable,
+    keys: Sequence[int],
     config: ScanConfig,
     clean_config: CleanConfig | None = None,
     timings: dict[str, float] | None = None,
     jobs: int | None = 1,
     progress: Progress | None = None,
-) -> Corpus:
-    """Clean (unless ``config.clean`` is off), fingerprint and sign documents, with ``jobs`` processes."""
+) -> StoredCorpus:
+    """Clean (unless ``config.clean`` is off), fingerprint and sign documents, with ``jobs`` processes.
+
+    First the batch statistics are counted on a sample (:func:`sample_indices`): recurring
+    boilerplate lines and how many documents use each content word; then every document is
+    cleaned, fingerprinted and signed, streamed from disk through the workers.
+    """
     timings = timings if timings is not None else {}
-    n_jobs = resolve_jobs(jobs)
+    n = len(documents)
+    n_jobs = resolve_jobs(jobs) if n > 64 else 1
     t0 = time.perf_counter()
-    chunk = max(16, min(1000, len(documents) // (n_jobs * 8) or 1))
+    chunk = max(16, min(500, n // (n_jobs * 8) or 1))
     recurring: frozenset[str] = frozenset()
+    common: np.ndarray | None = None
     cc = clean_config or CleanConfig()
-    if config.clean and len(documents) > 1 and cc.recurring_min_docs:
+    want_recurring = config.clean and n > 1 and bool(cc.recurring_min_docs)
+    if want_recurring or config.paraphrase:
         counts: Counter[str] = Counter()
-        sample = recurring_sample([d.text for d in documents])
-        for keys in _map(_recurring_keys_chunk, _chunks(sample, chunk), n_jobs,
-                         (config, clean_config, frozenset()), "clean", None, len(sample)):
-            for k in keys:
-                counts.update(k)
-        recurring = select_recurring(counts, len(sample), cc)
+        sample = sample_indices(keys)
+        contents: dict[int, np.ndarray] = {}  # one per distinct text: copies do not make a word common
+        parts = _chunks(sample, chunk)
+        texts = ([documents.text(k) for k in part] for part in parts)
+        for part, res in zip(parts, _map(_sample_chunk, texts, n_jobs, (config, clean_config, frozenset()),
+                                         "count", None, len(sample))):
+            for k, (line_keys, content) in zip(part, res):
+                counts.update(line_keys)
+                contents.setdefault(keys[k], content)
+        if want_recurring:
+            recurring = select_recurring(counts, len(sample), cc)
+        if config.paraphrase:
+            common = _common_words(list(contents.values()), len(set(keys)), config)
     t1 = time.perf_counter()
-    texts: list[str] = []
-    fps: list[Fingerprint] = []
-    sh_sigs: list[np.ndarray] = []
-    items = [(k, d.text, d.page is not None) for k, d in enumerate(documents)]
-    for res in _map(_prepare_chunk, _chunks(items, chunk), n_jobs, (config, clean_config, recurring),
-                    "fingerprint", progress, len(documents)):
-        for text, fp, sig in res:
-            texts.append(text)
-            fps.append(fp)
-            sh_sigs.append(sig)
+    corpus = StoredCorpus(documents, config.num_perm, config.paraphrase)
+    items = (
+        [(k, documents.text(k), documents.is_page(k)) for k in range(start, min(n, start + chunk))]
+        for start in range(0, n, chunk)
+    )
+    t_clean = t_sign = 0.0
+    for res in _map(_prepare_chunk, items, n_jobs, (config, clean_config, recurring, common),
+                    "fingerprint", progress, n):
+        corpus.store(res)
+        t_clean += res.clean_seconds
+        t_sign += res.sign_seconds
     t2 = time.perf_counter()
-    timings["clean"] = timings.get("clean", 0.0) + t1 - t0
-    timings["fingerprint"] = timings.get("fingerprint", 0.0) + t2 - t1
-    empty = np.zeros((0, config.num_perm), dtype=np.uint32)
-    return Corpus(list(documents), texts, fps, np.stack(sh_sigs) if sh_sigs else empty)
+    share = t_clean / (t_clean + t_sign) if t_clean + t_sign else 0.0
+    timings["count"] = timings.get("count", 0.0) + t1 - t0
+    timings["clean"] = timings.get("clean", 0.0) + (t2 - t1) * share
+    timings["signatures"] = timings.get("signatures", 0.0) + (t2 - t1) * (1 - share)
+    return corpus
 
 
 def compare_documents(
     a: Document, b: Document, config: ScanConfig, clean_config: CleanConfig | None = None
-) -> tuple[Verdict, Corpus]:
+) -> tuple[Verdict, StoredCorpus]:
     """Compare two documents with every score computed (what ``diff`` shows)."""
-    corpus = prepare([a, b], config, clean_config)
-    verdict = compare(corpus.fingerprints[0], corpus.fingerprints[1], corpus.sentences, config, full=True)
+    table, keys = read_documents([a, b])
+    corpus = prepare(table, keys, config, clean_config)
+    verdict = compare(corpus.fingerprint(0), corpus.fingerprint(1), corpus.sentences, config, full=True)
     return verdict, corpus
-
-
-def _rare_word_signatures(
-    fps: Sequence[Fingerprint], active: np.ndarray, config: ScanConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures of each document's *rare* content words, for the content LSH index.
-
-    A word is rare when at most ``max(config.rare_word_min_docs, config.rare_word_max_share * n)``
-    documents contain it. Two unrelated articles share almost no rare words, so their collisions
-    in the index stay few however large the corpus; a rewrite keeps the names, places, numbers and
-    uncommon words of its original. Verification still compares the full texts.
-
-    Returns:
-        ``uint32[n, num_perm]`` signatures (rows of documents without rare words are unused) and
-        the indices of the documents to index.
-    """
-    signer = Signer(config.num_perm, config.seed)
-    n = len(fps)
-    sigs = np.zeros((n, config.num_perm), dtype=np.uint32)
-    if not len(active):
-        return sigs, active
-    words, counts = np.unique(np.concatenate([fps[i].content for i in active]), return_counts=True)
-    limit = max(config.rare_word_min_docs, int(config.rare_word_max_share * len(active)))
-    common = words[counts > limit]
-    keep = []
-    for i in active.tolist():
-        rare = np.setdiff1d(fps[i].content, common, assume_unique=True) if len(common) else fps[i].content
-        if len(rare):
-            sigs[i] = signer.hashvalues(rare)
-            keep.append(i)
-    return sigs, np.array(keep, dtype=np.int64)
 
 
 _CORPUS: dict[str, Any] = {}
 
 
 def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | None]:
-    corpus: Corpus = _CORPUS["corpus"]
+    corpus: StoredCorpus = _CORPUS["corpus"]
     config: ScanConfig = _CORPUS["config"]
-    fps = corpus.fingerprints
-    return [verify_pair(fps[i], fps[j], corpus.sentences, config) for i, j in pairs]
+    return [verify_pair(corpus.fingerprint(i), corpus.fingerprint(j), corpus.sentences, config) for i, j in pairs]
+
+
+def exact_groups(corpus: StoredCorpus) -> tuple[list[Match], np.ndarray]:
+    """Exact copies (same normalized text), matched by digest without pairwise work.
+
+    Returns:
+        One match per copy (to the first document of its group, in input order) and the first
+        document of every group: the ones that enter the LSH indexes.
+    """
+    idx = np.flatnonzero(corpus.n_shingles > 0)
+    d = corpus.digests[idx]
+    order = np.lexsort((idx, d[:, 1], d[:, 0]))
+    members, sd = idx[order], d[order]
+    first = np.ones(len(members), dtype=bool)
+    first[1:] = (sd[1:] != sd[:-1]).any(axis=1)
+    heads = members[first][np.cumsum(first) - 1]
+    copies = np.flatnonzero(~first)
+    matches = [Match(int(heads[k]), int(members[k]), "exact", 1.0, "identical")
+               for k in copies[np.argsort(members[copies])].tolist()]
+    return matches, np.sort(members[first])
 
 
 def find_matches(
-    corpus: Corpus,
+    corpus: StoredCorpus,
     config: ScanConfig,
     timings: dict[str, float],
     progress: Progress | None = None,
@@ -262,34 +467,23 @@ def find_matches(
 ) -> tuple[list[Match], dict[str, int]]:
     """Exact groups, LSH candidates and verification.
 
-    Exact copies (same normalized text) are matched by digest without pairwise work; one document
-    of each group enters the LSH indexes. Returns the matches and counts
-    (``candidate_pairs``: pairs verified, ``lsh_collisions``: raw collisions).
+    Exact copies are matched by digest; one document of each group enters the LSH indexes.
+    Returns the matches and counts (``candidate_pairs``: pairs verified, ``lsh_collisions``: raw
+    collisions).
     """
     t0 = time.perf_counter()
-    fps = corpus.fingerprints
-    matches: list[Match] = []
-    first_of: dict[bytes, int] = {}
-    active: list[int] = []
-    for f in fps:
-        if not len(f.shingles):
-            continue
-        head = first_of.setdefault(f.digest, f.index)
-        if head == f.index:
-            active.append(f.index)
-        else:
-            matches.append(Match(head, f.index, "exact", 1.0, "identical"))
-    assert corpus.shingle_sigs is not None
-    active_arr = np.array(active, dtype=np.int64)
-    content_sigs, content_active = None, active_arr
-    if config.paraphrase:
-        content_sigs, content_active = _rare_word_signatures(fps, active_arr, config)
+    matches, active = exact_groups(corpus)
+    content_active = active[corpus.has_content[active]]
+
+    def content_jaccard(i: int, j: int) -> float:
+        return jaccard(corpus.fingerprint(i).content, corpus.fingerprint(j).content)
+
     pairs, raw = find_candidates(
         corpus.shingle_sigs,
-        content_sigs,
-        active_arr,
+        corpus.content_sigs,
+        active,
         content_active,
-        [f.content for f in fps],
+        content_jaccard,
         config.candidate_threshold,
         config.content_candidate_threshold,
         config.content_candidate_threshold,
@@ -299,8 +493,7 @@ def find_matches(
     _CORPUS["corpus"], _CORPUS["config"] = corpus, config
     try:
         size = max(64, min(2000, len(pairs) // (n_jobs * 8) or 1))
-        chunks = _chunks(pairs, size)
-        verified = _map(_verify_chunk, chunks, n_jobs if len(pairs) > 500 else 1,
+        verified = _map(_verify_chunk, _chunks(pairs, size), n_jobs if len(pairs) > 500 else 1,
                         (config, None, frozenset()), "verify", progress, len(pairs))
         for res in verified:
             matches.extend(m for m in res if m is not None)
@@ -312,11 +505,22 @@ def find_matches(
     return matches, {"candidate_pairs": len(pairs), "lsh_collisions": raw}
 
 
-def build_clusters(corpus: Corpus, matches: Sequence[Match], config: ScanConfig) -> list[Cluster]:
-    """Group matches into clusters, pick representatives and score members against them."""
-    docs, fps = corpus.documents, corpus.fingerprints
-    ids = [d.id for d in docs]
-    lengths = [f.length for f in fps]
+class _Clusterable(Protocol):
+    def fingerprint(self, index: int) -> Fingerprint: ...
+    def sentences(self, index: int) -> SentenceSet: ...
+
+
+def build_clusters(corpus: _Clusterable, ids: Sequence[str], lengths: Sequence[int], matches: Sequence[Match],
+                   config: ScanConfig) -> list[Cluster]:
+    """Group matches into clusters, pick representatives and score members against them.
+
+    Args:
+        corpus: Fingerprints and sentences of the documents (read only for cluster members).
+        ids: Id of every document.
+        lengths: Cleaned length of every document.
+        matches: The verified pairs.
+        config: Matching settings.
+    """
     direct = {(m.a, m.b): m for m in matches}
     best_edge: dict[int, Match] = {}
     for m in matches:
@@ -324,13 +528,14 @@ def build_clusters(corpus: Corpus, matches: Sequence[Match], config: ScanConfig)
             if x not in best_edge or m.similarity > best_edge[x].similarity:
                 best_edge[x] = m
     clusters = []
-    for group in group_pairs(len(docs), ((m.a, m.b) for m in matches)):
+    for group in group_pairs(len(ids), ((m.a, m.b) for m in matches)):
         rep, reason = choose_representative(group, config.keep, lengths, ids)
-        members = [Member(ids[rep], 1.0, "representative", "identical", lengths[rep], True)]
+        members = [Member(ids[rep], 1.0, "representative", "identical", int(lengths[rep]), True)]
         for i in sorted((g for g in group if g != rep), key=lambda g: ids[g]):
             key = (min(i, rep), max(i, rep))
-            m = direct.get(key) or verify_pair(fps[i], fps[rep], corpus.sentences, config) or best_edge[i]
-            members.append(Member(ids[i], m.similarity, m.kind, m.measure, lengths[i]))
+            m = (direct.get(key) or verify_pair(corpus.fingerprint(i), corpus.fingerprint(rep), corpus.sentences, config)
+                 or best_edge[i])
+            members.append(Member(ids[i], m.similarity, m.kind, m.measure, int(lengths[i])))
         clusters.append(Cluster(0, ids[rep], reason, tuple(members)))
     clusters.sort(key=lambda c: c.representative)
     return [Cluster(n, c.representative, c.reason, c.members) for n, c in enumerate(clusters, 1)]
@@ -359,12 +564,16 @@ def scan_documents(
 ) -> ScanResult:
     """Find clusters of duplicates among ``documents``.
 
+    The documents are consumed as a stream: their texts go to a temporary file, so memory holds
+    per document only its id, offsets and signatures (see :mod:`dedupe.store`).
+
     Args:
-        documents: The documents, in input order.
+        documents: The documents, in input order (any iterable; read once).
         config: Matching settings.
         clean_config: Cleaner settings.
         progress: Called as ``progress(stage, done, total)``.
-        skipped: Inputs already left out while reading (carried into the result).
+        skipped: Inputs left out while reading (carried into the result); a list that is still
+            being filled while ``documents`` is consumed is fine.
         jobs: Worker processes (``None``/0: every core). Results do not depend on it.
 
     Raises:
@@ -373,27 +582,39 @@ def scan_documents(
     config = config or ScanConfig()
     started = time.perf_counter()
     t0 = time.perf_counter()
-    docs = list(documents)
+    table, keys = read_documents(documents)
     timings: dict[str, float] = {"read": time.perf_counter() - t0}
-    if not docs:
+    if not len(table):
         n_skipped = sum(1 for s in skipped if s.skipped)
         raise InputError("no documents to scan" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
-    corpus = prepare(docs, config, clean_config, timings, jobs, progress)
+    corpus = prepare(table, keys, config, clean_config, timings, jobs, progress)
+    del keys
     matches, counts = find_matches(corpus, config, timings, progress, jobs)
     t0 = time.perf_counter()
-    clusters = build_clusters(corpus, matches, config)
+    clusters = build_clusters(corpus, table.ids, corpus.lengths.tolist(), matches, config)
     timings["cluster"] = time.perf_counter() - t0
     stats = {
-        **cluster_counts(len(docs), clusters, matches),
-        "empty_after_cleaning": sum(1 for f in corpus.fingerprints if not len(f.shingles)),
+        **cluster_counts(len(table), clusters, matches),
+        "empty_after_cleaning": int((corpus.n_shingles == 0).sum()),
         "candidate_pairs": counts["candidate_pairs"],
         "lsh_collisions": counts["lsh_collisions"],
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped if s.skipped],
         "warnings": [{"path": s.path, "reason": s.reason} for s in skipped if not s.skipped],
         "seconds": round(time.perf_counter() - started, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "peak_rss_mb": peak_rss_mb(),
     }
-    return ScanResult(tuple(clusters), tuple(docs), stats, tuple(skipped))
+    return ScanResult(tuple(clusters), table, stats, tuple(skipped))
+
+
+def peak_rss_mb() -> int:
+    """Peak resident memory of this process so far, in MB (0 where the platform does not say)."""
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    except (ImportError, OSError):
+        return 0
 
 
 def scan_paths(
@@ -406,15 +627,11 @@ def scan_paths(
 ) -> ScanResult:
     """Read ``paths`` (files, directories, ``-``, JSONL) and scan them. See :func:`scan_documents`."""
     skipped: list[Skipped] = []
-    t0 = time.perf_counter()
-    docs = list(iter_documents(paths, read_options, skipped.append))
-    read_seconds = time.perf_counter() - t0
     try:
-        result = scan_documents(docs, config, clean_config, progress, skipped, jobs)
+        return scan_documents(iter_documents(paths, read_options, skipped.append), config, clean_config,
+                              progress, skipped, jobs)
     except InputError as exc:
         raise InputError(_with_skip_reasons(str(exc), skipped)) from exc
-    result.stats["timings"]["read"] = round(read_seconds, 3)
-    return result
 
 
 def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:

@@ -385,7 +385,8 @@ def _query_clusters(
     for a, b, m in edges:
         x, y = sorted((pos[a], pos[b]))
         matches[(x, y)] = Match(x, y, m.kind, m.similarity, m.measure)
-    return build_clusters(corpus, list(matches.values()), config)
+    return build_clusters(corpus, [d.id for d in corpus.documents], [f.length for f in corpus.fingerprints],
+                          list(matches.values()), config)
 
 
 def scan_index(location: str, config: ScanConfig | None = None, progress: Progress | None = None) -> ScanResult:
@@ -435,7 +436,7 @@ def scan_index(location: str, config: ScanConfig | None = None, progress: Progre
             if progress and done % 500 == 0:
                 progress("verify", done, len(pairs))
         t2 = time.perf_counter()
-        clusters = build_clusters(corpus, matches, cfg)
+        clusters = build_clusters(corpus, [d.id for d in docs], [f.length for f in fps], matches, cfg)
         stats = {
             **cluster_counts(len(docs), clusters, matches),
             "candidate_pairs": len(pairs),

@@ -95,8 +95,18 @@ def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tup
         shingles = ngram_hashes(vocab.hashes[ids], spec.size)
     else:
         shingles = shingle_hashes(tokens, normalized, spec)
+    return shingles, _content_of(vocab, ids)
+
+
+def content_hashes(tokens: list[str]) -> np.ndarray:
+    """Sorted unique hashes of the content words (stemmed, function words left out) of ``tokens``."""
+    vocab = vocabulary()
+    return _content_of(vocab, vocab.lookup(tokens))
+
+
+def _content_of(vocab: Vocabulary, ids: np.ndarray) -> np.ndarray:
     content = vocab.content[ids]
-    return shingles, np.unique(content[content != 0])
+    return np.unique(content[content != 0])
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:

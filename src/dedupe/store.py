@@ -1,0 +1,137 @@
+"""Where ``scan`` keeps what it read and computed, so that memory holds only the small parts.
+
+A million news articles are about 2.4 GB of text, and what verification needs of them (shingle
+and content hashes, the cleaned text) about three times that. None of it is needed all the time:
+scan streams every text once through cleaning and signatures, and later reads back only the
+documents of candidate pairs. So texts, JSONL records and verification data go to an anonymous
+temporary file (:class:`Spill`, unlinked at once: nothing is left behind, even after SIGKILL),
+read back with ``pread`` (the kernel's page cache does the caching, outside our RSS); memory
+keeps ids, offsets and signatures.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from dedupe.models import Document, PageInfo
+
+_ENC = "utf-8"
+_ERRORS = "surrogatepass"  # texts may hold lone surrogates (decoded JSON); they round-trip
+
+
+class Spill:
+    """An append-only anonymous temporary file of byte blobs, read back by offset.
+
+    Reads use ``os.pread`` on the file descriptor, which does not move a shared file position, so
+    processes forked after the writes (verification workers) can read concurrently.
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._fh = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (lives as long as the scan)
+        self._fd = self._fh.fileno()
+        self.size = 0
+
+    def append(self, data: bytes) -> int:
+        """Write ``data`` at the end; returns its offset."""
+        at = self.size
+        if data:
+            os.pwrite(self._fd, data, at)
+            self.size += len(data)
+        return at
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The ``length`` bytes at ``offset``."""
+        if length <= 0:
+            return b""
+        data = os.pread(self._fd, length, offset)
+        while len(data) < length:  # pread may return less than asked on some file systems
+            more = os.pread(self._fd, length - len(data), offset + len(data))
+            if not more:
+                raise OSError(f"spill file truncated at {offset + len(data)}")
+            data += more
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class DocumentTable(Sequence[Document]):
+    """The documents of a scan, in input order: ids and metadata in memory, texts and JSONL
+    records in a :class:`Spill`. Indexing rebuilds the :class:`Document` (with its text)."""
+
+    def __init__(self, spill: Spill | None = None) -> None:
+        self.spill = spill or Spill()
+        self.ids: list[str] = []
+        self._sources: list[str] = []
+        self._source_ids: dict[str, str] = {}
+        self._lines = array("q")
+        self._text_at = array("q")
+        self._text_len = array("q")
+        self._record_at = array("q")
+        self._record_len = array("q")  # -1: no record
+        self._pages: dict[int, PageInfo] = {}
+
+    def append(self, doc: Document) -> int:
+        """Store ``doc`` (its ``index`` becomes its position here); returns that position."""
+        k = len(self.ids)
+        self.ids.append(doc.id)
+        # One string object per source file, not one per JSONL record.
+        self._sources.append(self._source_ids.setdefault(doc.source, doc.source))
+        self._lines.append(-1 if doc.line is None else doc.line)
+        data = doc.text.encode(_ENC, _ERRORS)
+        self._text_at.append(self.spill.append(data))
+        self._text_len.append(len(data))
+        if doc.record is None:
+            self._record_at.append(0)
+            self._record_len.append(-1)
+        else:
+            rec = doc.record.encode(_ENC, _ERRORS)
+            self._record_at.append(self.spill.append(rec))
+            self._record_len.append(len(rec))
+        if doc.page is not None:
+            self._pages[k] = doc.page
+        return k
+
+    def text(self, k: int) -> str:
+        """The raw text of document ``k``."""
+        return self.spill.read(self._text_at[k], self._text_len[k]).decode(_ENC, _ERRORS)
+
+    def is_page(self, k: int) -> bool:
+        """Whether document ``k`` was extracted from an HTML page."""
+        return k in self._pages
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, k: int) -> Document: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Document]: ...
+
+    def __getitem__(self, k: int | slice) -> Document | Sequence[Document]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        n = self._record_len[k]
+        line = self._lines[k]
+        return Document(
+            id=self.ids[k],
+            text=self.text(k),
+            source=self._sources[k],
+            index=k,
+            line=None if line < 0 else line,
+            record=None if n < 0 else self.spill.read(self._record_at[k], n).decode(_ENC, _ERRORS),
+            page=self._pages.get(k),
+        )
+
+    def __iter__(self) -> Iterator[Document]:
+        for k in range(len(self)):
+            yield self[k]
