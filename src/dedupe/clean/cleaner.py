@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from dedupe.clean.rules import RULE_NAMES, RULES, LineContext, LineInfo, Rule, normalize_line
+from dedupe.clean.rules import RULE_NAMES, RULES, LineContext, LineInfo, Rule, line_features, normalize_line
 from dedupe.config import CleanConfig
 from dedupe.errors import ConfigError
 from dedupe.models import CleanResult, RemovedLine
@@ -63,6 +63,11 @@ def split_lines(text: str) -> tuple[list[str], str, bool]:
         The lines, the newline sequence to use when joining (the first one in the text,
         else ``\\n``), and whether the text ended with a newline.
     """
+    if "\r" not in text:
+        # The usual case, where the regex would split at "\n" only: str.split is far cheaper.
+        trailing = text.endswith("\n")
+        body = text[:-1] if trailing else text
+        return (body.split("\n") if body else []), "\n", trailing
     m = _NEWLINE_RE.search(text)
     newline = m.group(0) if m else "\n"
     trailing = bool(text) and text[-1] in "\r\n"
@@ -266,11 +271,11 @@ def find_headline(
         return None
     # The page title: the first line of three words or more (skips stray marks like "?").
     first = next((info for info in infos if info.n_words >= 3), infos[0])
-    title = {w.casefold() for w in first.words}
+    title = set(first.folded_words)
     above = [pos for pos in range(body[0] - 1, -1, -1) if verdicts[pos] is None]
     for pos in above[:-1] if above and above[-1] == 0 else above:
         info = infos[pos]
-        if _title_like(info) and info.n_words >= 3 and all(w.casefold() in title for w in info.words):
+        if _title_like(info) and info.n_words >= 3 and all(w in title for w in info.folded_words):
             return pos
     for pos in above[:_HEADLINE_WINDOW]:
         info = infos[pos]
@@ -398,9 +403,10 @@ def recurring_line_keys(text: str) -> frozenset[str]:
     for line in split_lines(text)[0]:
         if not line.strip():
             continue
-        info = LineInfo.from_text(0, line)
-        if info.norm and not info.is_prose:
-            seen.add(info.norm)
+        features = line_features(line)
+        # Prose is decided first: most lines of an article are prose and need no normalising.
+        if not features.is_prose and features.norm:
+            seen.add(features.norm)
     return frozenset(seen)
 
 

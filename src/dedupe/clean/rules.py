@@ -29,7 +29,9 @@ _WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 _LEAD_RE = re.compile(r"[\W_]+", re.UNICODE)
 _MENU_SPLIT_RE = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
-_SENTENCE_END_RE = re.compile(r"""[.!?…]["'”’»)\]]*$""")
+_MENU_SEPARATORS = "|·•»›/"  # every match of _MENU_SPLIT_RE holds one
+_SENTENCE_ENDS = (".", "!", "?", "…")
+_SENTENCE_CLOSERS = "\"'”’»)]"  # may follow the final mark
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -60,103 +62,50 @@ def normalize_line(text: str) -> str:
     Returns:
         The normalised form (may be empty for lines of punctuation only).
     """
-    folded = _SPACE_RE.sub(" ", text).strip().casefold()
+    # str.split() and the regex \s agree on what is whitespace (both ask str.isspace), so the joined
+    # split is the line with whitespace runs collapsed and stripped, at a third of a substitution's cost.
+    folded = " ".join(text.split()).casefold()
     # Strip the edges with two anchored matches (one on the reversed string): a search for a
-    # trailing run would try every position of the line.
+    # trailing run would try every position of the line. [\W_] is exactly "not str.isalnum()", so
+    # the reversed copy is made only when the last character is one to strip.
     head = _LEAD_RE.match(folded)
     if head:
         folded = folded[head.end() :]
-    tail = _LEAD_RE.match(folded[::-1])
-    if tail:
-        folded = folded[: len(folded) - tail.end()]
+    if folded and not folded[-1].isalnum():
+        tail = _LEAD_RE.match(folded[::-1])
+        if tail:
+            folded = folded[: len(folded) - tail.end()]
     return folded
 
 
-
-# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
-# ones only a few at a time, enough for the passes over one document: 65,536 cached long lines with
-# their word tuples would hold gigabytes (a corpus of one-line articles). Huge lines are not cached.
-_SHORT_LINE_CHARS = 2000
-_LONG_LINE_CHARS = 100_000
+# ASCII characters that are neither word characters (\w is exactly str.isalnum() or "_") nor
+# apostrophes, all mapped to spaces.
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c in "_'")})
 
 
-def _line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    """Features of a line's text (cached, see above)."""
-    if len(text) <= _SHORT_LINE_CHARS:
-        return _cached_line_features(text)
-    if len(text) <= _LONG_LINE_CHARS:
-        return _cached_long_line_features(text)
-    return _compute_line_features(text)
+def _ascii_words(text: str) -> list[str]:
+    """``_WORD_RE.findall(text)`` for an ASCII text, with string methods in half the time of the regex.
 
-
-@lru_cache(maxsize=256)
-def _cached_long_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    return _compute_line_features(text)
-
-
-@lru_cache(maxsize=1 << 16)
-def _cached_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    """Features of a short line, cached: the cleaner looks at the same lines in several passes
-    and the recurring-line count sees them once more."""
-    return _compute_line_features(text)
-
-
-def _compute_line_features(text: str) -> tuple[str, tuple[str, ...], float, bool]:
-    words = tuple(_WORD_RE.findall(text))
-    stops = sum(map(STOPWORDS.__contains__, map(str.casefold, words)))
-    return (
-        normalize_line(text),
-        words,
-        stops / len(words) if words else 0.0,
-        bool(_SENTENCE_END_RE.search(text.rstrip())),
-    )
-
-
-@dataclass(frozen=True)
-class LineInfo:
-    """A non-blank line with the features the rules use.
-
-    Attributes:
-        number: 1-based line number in the original text.
-        text: The line as read (without its line ending).
-        norm: :func:`normalize_line` of the text.
-        words: The words (``\\w+`` runs, apostrophes kept inside words).
-        stop_density: Share of words that are English stopwords.
-        ends_sentence: Whether the line ends with sentence-final punctuation.
+    On ASCII a word is a run of ``[A-Za-z0-9_]`` and single apostrophes inside it ("don't"). Every
+    other character becomes a space. Of a run of apostrophes, each pair becomes a space (two never
+    join words) and a last lone one is left; a lone apostrophe next to a space or an end of the
+    line then goes, so those left sit between word characters and join them, as in the regex.
     """
+    spaced = text.translate(_ASCII_SEPARATORS)
+    if "'" in spaced:
+        spaced = (" " + spaced.replace("''", " ") + " ").replace(" '", " ").replace("' ", " ")
+    return spaced.split()
 
-    number: int
-    text: str
-    norm: str
-    words: tuple[str, ...]
+
+class _LineShape:
+    """The shape predicates of a line (prose, sentence, ...), from its word count, stopword
+    density and sentence ending: shared by :class:`LineFeatures` and :class:`LineInfo`."""
+
+    __slots__ = ()
+
+    n_words: int
     stop_density: float
     ends_sentence: bool
-
-    @classmethod
-    def from_text(cls, number: int, text: str) -> LineInfo:
-        """Compute the features of one line.
-
-        Args:
-            number: 1-based line number in the original text.
-            text: The line (non-blank).
-
-        Returns:
-            The line with its features.
-        """
-        norm, words, stop_density, ends_sentence = _line_features(text)
-        return cls(
-            number=number,
-            text=text,
-            norm=norm,
-            words=words,
-            stop_density=stop_density,
-            ends_sentence=ends_sentence,
-        )
-
-    @property
-    def n_words(self) -> int:
-        """Number of words."""
-        return len(self.words)
 
     @property
     def is_prose(self) -> bool:
@@ -185,6 +134,185 @@ class LineInfo:
     def is_short(self) -> bool:
         """Whether the line is short and not a sentence (menu items, labels, headings)."""
         return self.n_words <= 6 and not (self.ends_sentence and self.n_words >= 4)
+
+
+class LineFeatures(_LineShape):
+    """The features of a line's text, shared by every line with that text (see :func:`line_features`).
+
+    The word count, stopword density and sentence ending are computed at once: the recurring-line
+    count and the cleaner need them on every line (:attr:`LineInfo.is_prose`). The rest is computed
+    on first use, as most lines never need it: the recurring-line count skips prose without
+    normalising it, and most rules give up on a long line after its word count.
+
+    Attributes:
+        text: The line.
+        folded_words: The case-folded words (``\\w+`` runs, apostrophes kept inside words).
+        n_words: Number of words.
+        stop_density: Share of words that are English stopwords.
+        ends_sentence: Whether the line ends with sentence-final punctuation.
+    """
+
+    __slots__ = (
+        "_lowered",
+        "_norm",
+        "_words",
+        "ends_sentence",
+        "folded_words",
+        "n_words",
+        "stop_density",
+        "text",
+    )
+
+    text: str
+    folded_words: tuple[str, ...]
+    n_words: int
+    stop_density: float
+    ends_sentence: bool
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._norm: str | None = None
+        self._lowered: str | None = None
+        self._words: tuple[str, ...] | None = None
+        if text.isascii():
+            # On ASCII, lower() is casefold() and maps word characters to word characters one for
+            # one, so the words of the lowered line are the case-folded words: no per-word casefold.
+            # The words as written are found only if a rule asks for them.
+            self.folded_words = tuple(_ascii_words(text.lower()))
+        else:
+            # Elsewhere folding can change a line's words ("İ" folds to "i" and a combining dot):
+            # fold word by word.
+            self._words = tuple(_WORD_RE.findall(text))
+            self.folded_words = tuple(map(str.casefold, self._words))
+        self.n_words = n = len(self.folded_words)
+        self.stop_density = sum(map(STOPWORDS.__contains__, self.folded_words)) / n if n else 0.0
+        # The line ends with one of .!?… followed by nothing but closing quotes and brackets (the two
+        # sets are disjoint, so stripping every closer leaves that mark last).
+        self.ends_sentence = text.rstrip().rstrip(_SENTENCE_CLOSERS).endswith(_SENTENCE_ENDS)
+
+    @property
+    def norm(self) -> str:
+        """:func:`normalize_line` of the text (computed on first use)."""
+        if self._norm is None:
+            self._norm = normalize_line(self.text)
+        return self._norm
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words as written (computed on first use for ASCII lines)."""
+        if self._words is None:
+            self._words = tuple(_WORD_RE.findall(self.text))
+        return self._words
+
+    def may_contain(self, hints: tuple[str, ...]) -> bool:
+        """Whether the text may contain one of ``hints`` (lower-case ASCII) in any letter case.
+
+        A cheap necessary condition for a case-insensitive regex every match of which contains
+        one of the hints, checked before the regex's search of the whole line. It is exact on
+        ASCII lines only: ``re.IGNORECASE`` also matches some other letters to ASCII ones ("ſ" to
+        "s", the Kelvin sign to "k"), so on other lines the answer is always yes and the regex decides.
+        """
+        if self._lowered is None:
+            if not self.text.isascii():
+                return True
+            self._lowered = self.text.lower()
+        lowered = self._lowered
+        return any(hint in lowered for hint in hints)
+
+
+# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
+# ones only a few at a time, enough for the passes over one document: 65,536 cached long lines with
+# their word tuples would hold gigabytes (a corpus of one-line articles). Huge lines are not cached.
+_SHORT_LINE_CHARS = 2000
+_LONG_LINE_CHARS = 100_000
+
+
+def line_features(text: str) -> LineFeatures:
+    """The features of a line's text (cached, see above)."""
+    if len(text) <= _SHORT_LINE_CHARS:
+        return _cached_line_features(text)
+    if len(text) <= _LONG_LINE_CHARS:
+        return _cached_long_line_features(text)
+    return LineFeatures(text)
+
+
+@lru_cache(maxsize=256)
+def _cached_long_line_features(text: str) -> LineFeatures:
+    return LineFeatures(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_line_features(text: str) -> LineFeatures:
+    """Features of a short line, cached: the cleaner looks at the same lines in several passes
+    and the recurring-line count sees them once more."""
+    return LineFeatures(text)
+
+
+class LineInfo(_LineShape):
+    """A non-blank line of a document with the features the rules use.
+
+    Attributes:
+        number: 1-based line number in the original text.
+        text: The line as read (without its line ending).
+        n_words: Number of words.
+        stop_density: Share of words that are English stopwords.
+        ends_sentence: Whether the line ends with sentence-final punctuation.
+        features: The features of the text, shared with other lines of the same text.
+    """
+
+    # The features every rule reads are copied into slots (an attribute read, not a property call);
+    # the others are read through ``features``, which computes them once per distinct text.
+    __slots__ = ("ends_sentence", "features", "n_words", "number", "stop_density", "text")
+
+    number: int
+    text: str
+    n_words: int
+    stop_density: float
+    ends_sentence: bool
+    features: LineFeatures
+
+    def __init__(self, number: int, features: LineFeatures) -> None:
+        self.number = number
+        self.features = features
+        self.text = features.text
+        self.n_words = features.n_words
+        self.stop_density = features.stop_density
+        self.ends_sentence = features.ends_sentence
+
+    @classmethod
+    def from_text(cls, number: int, text: str) -> LineInfo:
+        """Compute the features of one line.
+
+        Args:
+            number: 1-based line number in the original text.
+            text: The line (non-blank).
+
+        Returns:
+            The line with its features.
+        """
+        return cls(number, line_features(text))
+
+    def __repr__(self) -> str:
+        return f"LineInfo(number={self.number!r}, text={self.text!r})"
+
+    @property
+    def norm(self) -> str:
+        """:func:`normalize_line` of the text."""
+        return self.features.norm
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words (``\\w+`` runs, apostrophes kept inside words)."""
+        return self.features.words
+
+    @property
+    def folded_words(self) -> tuple[str, ...]:
+        """The case-folded words."""
+        return self.features.folded_words
+
+    def may_contain(self, hints: tuple[str, ...]) -> bool:
+        """See :meth:`LineFeatures.may_contain`."""
+        return self.features.may_contain(hints)
 
 
 @dataclass
@@ -365,6 +493,10 @@ _MEDIA_EXACT = _exact(
     r"replay",
     r"full screen",
 )
+_PHOTO_BY_AGENCY = re.compile(
+    r"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:Photo|Image|Picture)s?\s*(?:by|:|/)"
+)
+_PHOTO_BY = re.compile(r"^(?:photo|image|picture)s? (?:by|courtesy of)\b", re.IGNORECASE)
 _CREDIT_WORDS = re.compile(
     r"\b(?:getty|reuters|afp|ap|associated press|epa|shutterstock|istock(?:photo)?|alamy|"
     r"wikimedia|creative commons|flickr|photo|photos|photographer|image|images|pool|"
@@ -382,6 +514,8 @@ _NEWSLETTER = re.compile(
     r"thank(?:s| you) for (?:signing up|subscribing)|terms (?:and|&) conditions and privacy policy",
     re.IGNORECASE,
 )
+# Every match of _NEWSLETTER contains one of these (case-insensitively): see LineFeatures.may_contain.
+_NEWSLETTER_HINTS = ("inbox", "mail", "sign", "subscrib", "clicking", "privacy policy")
 _NEWSLETTER_TITLE = _exact(
     r"get (?:the |our )?(?:daily|weekly|breaking|latest|top|free)\b.{0,40}\b(?:news|newsletters?|updates|"
     r"alerts|headlines|stories)",
@@ -461,6 +595,7 @@ _BYLINE = re.compile(
     r"writer|reporter|correspondent|editor))*\s*[,|]?.{0,40}$"
 )
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+_COPYRIGHT_HINTS = ("©", "(c)", "copyright", "all rights reserved")
 
 _RELATED = re.compile(
     r"^(?:related(?: articles?| stories| news| links?| content| coverage| posts?| topics?| videos?"
@@ -482,6 +617,17 @@ _PROMO_LINK = re.compile(
     r"\b[\w-]+\.(?:com|net|org|co\.uk|co|io|info|news|tv|in|us|uk)\b",
     re.IGNORECASE,
 )
+# Every match of _PROMO_LINK contains one of these (case-insensitively): see LineFeatures.may_contain.
+_PROMO_LINK_HINTS = (
+    "visit",
+    "go to",
+    "check out",
+    "head to",
+    "log on to",
+    "download",
+    "follow us",
+    "more at",
+)
 _PROMO_LABEL = re.compile(
     r"^(?:WEEKLY |DAILY |MONTHLY |SPECIAL |SPONSORED |PARTNER |PROMOTED |FEATURED )?"
     r"(?:FEATURE|SPONSORED|PROMOTION|PROMOTED|ADVERTORIAL|PARTNER CONTENT|SPECIAL OFFER|DEAL OF THE DAY|"
@@ -493,6 +639,7 @@ _COOKIE = re.compile(
     r"\bprivacy (?:policy|notice|settings)\b.{0,80}\b(?:agree|accept|consent|updated)\b",
     re.IGNORECASE,
 )
+_COOKIE_HINTS = ("cookie", "privacy")
 _STOCK_LABEL = re.compile(r"^[A-Z][\w&'’ -]{1,30}:\s+(?P<rest>[A-Z].*)$")
 _STOCK_PARTICIPLE = re.compile(
     r"\b(?:smiling|standing|sitting|holding|looking|reading|wearing|posing|walking|working|typing|"
@@ -520,18 +667,20 @@ _DATE_TOKEN = re.compile(
 # ---------------------------------------------------------------------------
 def user_phrase(ctx: LineContext) -> bool:
     """A line equal to a user phrase (``phrases`` in the rules file)."""
-    return ctx.line.norm in ctx.phrases
+    return bool(ctx.phrases) and ctx.line.norm in ctx.phrases  # no phrases: spare the normalisation
 
 
 def user_pattern(ctx: LineContext) -> bool:
     """A line fully matching a user regular expression (``patterns`` in the rules file)."""
+    if not ctx.patterns:
+        return False
     text = ctx.line.text.strip()
     return any(p.fullmatch(text) for p in ctx.patterns)
 
 
 def recurring_line(ctx: LineContext) -> bool:
     """A line that recurs in many documents of the batch (CCNet-style)."""
-    return ctx.line.norm in ctx.recurring
+    return bool(ctx.recurring) and ctx.line.norm in ctx.recurring
 
 
 def ad_label(ctx: LineContext) -> bool:
@@ -553,9 +702,7 @@ def photo_credit(ctx: LineContext) -> bool:
     text = line.text.strip()
     if line.n_words > 16 or line.ends_sentence and not text.endswith(")"):
         return False
-    if re.match(r"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:Photo|Image|Picture)s?\s*(?:by|:|/)", text):
-        return True
-    if re.match(r"^(?:photo|image|picture)s? (?:by|courtesy of)\b", text, re.IGNORECASE):
+    if _PHOTO_BY_AGENCY.match(text) or _PHOTO_BY.match(text):
         return True
     if "|" in text:
         last = text.rsplit("|", 1)[1].strip()
@@ -580,15 +727,17 @@ def newsletter(ctx: LineContext) -> bool:
     line = ctx.line
     if line.n_words > 45:
         return False
-    return bool(_NEWSLETTER.search(line.text) or (line.n_words <= 10 and _NEWSLETTER_TITLE.match(line.norm)))
+    if line.may_contain(_NEWSLETTER_HINTS) and _NEWSLETTER.search(line.text):
+        return True
+    return line.n_words <= 10 and bool(_NEWSLETTER_TITLE.match(line.norm))
 
 
 def share_widget(ctx: LineContext) -> bool:
     """Share, follow, comment and print widgets: lines made only of widget words ("Share this", "Tweet")."""
     line = ctx.line
-    if not line.words or line.n_words > 14:
+    if not line.n_words or line.n_words > 14:
         return False
-    words = [w.casefold() for w in line.words]
+    words = line.folded_words
     if not any(w in _WIDGET_CORE for w in words):
         return False
     return all(w in _WIDGET_CORE or w in _WIDGET_FILLER for w in words)
@@ -599,14 +748,15 @@ def page_furniture(ctx: LineContext) -> bool:
     line = ctx.line
     if _FURNITURE.match(line.norm):
         return True
-    if _GLUED_BYLINE.search(line.text):
+    if "By" in line.text and _GLUED_BYLINE.search(line.text):  # case-sensitive: "By" is in every match
         return True
     text = line.text.strip()
-    if line.n_words <= 25 and _COPYRIGHT.search(text):
+    if line.n_words <= 25 and line.may_contain(_COPYRIGHT_HINTS) and _COPYRIGHT.search(text):
         return True
     # Menus rendered on one line: several short items joined by separators. Whitespace runs are
     # collapsed first: the split pattern would rescan a long run of spaces from each of its positions.
-    if line.ends_sentence:
+    # Without a separator character the split gives one item.
+    if line.ends_sentence or not any(sep in text for sep in _MENU_SEPARATORS):
         return False
     items = [s for s in _MENU_SPLIT_RE.split(_SPACE_RE.sub(" ", text)) if s.strip()]
     return len(items) >= 4 and all(len(s.split()) <= 3 for s in items)
@@ -621,7 +771,7 @@ def byline(ctx: LineContext) -> bool:
 def dateline(ctx: LineContext) -> bool:
     """Lines made only of dates and times: "06.01.2008 01:07", "Updated: Jan. 5, 2008 3:45 p.m. ET"."""
     line = ctx.line
-    if not line.words or line.n_words > 12:
+    if not line.n_words or line.n_words > 12:
         return False
     if not any(ch.isdigit() for ch in line.text):
         return False
@@ -641,14 +791,17 @@ def promo(ctx: LineContext) -> bool:
         return False
     if _PROMO_LABEL.match(text):
         return True
-    if text.endswith("!!!") and line.n_words <= 25:
+    if line.n_words > 25:
+        return False
+    if text.endswith("!!!"):
         return True
-    return bool(_PROMO_LINK.search(text)) and line.n_words <= 25
+    return line.may_contain(_PROMO_LINK_HINTS) and bool(_PROMO_LINK.search(text))
 
 
 def cookie_notice(ctx: LineContext) -> bool:
     """Cookie and privacy notices: "This site uses cookies ... you agree to our cookie policy"."""
-    return ctx.line.n_words <= 60 and bool(_COOKIE.search(ctx.line.text))
+    line = ctx.line
+    return line.n_words <= 60 and line.may_contain(_COOKIE_HINTS) and bool(_COOKIE.search(line.text))
 
 
 # ---------------------------------------------------------------------------
