@@ -17,6 +17,7 @@ _TRANSLATE = str.maketrans(
         "\u2212": "-", "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
     }
 )  # fmt: skip
+_TO_MAP = re.compile("[" + "".join(re.escape(chr(c)) for c in _TRANSLATE) + "]")
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
@@ -35,7 +36,12 @@ def fold_text(text: str) -> str:
     Enough for tokens (which ignore whitespace); pure-ASCII text skips the Unicode steps.
     """
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+        # Most non-ASCII news text is NFKC already and has a few characters to map, if any: the
+        # quick checks cost a fraction of normalizing and translating every character.
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        if _TO_MAP.search(text):
+            text = text.translate(_TRANSLATE)
     return text.casefold()
 
 

@@ -30,7 +30,7 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import content_hashes, jaccard, token_features
+from dedupe.similarity.shingle import content_hashes, token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 from dedupe.store import DocumentTable
@@ -199,12 +199,12 @@ def _start_worker(*init_args: Any) -> None:
     _init_worker(*init_args)
 
 
-def _sample_chunk(texts: list[str]) -> list[tuple[frozenset[str], np.ndarray]]:
-    """Recurring-line keys and content words of raw sample texts (the batch statistics)."""
-    out = []
-    for t in texts:
-        tokens = tokenize(fold_text(t))
-        out.append((recurring_line_keys(t), content_hashes(tokens)))
+def _sample_chunk(items: list[tuple[str, bool, bool]]) -> list[tuple[frozenset[str], np.ndarray | None]]:
+    """For each raw sample text: its recurring-line keys and (when asked) its content words."""
+    out: list[tuple[frozenset[str], np.ndarray | None]] = []
+    for text, lines, words in items:
+        keys = recurring_line_keys(text) if lines else frozenset()
+        out.append((keys, content_hashes(tokenize(fold_text(text))) if words else None))
     return out
 
 
@@ -239,9 +239,9 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     parts: list[bytes] = []
     t_clean = t_sign = 0.0
     for n, (index, raw, extracted) in enumerate(chunk):
-        t0 = time.process_time()
+        t0 = time.perf_counter()
         text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
-        t1 = time.process_time()
+        t1 = time.perf_counter()
         fp = fingerprint(index, text, config)
         sh_sigs[n] = signer.hashvalues(fp.shingles)
         if c_sigs is not None:
@@ -255,7 +255,7 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
         sizes[n] = (len(fp.shingles), len(fp.content), len(encoded))
         parts += (fp.shingles.tobytes(), fp.content.tobytes(), encoded)
         t_clean += t1 - t0
-        t_sign += time.process_time() - t1
+        t_sign += time.perf_counter() - t1
     return _Prepared(
         np.array([c[0] for c in chunk], dtype=np.int64), sh_sigs, c_sigs, has_content,
         np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes, b"".join(parts),
@@ -264,6 +264,10 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
 
 
 RECURRING_SAMPLE = 20_000
+WORD_SAMPLE = 5_000
+"""Documents on which recurring lines (CCNet-style) and content-word frequencies (the rare-word
+index) are counted; enough for a line in 0.5% of the documents or a word in 0.5% of them to be
+seen 100 and 25 times."""
 
 
 def text_key(text: str) -> int:
@@ -386,17 +390,19 @@ def prepare(
     want_recurring = config.clean and n > 1 and bool(cc.recurring_min_docs)
     if want_recurring or config.paraphrase:
         counts: Counter[str] = Counter()
-        sample = sample_indices(keys)
+        line_sample = set(sample_indices(keys, RECURRING_SAMPLE)) if want_recurring else set()
+        word_sample = set(sample_indices(keys, WORD_SAMPLE)) if config.paraphrase else set()
         contents: dict[int, np.ndarray] = {}  # one per distinct text: copies do not make a word common
-        parts = _chunks(sample, chunk)
-        texts = ([documents.text(k) for k in part] for part in parts)
-        for part, res in zip(parts, _map(_sample_chunk, texts, n_jobs, (config, clean_config, frozenset()),
-                                         "count", None, len(sample))):
+        parts = _chunks(sorted(line_sample | word_sample), chunk)
+        batches = ([(documents.text(k), k in line_sample, k in word_sample) for k in part] for part in parts)
+        for part, res in zip(parts, _map(_sample_chunk, batches, n_jobs, (config, clean_config, frozenset()),
+                                         "count", None, 0)):
             for k, (line_keys, content) in zip(part, res):
                 counts.update(line_keys)
-                contents.setdefault(keys[k], content)
+                if content is not None:
+                    contents.setdefault(keys[k], content)
         if want_recurring:
-            recurring = select_recurring(counts, len(sample), cc)
+            recurring = select_recurring(counts, len(line_sample), cc)
         if config.paraphrase:
             common = _common_words(list(contents.values()), len(set(keys)), config)
     t1 = time.perf_counter()
@@ -474,16 +480,11 @@ def find_matches(
     t0 = time.perf_counter()
     matches, active = exact_groups(corpus)
     content_active = active[corpus.has_content[active]]
-
-    def content_jaccard(i: int, j: int) -> float:
-        return jaccard(corpus.fingerprint(i).content, corpus.fingerprint(j).content)
-
     pairs, raw = find_candidates(
         corpus.shingle_sigs,
         corpus.content_sigs,
         active,
         content_active,
-        content_jaccard,
         config.candidate_threshold,
         config.content_candidate_threshold,
         config.content_candidate_threshold,

@@ -14,7 +14,6 @@ signatures (rewrites, cut and noisy copies), the latter with an exact content-Ja
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -113,43 +112,39 @@ def find_candidates(
     content_sigs: np.ndarray | None,
     active: np.ndarray,
     content_active: np.ndarray,
-    content_jaccard: Callable[[int, int], float] | None,
     threshold: float,
     content_threshold: float,
-    jaccard_floor: float,
+    content_floor: float,
 ) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
-    Content-index collisions that the shingle index did not find are kept when their content
-    Jaccard reaches ``jaccard_floor``. Many collisions of a large corpus are chance ones, so they
-    are first screened by the Jaccard their signatures estimate: a pair is checked exactly only
-    when the estimate is within three standard deviations of the floor (a pair at the floor is
-    screened out with probability below 0.2%; the LSH banding itself misses about 30% of those).
+    Content-index collisions that the shingle index did not find are kept when the Jaccard
+    similarity their signatures estimate is within two standard deviations of ``content_floor``
+    or above (a pair exactly at the floor is kept with probability 0.98; the LSH banding itself
+    misses about 30% of those). On a large corpus most content collisions are chance ones, far
+    below the floor; the estimate drops them without reading anything back.
 
     Args:
         shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
         content_sigs: Content-word signatures, or ``None`` to skip rewrite candidates.
         active: Indices of the documents to index (non-empty, one per group of exact copies).
         content_active: Indices of the documents to put in the content index.
-        content_jaccard: Exact content Jaccard of two documents, for the check of content candidates.
         threshold: LSH threshold of the shingle index.
         content_threshold: LSH threshold of the content index.
-        jaccard_floor: Content candidates must reach this exact content Jaccard.
+        content_floor: Content candidates must reach about this estimated Jaccard.
 
     Returns:
-        The pairs and the number of raw LSH collisions before the content check.
+        The pairs and the number of raw LSH collisions before the content screen.
     """
     n = shingle_sigs.shape[0]
     num_perm = shingle_sigs.shape[1]
     b, r = lsh_params(threshold, num_perm)
     codes = bucket_pairs(shingle_sigs, active, b, r, n)
     raw = len(codes)
-    if content_sigs is not None and content_jaccard is not None:
+    if content_sigs is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
         extra = np.setdiff1d(bucket_pairs(content_sigs, content_active, b2, r2, n), codes, assume_unique=True)
         raw += len(extra)
-        margin = 3 * (jaccard_floor * (1 - jaccard_floor) / num_perm) ** 0.5
-        extra = extra[estimated_jaccard(content_sigs, extra, n) >= jaccard_floor - margin]
-        kept = [c for c in extra.tolist() if content_jaccard(c // n, c % n) >= jaccard_floor]
-        codes = np.union1d(codes, np.array(kept, dtype=np.int64))
+        margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
+        codes = np.union1d(codes, extra[estimated_jaccard(content_sigs, extra, n) >= content_floor - margin])
     return decode_pairs(codes, n), raw

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from itertools import repeat
 
 import numpy as np
 
@@ -52,13 +53,16 @@ class Vocabulary:
     def lookup(self, tokens: list[str]) -> np.ndarray:
         """Ids of ``tokens`` (new tokens are added)."""
         ids = self.ids
-        missing = set(tokens).difference(ids)
-        if missing:
+        # One dict lookup per token; only the (few) new tokens of a document take a second pass.
+        out = np.fromiter(map(ids.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        if len(out) and out.min() < 0:
+            missing = {tokens[k] for k in np.flatnonzero(out < 0).tolist()}
             if len(ids) + len(missing) > self._limit:
                 ids.clear()
                 missing = set(tokens)
             self._add(missing)
-        return np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            out = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        return out
 
     def _add(self, tokens: set[str]) -> None:
         start = len(self.ids)
