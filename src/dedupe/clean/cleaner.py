@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -284,6 +285,24 @@ def find_headline(
     return None
 
 
+class _LineRulesByLength:
+    """The line rules to try on a line, by its word count: those whose ``max_words`` allows it.
+
+    Long prose lines are most lines of an article and most rules never fire on them (see
+    :attr:`Rule.max_words`); looking the rules up by length spares a call per rule and line.
+    """
+
+    def __init__(self, rules: list[Rule]) -> None:
+        # tiers[i] holds the rules for lines of limits[i-1] < n <= limits[i] words, in registry
+        # order; the last tier is for lines longer than every limit.
+        self.limits = sorted({r.max_words for r in rules if r.max_words is not None})
+        self.tiers = [tuple(r for r in rules if r.max_words is None or r.max_words >= n) for n in self.limits]
+        self.tiers.append(tuple(r for r in rules if r.max_words is None))
+
+    def __call__(self, n_words: int) -> tuple[Rule, ...]:
+        return self.tiers[bisect_left(self.limits, n_words)]
+
+
 class Cleaner:
     """Removes scraping boilerplate from texts line by line, using the :data:`RULES` registry.
 
@@ -300,6 +319,13 @@ class Cleaner:
         if unknown:
             raise ConfigError(f"unknown rule name(s): {', '.join(unknown)}")
         self.rules: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in self.config.disabled_rules)
+        # Line rules by document language (English-only rules drop out) and line length.
+        self._line_rules = {
+            english: _LineRulesByLength(
+                [r for r in self.rules if r.stage == "line" and (english or not r.english_only)]
+            )
+            for english in (True, False)
+        }
         self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
         self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
 
@@ -361,12 +387,12 @@ class Cleaner:
             patterns=self._patterns,
             extracted=extracted,
         )
-        line_rules = [r for r in rules if r.stage == "line"]
+        line_rules = self._line_rules[english]
         local_rules = [r for r in rules if r.stage == "context" and not r.uses_block]
         block_rules = [r for r in rules if r.stage == "context" and r.uses_block]
-        for pos in range(len(infos)):
+        for pos, info in enumerate(infos):
             ctx.pos = pos
-            for rule in line_rules:
+            for rule in line_rules(info.n_words):
                 if rule.check(ctx):
                     verdicts[pos] = rule.name
                     break

@@ -29,7 +29,7 @@ _WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 _LEAD_RE = re.compile(r"[\W_]+", re.UNICODE)
 _MENU_SPLIT_RE = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
-_MENU_SEPARATORS = "|·•»›/"  # every match of _MENU_SPLIT_RE holds one
+_MENU_SEPARATOR_RE = re.compile(r"[|·•»›/]")  # every match of _MENU_SPLIT_RE holds one
 _SENTENCE_ENDS = (".", "!", "?", "…")
 _SENTENCE_CLOSERS = "\"'”’»)]"  # may follow the final mark
 
@@ -63,8 +63,13 @@ def normalize_line(text: str) -> str:
         The normalised form (may be empty for lines of punctuation only).
     """
     # str.split() and the regex \s agree on what is whitespace (both ask str.isspace), so the joined
-    # split is the line with whitespace runs collapsed and stripped, at a third of a substitution's cost.
-    folded = " ".join(text.split()).casefold()
+    # split is the line with whitespace runs collapsed and stripped, at a third of a substitution's
+    # cost. Cheaper still on the usual line: the space is the only whitespace character that
+    # str.isprintable() accepts, so a printable line without a double space has nothing to collapse.
+    if text.isprintable() and "  " not in text:
+        folded = text.strip(" ").casefold()
+    else:
+        folded = " ".join(text.split()).casefold()
     # Strip the edges with two anchored matches (one on the reversed string): a search for a
     # trailing run would try every position of the line. [\W_] is exactly "not str.isalnum()", so
     # the reversed copy is made only when the last character is one to strip.
@@ -217,7 +222,11 @@ class LineFeatures(_LineShape):
                 return True
             self._lowered = self.text.lower()
         lowered = self._lowered
-        return any(hint in lowered for hint in hints)
+        # A loop rather than any(): no generator to make, on a check made for most lines.
+        for hint in hints:  # noqa: SIM110
+            if hint in lowered:
+                return True
+        return False
 
 
 # Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
@@ -434,6 +443,9 @@ class Rule:
         uses_block: For context rules: whether the rule needs the main block and headline.
             Context rules that do not run before the block is found, so that the lines
             they remove (embed captions, photo alt text) cannot be taken for the headline.
+        max_words: For line rules: the rule never fires on a line of more words (its check
+            returns ``False`` there), so the cleaner does not call it on such lines: on a long
+            prose line most rules would only compare the word count. ``None``: no limit.
     """
 
     name: str
@@ -442,6 +454,7 @@ class Rule:
     check: Callable[[LineContext], bool]
     english_only: bool = False
     uses_block: bool = False
+    max_words: int | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -688,10 +701,23 @@ def ad_label(ctx: LineContext) -> bool:
     return bool(_AD_LABEL.match(ctx.line.norm))
 
 
+# The word limits of the line rules (Rule.max_words) are named: the registry declares them too.
+_MEDIA_EMBED_MAX_WORDS = 40
+_PHOTO_CREDIT_MAX_WORDS = 16
+_STOCK_PHOTO_MAX_WORDS = 40
+_NEWSLETTER_MAX_WORDS = 45
+_SHARE_WIDGET_MAX_WORDS = 14
+_BYLINE_MAX_WORDS = 12
+_DATELINE_MAX_WORDS = 12
+_RELATED_HEADING_MAX_WORDS = 8
+_PROMO_MAX_WORDS = 40
+_COOKIE_NOTICE_MAX_WORDS = 60
+
+
 def media_embed(ctx: LineContext) -> bool:
     """Video and photo embeds: "Click to play video: '...'", "Photo Insert: ...", "Enlarge this image"."""
     line = ctx.line
-    if line.n_words > 40:
+    if line.n_words > _MEDIA_EMBED_MAX_WORDS:
         return False
     return bool(_MEDIA_PREFIX.match(line.text.strip()) or _MEDIA_EXACT.match(line.norm))
 
@@ -700,7 +726,7 @@ def photo_credit(ctx: LineContext) -> bool:
     """Photo credits: "Name | Agency/Photographer, 2013", "(AP Photo/Name)", "Photo by X/Getty Images"."""
     line = ctx.line
     text = line.text.strip()
-    if line.n_words > 16 or line.ends_sentence and not text.endswith(")"):
+    if line.n_words > _PHOTO_CREDIT_MAX_WORDS or line.ends_sentence and not text.endswith(")"):
         return False
     if _PHOTO_BY_AGENCY.match(text) or _PHOTO_BY.match(text):
         return True
@@ -713,8 +739,10 @@ def photo_credit(ctx: LineContext) -> bool:
 def stock_photo(ctx: LineContext) -> bool:
     """Stock-photo descriptions: "Label: Business man in suit smiling and reading a newspaper ..."."""
     line = ctx.line
+    if line.n_words > _STOCK_PHOTO_MAX_WORDS:
+        return False
     m = _STOCK_LABEL.match(line.text.strip())
-    if not m or line.n_words > 40:
+    if not m:
         return False
     rest = m.group("rest")
     if any(q in rest for q in '"“”'):
@@ -725,7 +753,7 @@ def stock_photo(ctx: LineContext) -> bool:
 def newsletter(ctx: LineContext) -> bool:
     """Newsletter and sign-up blocks, including prose-like ones ("... delivered to your inbox")."""
     line = ctx.line
-    if line.n_words > 45:
+    if line.n_words > _NEWSLETTER_MAX_WORDS:
         return False
     if line.may_contain(_NEWSLETTER_HINTS) and _NEWSLETTER.search(line.text):
         return True
@@ -735,7 +763,7 @@ def newsletter(ctx: LineContext) -> bool:
 def share_widget(ctx: LineContext) -> bool:
     """Share, follow, comment and print widgets: lines made only of widget words ("Share this", "Tweet")."""
     line = ctx.line
-    if not line.n_words or line.n_words > 14:
+    if not line.n_words or line.n_words > _SHARE_WIDGET_MAX_WORDS:
         return False
     words = line.folded_words
     if not any(w in _WIDGET_CORE for w in words):
@@ -756,7 +784,7 @@ def page_furniture(ctx: LineContext) -> bool:
     # Menus rendered on one line: several short items joined by separators. Whitespace runs are
     # collapsed first: the split pattern would rescan a long run of spaces from each of its positions.
     # Without a separator character the split gives one item.
-    if line.ends_sentence or not any(sep in text for sep in _MENU_SEPARATORS):
+    if line.ends_sentence or not _MENU_SEPARATOR_RE.search(text):
         return False
     items = [s for s in _MENU_SPLIT_RE.split(_SPACE_RE.sub(" ", text)) if s.strip()]
     return len(items) >= 4 and all(len(s.split()) <= 3 for s in items)
@@ -765,30 +793,32 @@ def page_furniture(ctx: LineContext) -> bool:
 def byline(ctx: LineContext) -> bool:
     """Bylines on their own line: "By Jane Doe, Staff Writer"."""
     line = ctx.line
-    return line.n_words <= 12 and not line.ends_sentence and bool(_BYLINE.match(line.text.strip()))
+    if line.n_words > _BYLINE_MAX_WORDS or line.ends_sentence:
+        return False
+    return bool(_BYLINE.match(line.text.strip()))
 
 
 def dateline(ctx: LineContext) -> bool:
     """Lines made only of dates and times: "06.01.2008 01:07", "Updated: Jan. 5, 2008 3:45 p.m. ET"."""
     line = ctx.line
-    if not line.n_words or line.n_words > 12:
+    if not line.n_words or line.n_words > _DATELINE_MAX_WORDS:
         return False
-    if not any(ch.isdigit() for ch in line.text):
+    if not any(map(str.isdigit, line.text)):
         return False
     return all(_DATE_TOKEN.match(w) for w in line.words)
 
 
 def related_heading(ctx: LineContext) -> bool:
     """Related, recommended and most-read headings: "Related Articles", "Discover news about China"."""
-    return ctx.line.n_words <= 8 and bool(_RELATED.match(ctx.line.norm))
+    return ctx.line.n_words <= _RELATED_HEADING_MAX_WORDS and bool(_RELATED.match(ctx.line.norm))
 
 
 def promo(ctx: LineContext) -> bool:
     """Promos and self-promotion: "For the latest, visit example.com!!!!", "WEEKLY FEATURE : ..."."""
     line = ctx.line
-    text = line.text.strip()
-    if line.n_words > 40:
+    if line.n_words > _PROMO_MAX_WORDS:
         return False
+    text = line.text.strip()
     if _PROMO_LABEL.match(text):
         return True
     if line.n_words > 25:
@@ -801,7 +831,11 @@ def promo(ctx: LineContext) -> bool:
 def cookie_notice(ctx: LineContext) -> bool:
     """Cookie and privacy notices: "This site uses cookies ... you agree to our cookie policy"."""
     line = ctx.line
-    return line.n_words <= 60 and line.may_contain(_COOKIE_HINTS) and bool(_COOKIE.search(line.text))
+    return (
+        line.n_words <= _COOKIE_NOTICE_MAX_WORDS
+        and line.may_contain(_COOKIE_HINTS)
+        and bool(_COOKIE.search(line.text))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -930,12 +964,14 @@ RULES: tuple[Rule, ...] = (
         "line",
         media_embed,
         english_only=True,
+        max_words=_MEDIA_EMBED_MAX_WORDS,
     ),
     Rule(
         "photo_credit",
         "Photo credits: 'Name | Agency/Photographer, 2013', '(AP Photo/Name)'.",
         "line",
         photo_credit,
+        max_words=_PHOTO_CREDIT_MAX_WORDS,
     ),
     Rule(
         "stock_photo",
@@ -943,6 +979,7 @@ RULES: tuple[Rule, ...] = (
         "line",
         stock_photo,
         english_only=True,
+        max_words=_STOCK_PHOTO_MAX_WORDS,
     ),
     Rule(
         "newsletter",
@@ -950,6 +987,7 @@ RULES: tuple[Rule, ...] = (
         "line",
         newsletter,
         english_only=True,
+        max_words=_NEWSLETTER_MAX_WORDS,
     ),
     Rule(
         "share_widget",
@@ -957,6 +995,7 @@ RULES: tuple[Rule, ...] = (
         "line",
         share_widget,
         english_only=True,
+        max_words=_SHARE_WIDGET_MAX_WORDS,
     ),
     Rule(
         "page_furniture",
@@ -965,23 +1004,43 @@ RULES: tuple[Rule, ...] = (
         page_furniture,
     ),
     Rule(
-        "byline", "Bylines on their own line: 'By Jane Doe, Staff Writer'.", "line", byline, english_only=True
+        "byline",
+        "Bylines on their own line: 'By Jane Doe, Staff Writer'.",
+        "line",
+        byline,
+        english_only=True,
+        max_words=_BYLINE_MAX_WORDS,
     ),
-    Rule("dateline", "Lines made only of dates and times: '06.01.2008 01:07'.", "line", dateline),
+    Rule(
+        "dateline",
+        "Lines made only of dates and times: '06.01.2008 01:07'.",
+        "line",
+        dateline,
+        max_words=_DATELINE_MAX_WORDS,
+    ),
     Rule(
         "related_heading",
         "Related, recommended and most-read headings: 'Related Articles'.",
         "line",
         related_heading,
         english_only=True,
+        max_words=_RELATED_HEADING_MAX_WORDS,
     ),
     Rule(
         "promo",
         "Promos and self-promotion: 'For more, visit example.com!!!!', 'WEEKLY FEATURE : ...'.",
         "line",
         promo,
+        max_words=_PROMO_MAX_WORDS,
     ),
-    Rule("cookie_notice", "Cookie and privacy notices.", "line", cookie_notice, english_only=True),
+    Rule(
+        "cookie_notice",
+        "Cookie and privacy notices.",
+        "line",
+        cookie_notice,
+        english_only=True,
+        max_words=_COOKIE_NOTICE_MAX_WORDS,
+    ),
     # -- context pass ----------------------------------------------------------
     Rule(
         "embed_caption",
