@@ -30,7 +30,7 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import content_hashes, token_features
+from dedupe.similarity.shingle import content_hashes, jaccard, token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 from dedupe.store import DocumentTable
@@ -99,6 +99,7 @@ class StoredCorpus:
         self._at = np.zeros(n, dtype=np.int64)
         self._fps: OrderedDict[int, Fingerprint] = OrderedDict()
         self._sentences: OrderedDict[int, SentenceSet] = OrderedDict()
+        self._contents: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -146,6 +147,20 @@ class StoredCorpus:
     def text(self, index: int) -> str:
         """The cleaned text of document ``index``."""
         return self._load(index)[1]
+
+    def content_jaccard(self, i: int, j: int) -> float:
+        """Exact Jaccard similarity of the content words of documents ``i`` and ``j``."""
+        return jaccard(self._content(i), self._content(j))
+
+    def _content(self, index: int) -> np.ndarray:
+        c = self._contents.get(index)
+        if c is None:
+            nc = int(self._n_content[index])
+            at = int(self._at[index] + self.n_shingles[index] * 8)
+            c = self._contents[index] = np.frombuffer(self.spill.read(at, nc * 8), dtype=np.uint64)
+            if len(self._contents) > self._CACHE:
+                self._contents.popitem(last=False)
+        return c
 
     def sentences(self, index: int) -> SentenceSet:
         """Sentences of document ``index`` (split once, recently used ones cached)."""
@@ -485,6 +500,7 @@ def find_matches(
         corpus.content_sigs,
         active,
         content_active,
+        corpus.content_jaccard,
         config.candidate_threshold,
         config.content_candidate_threshold,
         config.content_candidate_threshold,

@@ -14,6 +14,7 @@ signatures (rewrites, cut and noisy copies), the latter with an exact content-Ja
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -64,6 +65,7 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
     if len(members) < 2:
         return np.zeros(0, dtype=np.int64)
     out: list[np.ndarray] = []
+    merged = np.zeros(0, dtype=np.int64)  # pairs of earlier bands, deduplicated
     for band in range(bands):
         # One band at a time: memory stays at a few arrays of len(members), whatever the corpus.
         col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
@@ -86,11 +88,10 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
             heads = min(len(docs) - 1, max_bucket)
             for h in range(heads):
                 out.append(docs[h] * n + docs[h + 1 :])
-        if sum(len(o) for o in out) > 1 << 22:  # merge duplicates across bands as we go
-            out = [np.unique(np.concatenate(out))]
-    if not out:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(out))
+        if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
+            merged = np.unique(np.concatenate([merged, *out]))
+            out = []
+    return np.unique(np.concatenate([merged, *out])) if out else merged
 
 
 def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -112,26 +113,29 @@ def find_candidates(
     content_sigs: np.ndarray | None,
     active: np.ndarray,
     content_active: np.ndarray,
+    content_jaccard: Callable[[int, int], float] | None,
     threshold: float,
     content_threshold: float,
     content_floor: float,
 ) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
-    Content-index collisions that the shingle index did not find are kept when the Jaccard
-    similarity their signatures estimate is within two standard deviations of ``content_floor``
-    or above (a pair exactly at the floor is kept with probability 0.98; the LSH banding itself
-    misses about 30% of those). On a large corpus most content collisions are chance ones, far
-    below the floor; the estimate drops them without reading anything back.
+    Content-index collisions that the shingle index did not find are kept when their exact
+    content Jaccard (``content_jaccard``) reaches ``content_floor``. On a large corpus most
+    collisions are chance ones, far below the floor, so they are first screened by the Jaccard
+    their signatures estimate: only pairs within two standard deviations of the floor, or above,
+    are checked exactly (a pair at the floor passes the screen with probability 0.98; the LSH
+    banding itself misses about 30% of those).
 
     Args:
         shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
         content_sigs: Content-word signatures, or ``None`` to skip rewrite candidates.
         active: Indices of the documents to index (non-empty, one per group of exact copies).
         content_active: Indices of the documents to put in the content index.
+        content_jaccard: Exact content Jaccard of two documents (the check of content candidates).
         threshold: LSH threshold of the shingle index.
         content_threshold: LSH threshold of the content index.
-        content_floor: Content candidates must reach about this estimated Jaccard.
+        content_floor: Content candidates must reach this content Jaccard.
 
     Returns:
         The pairs and the number of raw LSH collisions before the content screen.
@@ -141,10 +145,12 @@ def find_candidates(
     b, r = lsh_params(threshold, num_perm)
     codes = bucket_pairs(shingle_sigs, active, b, r, n)
     raw = len(codes)
-    if content_sigs is not None:
+    if content_sigs is not None and content_jaccard is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
         extra = np.setdiff1d(bucket_pairs(content_sigs, content_active, b2, r2, n), codes, assume_unique=True)
         raw += len(extra)
         margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
-        codes = np.union1d(codes, extra[estimated_jaccard(content_sigs, extra, n) >= content_floor - margin])
+        extra = extra[estimated_jaccard(content_sigs, extra, n) >= content_floor - margin]
+        kept = [c for c in extra.tolist() if content_jaccard(c // n, c % n) >= content_floor]
+        codes = np.union1d(codes, np.array(kept, dtype=np.int64))
     return decode_pairs(codes, n), raw
