@@ -319,13 +319,25 @@ class Cleaner:
         if unknown:
             raise ConfigError(f"unknown rule name(s): {', '.join(unknown)}")
         self.rules: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in self.config.disabled_rules)
-        # Line rules by document language (English-only rules drop out) and line length.
-        self._line_rules = {
-            english: _LineRulesByLength(
-                [r for r in self.rules if r.stage == "line" and (english or not r.english_only)]
-            )
-            for english in (True, False)
+        # The rules of each pass by document language (English-only rules drop out): line rules
+        # by line length, then context rules that do not and that do use the main block.
+        by_language = {
+            english: [r for r in self.rules if english or not r.english_only] for english in (True, False)
         }
+        self._line_rules = {
+            english: _LineRulesByLength([r for r in rules if r.stage == "line"])
+            for english, rules in by_language.items()
+        }
+        self._local_rules = {
+            english: [r for r in rules if r.stage == "context" and not r.uses_block]
+            for english, rules in by_language.items()
+        }
+        self._block_rules = {
+            english: [r for r in rules if r.stage == "context" and r.uses_block]
+            for english, rules in by_language.items()
+        }
+        self._verdict_recurring: frozenset[str] | None = None
+        self._verdict_keys: dict[bool, object] = {}
         self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
         self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
 
@@ -375,7 +387,6 @@ class Cleaner:
         if not infos:
             return {}
         english = _is_english(infos)
-        rules = [r for r in self.rules if english or not r.english_only]
         verdicts: list[str | None] = [None] * len(infos)
         ctx = LineContext(
             lines=infos,
@@ -388,15 +399,22 @@ class Cleaner:
             extracted=extracted,
         )
         line_rules = self._line_rules[english]
-        local_rules = [r for r in rules if r.stage == "context" and not r.uses_block]
-        block_rules = [r for r in rules if r.stage == "context" and r.uses_block]
+        # The context-free verdict of a text is remembered on its (cached) features: later passes
+        # over the same document, and boilerplate lines shared by many documents, reuse it.
+        key = self._verdict_key(recurring, english)
         for pos, info in enumerate(infos):
+            features = info.features
+            memo = features.line_verdict
+            if memo is not None and memo[0] is key:
+                verdicts[pos] = memo[1]
+                continue
             ctx.pos = pos
             for rule in line_rules(info.n_words):
                 if rule.check(ctx):
                     verdicts[pos] = rule.name
                     break
-        self._context_pass(ctx, local_rules)
+            features.line_verdict = (key, verdicts[pos])
+        self._context_pass(ctx, self._local_rules[english])
         if extracted:
             ctx.body = find_body_span(infos, verdicts) if english else None
             ctx.headline = 0
@@ -406,8 +424,18 @@ class Cleaner:
             if ctx.body is not None and comments is not None:
                 ctx.body = find_main_block(infos[:comments], verdicts[:comments])
             ctx.headline = find_headline(infos, verdicts, ctx.body)
-        self._context_pass(ctx, block_rules)
+        self._context_pass(ctx, self._block_rules[english])
         return {index[pos]: v for pos, v in enumerate(verdicts) if v is not None}
+
+    def _verdict_key(self, recurring: frozenset[str], english: bool) -> object:
+        """What a remembered context-free verdict is valid for: this cleaner (its rules, phrases
+        and patterns), this set of recurring lines (by identity) and the document's language."""
+        if not isinstance(recurring, frozenset):  # a mutable set may change between calls
+            return object()
+        if recurring is not self._verdict_recurring:
+            self._verdict_recurring = recurring
+            self._verdict_keys = {True: object(), False: object()}
+        return self._verdict_keys[english]
 
     @staticmethod
     def _context_pass(ctx: LineContext, rules: list[Rule]) -> None:

@@ -155,6 +155,9 @@ class LineFeatures(_LineShape):
         n_words: Number of words.
         stop_density: Share of words that are English stopwords.
         ends_sentence: Whether the line ends with sentence-final punctuation.
+        line_verdict: ``(key, rule name or None)`` from the last context-free pass over this text,
+            kept for :class:`dedupe.clean.Cleaner`: line rules look at nothing but the text and
+            the cleaner's settings, which ``key`` stands for. ``None`` until a pass has run.
     """
 
     __slots__ = (
@@ -163,6 +166,7 @@ class LineFeatures(_LineShape):
         "_words",
         "ends_sentence",
         "folded_words",
+        "line_verdict",
         "n_words",
         "stop_density",
         "text",
@@ -173,9 +177,11 @@ class LineFeatures(_LineShape):
     n_words: int
     stop_density: float
     ends_sentence: bool
+    line_verdict: tuple[object, str | None] | None
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.line_verdict = None
         self._norm: str | None = None
         self._lowered: str | None = None
         self._words: tuple[str, ...] | None = None
