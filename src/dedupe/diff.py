@@ -360,7 +360,8 @@ def cluster_diffs(
     clusters: Sequence[Any], documents: Sequence[Document], config: ScanConfig, clean_config: CleanConfig | None
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """``summarize`` of every member against its cluster's representative, by (cluster id, member id)."""
-    by_id = {d.id: d for d in documents}
+    wanted = {m.id for c in clusters for m in c.members}
+    by_id = {d.id: d for d in documents if d.id in wanted}  # only members: memory stays small
     out = {}
     for c in clusters:
         rep = by_id[c.representative]

@@ -11,6 +11,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,7 +34,7 @@ from dedupe.similarity.candidates import find_candidates
 from dedupe.similarity.shingle import content_hashes, jaccard, token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
-from dedupe.store import DocumentTable
+from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill
 
 Progress = Callable[[str, int, int], None]
 
@@ -54,10 +55,6 @@ class Corpus:
         """The fingerprint of document ``index``."""
         return self.fingerprints[index]
 
-    def text(self, index: int) -> str:
-        """The cleaned text of document ``index``."""
-        return self.texts[index]
-
     def sentences(self, index: int) -> SentenceSet:
         """Sentences of document ``index`` (split once, then cached)."""
         s = self._sentences.get(index)
@@ -66,27 +63,50 @@ class Corpus:
         return s
 
 
+class _Recent(OrderedDict[int, Any]):
+    """The ``limit`` most recently used entries (verification reads pairs sorted by their first
+    document, so a small cache catches most repeats)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def get_or(self, key: int, make: Callable[[int], Any]) -> Any:
+        value = self.get(key)
+        if value is None:
+            value = self[key] = make(key)
+            if len(self) > self.limit:
+                self.popitem(last=False)
+        else:
+            self.move_to_end(key)
+        return value
+
+
 class StoredCorpus:
     """A scanned corpus: per document, in memory, what finding candidates needs (signatures,
-    digests, lengths); on disk (a :class:`Spill`), what verification needs (shingle and content
-    hashes, the cleaned text), read back only for documents in candidate pairs.
+    digests, lengths); in a :class:`Spill` of its own, what verification needs (shingle hashes,
+    rare content-word hashes, the cleaned text), read back only for documents in candidate pairs.
+
+    The fingerprints read back hold, as ``content``, the document's *rare* content words (those the
+    content index holds, :func:`_common_words`), so that the exact content check of a candidate
+    measures the same set as the signatures that proposed it.
 
     Attributes:
         documents: The documents as read.
         shingle_sigs: ``uint32[n, num_perm]`` MinHash signatures of the shingles.
         content_sigs: ``uint32[n, num_perm]`` signatures of the rare content words, or ``None``
-            without rewrite detection; rows of ``content_active`` only are meaningful.
-        content_active: Documents with rare content words.
+            without rewrite detection; rows where ``has_content`` is false are unused.
+        has_content: Whether each document has rare content words.
         digests: ``uint64[n, 2]`` hash of each normalized text (exact copies).
         lengths: Length of each cleaned text in characters.
         n_shingles: Number of shingles of each document (0: empty after cleaning).
     """
 
-    _CACHE = 4096  # documents whose fingerprint / sentences stay in memory (pairs come sorted)
+    _CACHE = 4096
 
     def __init__(self, documents: DocumentTable, num_perm: int, paraphrase: bool) -> None:
         self.documents = documents
-        self.spill = documents.spill
+        self.spill = Spill()
         n = len(documents)
         self.shingle_sigs = np.zeros((n, num_perm), dtype=np.uint32)
         self.content_sigs = np.zeros((n, num_perm), dtype=np.uint32) if paraphrase else None
@@ -97,16 +117,16 @@ class StoredCorpus:
         self._n_content = np.zeros(n, dtype=np.int64)
         self._n_text = np.zeros(n, dtype=np.int64)
         self._at = np.zeros(n, dtype=np.int64)
-        self._fps: OrderedDict[int, Fingerprint] = OrderedDict()
-        self._sentences: OrderedDict[int, SentenceSet] = OrderedDict()
-        self._contents: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._fps = _Recent(self._CACHE)
+        self._sentences = _Recent(self._CACHE)
+        self._contents = _Recent(self._CACHE)
 
     def __len__(self) -> int:
         return len(self.documents)
 
-    @property
-    def content_active(self) -> np.ndarray:
-        return np.flatnonzero(self.has_content)
+    def close(self) -> None:
+        """Free the verification data (the documents' own texts stay readable)."""
+        self.spill.close()
 
     def store(self, res: _Prepared) -> None:
         """Keep one chunk of worker results."""
@@ -124,53 +144,35 @@ class StoredCorpus:
         blob_sizes = res.sizes[:, 0] * 8 + res.sizes[:, 1] * 8 + res.sizes[:, 2]
         self._at[idx] = base + np.concatenate(([0], np.cumsum(blob_sizes)[:-1]))
 
-    def _load(self, index: int) -> tuple[Fingerprint, str]:
-        ns, nc, nt = int(self.n_shingles[index]), int(self._n_content[index]), int(self._n_text[index])
-        data = self.spill.read(int(self._at[index]), ns * 8 + nc * 8 + nt)
-        shingles = np.frombuffer(data, dtype=np.uint64, count=ns)
-        content = np.frombuffer(data, dtype=np.uint64, count=nc, offset=ns * 8)
-        text = data[ns * 8 + nc * 8 :].decode("utf-8", "surrogatepass")
-        fp = Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]), shingles, content)
-        return fp, text
+    def _read(self, index: int, part: int) -> bytes:
+        """Part 0 (shingles), 1 (content) or 2 (text) of a document's blob."""
+        sizes = (int(self.n_shingles[index]) * 8, int(self._n_content[index]) * 8, int(self._n_text[index]))
+        return self.spill.read(int(self._at[index]) + sum(sizes[:part]), sizes[part])
+
+    def _load_fingerprint(self, index: int) -> Fingerprint:
+        return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
+                           np.frombuffer(self._read(index, 0), dtype=np.uint64), self._content(index))
 
     def fingerprint(self, index: int) -> Fingerprint:
         """The fingerprint of document ``index`` (read back from disk, recently used ones cached)."""
-        fp = self._fps.get(index)
-        if fp is None:
-            fp = self._fps[index] = self._load(index)[0]
-            if len(self._fps) > self._CACHE:
-                self._fps.popitem(last=False)
-        else:
-            self._fps.move_to_end(index)
+        fp: Fingerprint = self._fps.get_or(index, self._load_fingerprint)
         return fp
 
     def text(self, index: int) -> str:
         """The cleaned text of document ``index``."""
-        return self._load(index)[1]
+        return self._read(index, 2).decode(ENCODING, ERRORS)
 
     def content_jaccard(self, i: int, j: int) -> float:
-        """Exact Jaccard similarity of the content words of documents ``i`` and ``j``."""
+        """Exact Jaccard similarity of the rare content words of documents ``i`` and ``j``."""
         return jaccard(self._content(i), self._content(j))
 
     def _content(self, index: int) -> np.ndarray:
-        c = self._contents.get(index)
-        if c is None:
-            nc = int(self._n_content[index])
-            at = int(self._at[index] + self.n_shingles[index] * 8)
-            c = self._contents[index] = np.frombuffer(self.spill.read(at, nc * 8), dtype=np.uint64)
-            if len(self._contents) > self._CACHE:
-                self._contents.popitem(last=False)
+        c: np.ndarray = self._contents.get_or(index, lambda k: np.frombuffer(self._read(k, 1), dtype=np.uint64))
         return c
 
     def sentences(self, index: int) -> SentenceSet:
         """Sentences of document ``index`` (split once, recently used ones cached)."""
-        s = self._sentences.get(index)
-        if s is None:
-            s = self._sentences[index] = prepare_sentences(self.text(index))
-            if len(self._sentences) > self._CACHE:
-                self._sentences.popitem(last=False)
-        else:
-            self._sentences.move_to_end(index)
+        s: SentenceSet = self._sentences.get_or(index, lambda k: prepare_sentences(self.text(k)))
         return s
 
 
@@ -259,16 +261,15 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
         t1 = time.perf_counter()
         fp = fingerprint(index, text, config)
         sh_sigs[n] = signer.hashvalues(fp.shingles)
-        if c_sigs is not None:
-            rare = np.setdiff1d(fp.content, common, assume_unique=True) if common is not None and len(common) else fp.content
-            if len(rare):
-                c_sigs[n] = signer.hashvalues(rare)
-                has_content[n] = True
-        encoded = text.encode("utf-8", "surrogatepass")
+        rare = np.setdiff1d(fp.content, common, assume_unique=True) if common is not None and len(common) else fp.content
+        if c_sigs is not None and len(rare):
+            c_sigs[n] = signer.hashvalues(rare)
+            has_content[n] = True
+        encoded = text.encode(ENCODING, ERRORS)
         digests += fp.digest
         lengths[n] = fp.length
-        sizes[n] = (len(fp.shingles), len(fp.content), len(encoded))
-        parts += (fp.shingles.tobytes(), fp.content.tobytes(), encoded)
+        sizes[n] = (len(fp.shingles), len(rare), len(encoded))
+        parts += (fp.shingles.tobytes(), rare.tobytes(), encoded)
         t_clean += t1 - t0
         t_sign += time.perf_counter() - t1
     return _Prepared(
@@ -352,10 +353,31 @@ def _windowed(pool: Any, func: Any, chunks: Iterator[Any], window: int) -> Itera
         yield pending.popleft().get()
 
 
-def read_documents(documents: Iterable[Document], table: DocumentTable | None = None) -> tuple[DocumentTable, list[int]]:
+CHUNK_BYTES = 4 << 20
+"""Text per chunk sent to a worker, at most (long documents make smaller chunks, so memory in
+flight stays bounded by bytes, not only by the number of documents)."""
+
+
+def _text_chunks(documents: DocumentTable, size: int) -> Iterator[list[tuple[int, str, bool]]]:
+    """Chunks of ``(index, raw text, is an HTML page)``, at most ``size`` documents or
+    :data:`CHUNK_BYTES` of text each (a single larger document makes a chunk of its own)."""
+    chunk: list[tuple[int, str, bool]] = []
+    chars = 0
+    for k in range(len(documents)):
+        text = documents.text(k)
+        if chunk and (len(chunk) >= size or chars + len(text) > CHUNK_BYTES):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append((k, text, documents.is_page(k)))
+        chars += len(text)
+    if chunk:
+        yield chunk
+
+
+def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[int]]:
     """Stream ``documents`` into a :class:`DocumentTable` (texts go to disk); returns it with the
     :func:`text_key` of every document."""
-    table = table if table is not None else DocumentTable()
+    table = DocumentTable()
     keys = []
     for doc in documents:
         table.append(doc)
@@ -411,7 +433,7 @@ def prepare(
         parts = _chunks(sorted(line_sample | word_sample), chunk)
         batches = ([(documents.text(k), k in line_sample, k in word_sample) for k in part] for part in parts)
         for part, res in zip(parts, _map(_sample_chunk, batches, n_jobs, (config, clean_config, frozenset()),
-                                         "count", None, 0)):
+                                         "count", progress, len(line_sample | word_sample))):
             for k, (line_keys, content) in zip(part, res):
                 counts.update(line_keys)
                 if content is not None:
@@ -422,10 +444,7 @@ def prepare(
             common = _common_words(list(contents.values()), len(set(keys)), config)
     t1 = time.perf_counter()
     corpus = StoredCorpus(documents, config.num_perm, config.paraphrase)
-    items = (
-        [(k, documents.text(k), documents.is_page(k)) for k in range(start, min(n, start + chunk))]
-        for start in range(0, n, chunk)
-    )
+    items = _text_chunks(documents, chunk)
     t_clean = t_sign = 0.0
     for res in _map(_prepare_chunk, items, n_jobs, (config, clean_config, recurring, common),
                     "fingerprint", progress, n):
@@ -610,9 +629,11 @@ def scan_documents(
     t0 = time.perf_counter()
     clusters = build_clusters(corpus, table.ids, corpus.lengths.tolist(), matches, config)
     timings["cluster"] = time.perf_counter() - t0
+    empty = int((corpus.n_shingles == 0).sum())
+    corpus.close()
     stats = {
         **cluster_counts(len(table), clusters, matches),
-        "empty_after_cleaning": int((corpus.n_shingles == 0).sum()),
+        "empty_after_cleaning": empty,
         "candidate_pairs": counts["candidate_pairs"],
         "lsh_collisions": counts["lsh_collisions"],
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped if s.skipped],
@@ -628,10 +649,10 @@ def peak_rss_mb() -> int:
     """Peak resident memory of this process so far, in MB (0 where the platform does not say)."""
     try:
         import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-    except (ImportError, OSError):
+    except ImportError:
         return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux, bytes on macOS
+    return int(peak // (1 << 20) if sys.platform == "darwin" else peak // 1024)
 
 
 def scan_paths(

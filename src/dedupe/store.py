@@ -17,10 +17,15 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
 
+from dedupe.errors import DedupeError
 from dedupe.models import Document, PageInfo
 
-_ENC = "utf-8"
-_ERRORS = "surrogatepass"  # texts may hold lone surrogates (decoded JSON); they round-trip
+ENCODING = "utf-8"
+ERRORS = "surrogatepass"  # texts may hold lone surrogates (decoded JSON); they round-trip
+
+
+class SpillError(DedupeError):
+    """The temporary file cannot be written."""
 
 
 class Spill:
@@ -31,16 +36,32 @@ class Spill:
     """
 
     def __init__(self, directory: str | None = None) -> None:
-        self._fh = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (lives as long as the scan)
+        try:
+            self._fh = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (lives as long as the scan)
+        except OSError as exc:
+            raise SpillError(f"cannot create dedupe's temporary file in {directory or tempfile.gettempdir()} "
+                             f"({exc.strerror}); set TMPDIR to a writable directory") from exc
         self._fd = self._fh.fileno()
         self.size = 0
 
     def append(self, data: bytes) -> int:
-        """Write ``data`` at the end; returns its offset."""
+        """Write ``data`` at the end; returns its offset.
+
+        Raises:
+            SpillError: the temporary file cannot be written (typically: no space left in ``$TMPDIR``).
+        """
         at = self.size
-        if data:
-            os.pwrite(self._fd, data, at)
-            self.size += len(data)
+        view = memoryview(data)
+        try:
+            while view:  # pwrite may write less than asked (2 GiB per call on Linux, a full disk)
+                done = os.pwrite(self._fd, view, self.size)
+                self.size += done
+                view = view[done:]
+        except OSError as exc:
+            raise SpillError(
+                f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
+                "set TMPDIR to a directory with more space"
+            ) from exc
         return at
 
     def read(self, offset: int, length: int) -> bytes:
@@ -82,14 +103,14 @@ class DocumentTable(Sequence[Document]):
         # One string object per source file, not one per JSONL record.
         self._sources.append(self._source_ids.setdefault(doc.source, doc.source))
         self._lines.append(-1 if doc.line is None else doc.line)
-        data = doc.text.encode(_ENC, _ERRORS)
+        data = doc.text.encode(ENCODING, ERRORS)
         self._text_at.append(self.spill.append(data))
         self._text_len.append(len(data))
         if doc.record is None:
             self._record_at.append(0)
             self._record_len.append(-1)
         else:
-            rec = doc.record.encode(_ENC, _ERRORS)
+            rec = doc.record.encode(ENCODING, ERRORS)
             self._record_at.append(self.spill.append(rec))
             self._record_len.append(len(rec))
         if doc.page is not None:
@@ -98,7 +119,7 @@ class DocumentTable(Sequence[Document]):
 
     def text(self, k: int) -> str:
         """The raw text of document ``k``."""
-        return self.spill.read(self._text_at[k], self._text_len[k]).decode(_ENC, _ERRORS)
+        return self.spill.read(self._text_at[k], self._text_len[k]).decode(ENCODING, ERRORS)
 
     def is_page(self, k: int) -> bool:
         """Whether document ``k`` was extracted from an HTML page."""
@@ -128,7 +149,7 @@ class DocumentTable(Sequence[Document]):
             source=self._sources[k],
             index=k,
             line=None if line < 0 else line,
-            record=None if n < 0 else self.spill.read(self._record_at[k], n).decode(_ENC, _ERRORS),
+            record=None if n < 0 else self.spill.read(self._record_at[k], n).decode(ENCODING, ERRORS),
             page=self._pages.get(k),
         )
 

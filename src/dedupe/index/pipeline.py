@@ -140,7 +140,7 @@ def _pairs_within(records: Sequence[StoredDocument], cfg: ScanConfig) -> list[tu
     content_active = np.array([k for k, r in enumerate(records) if r.content_sig is not None], dtype=np.int64)
     pairs, _ = find_candidates(
         shingle_sigs, content_sigs if cfg.paraphrase else None, active, content_active,
-        [r.content for r in records], cfg.candidate_threshold, cfg.content_candidate_threshold,
+        lambda i, j: jaccard(records[i].content, records[j].content), cfg.candidate_threshold, cfg.content_candidate_threshold,
         cfg.content_candidate_threshold,
     )
     return pairs
