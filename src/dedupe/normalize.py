@@ -126,7 +126,10 @@ def content_form(token: str) -> str:
 
 def content_words_of(tokens: list[str]) -> list[str]:
     """Stemmed content words of already tokenized normalized text, in order."""
-    return [f for f in map(content_form, tokens) if f]
+    forms = list(map(_CONTENT_CACHE.get, tokens))  # known tokens without a Python call each
+    if None in forms:
+        forms = [content_form(t) if f is None else f for f, t in zip(forms, tokens)]
+    return [f for f in forms if f]
 
 
 def content_words(normalized: str) -> list[str]:

@@ -222,6 +222,7 @@ _BAND = 48  # half-width, in sentences of the second text, of the band scored ar
 _BAND_ROWS = 128  # rows of the first text per banded cdist call
 _RARE = 8  # a word in at most this many sentences of each text makes the sentences holding it candidates
 _CONTENT_ROWS = 1024  # rows per block of the sparse content product on long texts
+_DENSE_CELLS = 200_000  # up to this many sentence-word cells, the content product is done dense
 
 
 def _word_index(normalized: Sequence[str]) -> dict[str, list[int]]:
@@ -327,6 +328,8 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
     n = len(a) + len(b)
     vocab = {w: i for i, w in enumerate(df)}
     weight = np.array([math.log1p(n / df[w]) for w in df], dtype=np.float64)
+    if (len(a) + len(b)) * len(vocab) <= _DENSE_CELLS:
+        return _align_content_dense(a, b, vocab, weight, min_overlap, splits)
     ma, mb = _incidence(a.content, vocab), _incidence(b.content, vocab)
     wa, wb = ma @ weight, mb @ weight
     weighted, mbt = ma.multiply(weight).tocsr(), mb.T.tocsr()
@@ -342,4 +345,27 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
         parts_r.append(rows[keep].astype(np.int64))
         parts_c.append(cols[keep].astype(np.int64))
         parts_d.append(dice[keep])
-    return _finish(np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d), wa, wb, splits)
+    rows, cols, dice = np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d)
+    order = np.lexsort((cols, rows))  # row-major, as the dense path gives them
+    return _finish(rows[order], cols[order], dice[order], wa, wb, splits)
+
+
+def _align_content_dense(
+    a: SentenceSet, b: SentenceSet, vocab: dict[str, int], weight: np.ndarray, min_overlap: float, splits: bool
+) -> Alignment:
+    """:func:`align_content` for texts of usual size: the same arithmetic on dense arrays, which
+    costs a fraction of building sparse matrices for a few dozen sentences."""
+    ma, mb = _dense_incidence(a.content, vocab), _dense_incidence(b.content, vocab)
+    wa, wb = ma @ weight, mb @ weight
+    shared = (ma * weight) @ mb.T
+    denom = wa[:, None] + wb[None, :]
+    dice = np.where(denom > 0, 2.0 * shared / np.where(denom > 0, denom, 1.0), 0.0)
+    rows, cols = np.nonzero((shared > 0) & (dice >= min_overlap))
+    return _finish(rows.astype(np.int64), cols.astype(np.int64), dice[rows, cols], wa, wb, splits)
+
+
+def _dense_incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> np.ndarray:
+    m = np.zeros((len(content), len(vocab)), dtype=np.float64)
+    rows = [i for i, words in enumerate(content) for _ in words]
+    m[rows, [vocab[w] for words in content for w in words]] = 1.0
+    return m
