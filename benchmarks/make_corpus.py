@@ -5,7 +5,16 @@ Usage:
 
 SOURCE_DIR is a folder of real articles (e.g. ../shared/data/dedup-dev/bbc). Each generated
 document is a headline and about 350 words of sentences drawn independently from all source
-articles (so it reads like news but is no copy of one). A share ``--dup-rate`` of documents gets a
+articles (so it reads like news but is no copy of one), each sentence with a share ``--reword``
+of its words replaced by words of the source vocabulary, drawn for this document.
+
+Why reword: a few thousand source articles hold about 40,000 sentences, so at 100,000 documents
+each sentence appears in about 40 unrelated documents and at 1,000,000 in about 400: any two
+documents would share whole sentences far more often than unrelated news articles do, and a
+deduplicator that verifies its candidates would be measured on pairs no real corpus has. With
+25% of the words replaced, two documents that drew the same sentence still share some of its
+words, but rarely a 5-gram (0.75**10 = 6%). ``--reword 0`` gives the corpora of the first
+version of this script. A share ``--dup-rate`` of documents gets a
 planted near-duplicate: the same text with word edits (substitutions, deletions, insertions) at a
 rate drawn to spread the planted word-5-gram Jaccard over [0.5, 1.0]. The truth file
 ``OUT.truth.tsv`` lists ``a<TAB>b<TAB>jaccard`` for every planted pair (Jaccard of lowercase
@@ -46,16 +55,35 @@ def load_sources(root: Path) -> tuple[list[str], list[list[str]]]:
     return titles, bodies
 
 
-def make_doc(rng: random.Random, titles: list[str], pool: list[str], words: int = 350) -> str:
-    """A headline and paragraphs of 2-4 sentences, each sentence drawn independently from the pool,
-    so that two generated documents share a sentence only by rare chance."""
+def make_doc(rng: random.Random, titles: list[str], pool: list[str], vocab: list[str], reword: float,
+             words: int = 350) -> str:
+    """A headline and paragraphs of 2-4 sentences, each sentence drawn independently from the pool
+    and reworded (a share ``reword`` of its words replaced by vocabulary words)."""
     paras = []
     n = 0
     while n < words:
-        para = [rng.choice(pool) for _ in range(rng.randint(2, 4))]
+        para = [_reword(rng, rng.choice(pool), reword, vocab) for _ in range(rng.randint(2, 4))]
         n += sum(len(s.split()) for s in para)
         paras.append(" ".join(para))
     return "\n\n".join([rng.choice(titles), *paras])
+
+
+_EDGES = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
+
+
+def _reword(rng: random.Random, sentence: str, rate: float, words: list[str]) -> str:
+    """Replace a share ``rate`` of the words, keeping each word's punctuation and capital; the
+    new words are drawn from the running text of the sources (so with news word frequencies)."""
+    if rate <= 0:
+        return sentence
+    out = []
+    for t in sentence.split(" "):
+        if rng.random() < rate:
+            head, _, tail = _EDGES.match(t).groups()  # type: ignore[union-attr]
+            new = rng.choice(words)
+            t = head + (new.capitalize() if t[len(head):len(head) + 1].isupper() else new) + tail
+        out.append(t)
+    return " ".join(out)
 
 
 def perturb(rng: random.Random, text: str, rate: float, vocab: list[str]) -> str:
@@ -81,16 +109,18 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--dup-rate", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reword", type=float, default=0.25, help="share of each drawn sentence's words replaced")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     titles, bodies = load_sources(args.source)
     pool = [s for b in bodies for s in b]
     vocab = sorted({w for s in pool[:5000] for w in s.split()})
+    words = [w.lower() for s in pool for w in re.findall(r"\w+", s)]  # running text: news frequencies
     truth = []
     n = 0
     with args.out.open("w", encoding="utf-8") as fh:
         while n < args.docs:
-            text = make_doc(rng, titles, pool)
+            text = make_doc(rng, titles, pool, words, args.reword)
             fh.write(json.dumps({"id": f"d{n:07d}", "text": text}) + "\n")
             n += 1
             if n < args.docs and rng.random() < args.dup_rate:
