@@ -192,6 +192,25 @@ def test_jsonl_is_streamed(tmp_path: Path):
     assert peak < size / 8, f"peak {peak:,} bytes for a {size:,}-byte file"
 
 
+def test_full_temporary_directory_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A full disk cannot be caused here for real: os.pwrite is made to fail as it would."""
+    import errno
+
+    import dedupe.store
+
+    def no_space(*_args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    (tmp_path / "a.txt").write_text(PROSE)
+    monkeypatch.setattr(dedupe.store.os, "pwrite", no_space)
+    before = snapshot(tmp_path)
+    r = run("scan", str(tmp_path))
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("dedupe: error: cannot write dedupe's temporary file") and "TMPDIR" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert snapshot(tmp_path) == before
+
+
 def test_many_small_files(tmp_path: Path):
     """20,000 files in one directory (benchmarks/bench_io.py does 100,000)."""
     d = tmp_path / "many"

@@ -266,6 +266,21 @@ def test_batch_sample_is_bounded_and_order_free():
     assert {rev[k] for k in sample_indices([text_key(t) for t in rev], size=100)} == sample
 
 
+def test_chunks_are_bounded_by_documents_and_by_bytes():
+    from dedupe.pipeline import CHUNK_BYTES, _text_chunks
+    from dedupe.store import DocumentTable
+
+    table = DocumentTable()
+    sizes = [10] * 5 + [CHUNK_BYTES // 2] * 3 + [2 * CHUNK_BYTES] + [10] * 3
+    for k, n in enumerate(sizes):
+        table.append(Document(f"d{k}", "x" * n, "-", k))
+    chunks = list(_text_chunks(table, 4))
+    assert [i for c in chunks for i, _, _ in c] == list(range(len(sizes)))
+    assert all(len(c) <= 4 for c in chunks)
+    assert all(sum(len(t) for _, t, _ in c) <= CHUNK_BYTES or len(c) == 1 for c in chunks)
+    assert [len(c) for c in chunks] == [4, 2, 1, 1, 1, 3]
+
+
 def test_scan_keeps_texts_out_of_memory_and_reads_them_back(tmp_path):
     from dedupe.pipeline import scan_documents
 
