@@ -278,7 +278,7 @@ def test_chunks_are_bounded_by_documents_and_by_bytes():
     assert [i for c in chunks for i, _, _ in c] == list(range(len(sizes)))
     assert all(len(c) <= 4 for c in chunks)
     assert all(sum(len(t) for _, t, _ in c) <= CHUNK_BYTES or len(c) == 1 for c in chunks)
-    assert [len(c) for c in chunks] == [4, 2, 1, 1, 1, 3]
+    assert [len(c) for c in chunks] == [4, 2, 2, 1, 3]  # two halves make one full chunk
 
 
 def test_scan_keeps_texts_out_of_memory_and_reads_them_back(tmp_path):
