@@ -235,10 +235,12 @@ class LineFeatures(_LineShape):
         return False
 
 
-# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; long
-# ones only a few at a time, enough for the passes over one document: 65,536 cached long lines with
-# their word tuples would hold gigabytes (a corpus of one-line articles). Huge lines are not cached.
-_SHORT_LINE_CHARS = 2000
+# Short lines (boilerplate, repeated across passes and documents) are cached by the thousand; longer
+# ones (paragraphs of prose, mostly seen in one document only) a few at a time, enough for the passes
+# over one document: 65,536 cached paragraphs with their word tuples hold about 500 MB per process
+# (measured in scan's workers on news), and one-line articles would take gigabytes. Huge lines are
+# not cached.
+_SHORT_LINE_CHARS = 256
 _LONG_LINE_CHARS = 100_000
 
 
