@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "dedupe-bench")
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--scan-args", default="", help="more options for dedupe scan, e.g. '--no-paraphrase'")
+    ap.add_argument("--reword", type=float, default=0.25, help="make_corpus.py --reword for new corpora")
     ap.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--baseline-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -92,18 +94,20 @@ def main() -> None:
         corpus = args.workdir / f"corpus-{size}.jsonl"
         if not corpus.exists():
             subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(args.source), str(corpus),
-                            "--docs", str(size)], check=True)
+                            "--docs", str(size), "--reword", str(args.reword)], check=True)
         mb = corpus.stat().st_size / 1e6
         truth = planted(corpus.with_suffix(".truth.tsv"))
         out = args.workdir / f"scan-{size}.json"
-        wall, rss = timed([*dedupe, "scan", str(corpus), "--format", "json", "--quiet", "--jobs", str(args.jobs)], out)
+        wall, rss = timed([*dedupe, "scan", str(corpus), "--format", "json", "--quiet", "--jobs", str(args.jobs),
+                           *args.scan_args.split()], out)
         data = json.loads(out.read_text())
         found = {tuple(sorted(p)) for c in data["clusters"]
                  for p in itertools.combinations([m["id"] for m in c["members"]], 2)}
         recall = len(truth & found) / len(truth) if truth else 1.0
-        print(f"[{size} docs, {mb:.0f} MB] dedupe scan --jobs {args.jobs or os.cpu_count()}: {wall:.1f} s, "
+        print(f"[{size} docs, {mb:.0f} MB] dedupe scan --jobs {args.jobs or os.cpu_count()} {args.scan_args}: {wall:.1f} s, "
               f"{size / wall:,.0f} docs/s, {mb / wall:.1f} MB/s, peak RSS {rss} MB, recall(J>=0.8) {recall:.3f} "
               f"({len(truth & found)}/{len(truth)}), candidates {data['stats']['candidate_pairs']}, "
+              f"lsh collisions {data['stats']['lsh_collisions']}, "
               f"timings {data['stats']['timings']}")
         if args.skip_baseline:
             continue
