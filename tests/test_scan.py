@@ -267,18 +267,18 @@ def test_batch_sample_is_bounded_and_order_free():
 
 
 def test_chunks_are_bounded_by_documents_and_by_bytes():
-    from dedupe.pipeline import CHUNK_BYTES, _text_chunks
+    from dedupe.pipeline import CHUNK_BYTES, _spans
     from dedupe.store import DocumentTable
 
     table = DocumentTable()
     sizes = [10] * 5 + [CHUNK_BYTES // 2] * 3 + [2 * CHUNK_BYTES] + [10] * 3
     for k, n in enumerate(sizes):
         table.append(Document(f"d{k}", "x" * n, "-", k))
-    chunks = list(_text_chunks(table, 4))
-    assert [i for c in chunks for i, _, _ in c] == list(range(len(sizes)))
-    assert all(len(c) <= 4 for c in chunks)
-    assert all(sum(len(t) for _, t, _ in c) <= CHUNK_BYTES or len(c) == 1 for c in chunks)
-    assert [len(c) for c in chunks] == [4, 2, 2, 1, 3]  # two halves make one full chunk
+    spans = list(_spans(table, 4))
+    assert [k for a, b in spans for k in range(a, b)] == list(range(len(sizes)))
+    assert all(b - a <= 4 for a, b in spans)
+    assert all(sum(sizes[a:b]) <= CHUNK_BYTES or b - a == 1 for a, b in spans)
+    assert [b - a for a, b in spans] == [4, 2, 2, 1, 3]  # two halves make one full chunk
 
 
 def test_scan_keeps_texts_out_of_memory_and_reads_them_back(tmp_path):

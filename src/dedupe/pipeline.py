@@ -199,7 +199,10 @@ _W: dict[str, Any] = {}
 
 
 def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str],
-                 common: np.ndarray | None = None) -> None:
+                 common: np.ndarray | None = None, table: DocumentTable | None = None) -> None:
+    # ``table`` reaches forked workers by inheritance (with its temporary file's descriptor), so
+    # each worker reads the texts of its chunks itself: the main process only hands out indices.
+    _W["table"] = table
     _W["config"] = config
     _W["cleaner"] = Cleaner(clean_config) if config.clean else None
     _W["recurring"] = recurring
@@ -216,10 +219,12 @@ def _start_worker(*init_args: Any) -> None:
     _init_worker(*init_args)
 
 
-def _sample_chunk(items: list[tuple[str, bool, bool]]) -> list[tuple[frozenset[str], np.ndarray | None]]:
-    """For each raw sample text: its recurring-line keys and (when asked) its content words."""
+def _sample_chunk(items: list[tuple[int, bool, bool]]) -> list[tuple[frozenset[str], np.ndarray | None]]:
+    """For each sample document: its recurring-line keys and (when asked) its raw content words."""
+    table: DocumentTable = _W["table"]
     out: list[tuple[frozenset[str], np.ndarray | None]] = []
-    for text, lines, words in items:
+    for index, lines, words in items:
+        text = table.text(index)
         keys = recurring_line_keys(text) if lines else frozenset()
         out.append((keys, content_hashes(tokenize(fold_text(text))) if words else None))
     return out
@@ -239,6 +244,12 @@ class _Prepared:
     blob: bytes  # per document: shingle hashes, content hashes, cleaned text (UTF-8)
     clean_seconds: float
     sign_seconds: float
+
+
+def _prepare_span(span: tuple[int, int]) -> _Prepared:
+    """Clean, fingerprint and sign documents ``start <= k < stop`` of the table."""
+    table: DocumentTable = _W["table"]
+    return _prepare_chunk([(k, table.text(k), table.is_page(k)) for k in range(*span)])
 
 
 def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
@@ -358,20 +369,18 @@ CHUNK_BYTES = 4 << 20
 flight stays bounded by bytes, not only by the number of documents)."""
 
 
-def _text_chunks(documents: DocumentTable, size: int) -> Iterator[list[tuple[int, str, bool]]]:
-    """Chunks of ``(index, raw text, is an HTML page)``, at most ``size`` documents or
-    :data:`CHUNK_BYTES` of text each (a single larger document makes a chunk of its own)."""
-    chunk: list[tuple[int, str, bool]] = []
-    chars = 0
+def _spans(documents: DocumentTable, size: int) -> Iterator[tuple[int, int]]:
+    """Chunks of documents ``(start, stop)``: at most ``size`` documents or :data:`CHUNK_BYTES` of
+    text each (a single larger document makes a chunk of its own)."""
+    start, used = 0, 0
     for k in range(len(documents)):
-        text = documents.text(k)
-        if chunk and (len(chunk) >= size or chars + len(text) > CHUNK_BYTES):
-            yield chunk
-            chunk, chars = [], 0
-        chunk.append((k, text, documents.is_page(k)))
-        chars += len(text)
-    if chunk:
-        yield chunk
+        n = documents.text_size(k)
+        if k > start and (k - start >= size or used + n > CHUNK_BYTES):
+            yield start, k
+            start, used = k, 0
+        used += n
+    if start < len(documents):
+        yield start, len(documents)
 
 
 def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[int]]:
@@ -431,8 +440,9 @@ def prepare(
         word_sample = set(sample_indices(keys, WORD_SAMPLE)) if config.paraphrase else set()
         contents: dict[int, np.ndarray] = {}  # one per distinct text: copies do not make a word common
         parts = _chunks(sorted(line_sample | word_sample), chunk)
-        batches = ([(documents.text(k), k in line_sample, k in word_sample) for k in part] for part in parts)
-        for part, res in zip(parts, _map(_sample_chunk, batches, n_jobs, (config, clean_config, frozenset()),
+        batches = ([(k, k in line_sample, k in word_sample) for k in part] for part in parts)
+        for part, res in zip(parts, _map(_sample_chunk, batches, n_jobs,
+                                         (config, clean_config, frozenset(), None, documents),
                                          "count", progress, len(line_sample | word_sample))):
             for k, (line_keys, content) in zip(part, res):
                 counts.update(line_keys)
@@ -444,10 +454,9 @@ def prepare(
             common = _common_words(list(contents.values()), len(set(keys)), config)
     t1 = time.perf_counter()
     corpus = StoredCorpus(documents, config.num_perm, config.paraphrase)
-    items = _text_chunks(documents, chunk)
     t_clean = t_sign = 0.0
-    for res in _map(_prepare_chunk, items, n_jobs, (config, clean_config, recurring, common),
-                    "fingerprint", progress, n):
+    for res in _map(_prepare_span, _spans(documents, chunk), n_jobs,
+                    (config, clean_config, recurring, common, documents), "fingerprint", progress, n):
         corpus.store(res)
         t_clean += res.clean_seconds
         t_sign += res.sign_seconds

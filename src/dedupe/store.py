@@ -121,6 +121,10 @@ class DocumentTable(Sequence[Document]):
         """The raw text of document ``k``."""
         return self.spill.read(self._text_at[k], self._text_len[k]).decode(ENCODING, ERRORS)
 
+    def text_size(self, k: int) -> int:
+        """Bytes of the text of document ``k`` (UTF-8)."""
+        return self._text_len[k]
+
     def is_page(self, k: int) -> bool:
         """Whether document ``k`` was extracted from an HTML page."""
         return k in self._pages
