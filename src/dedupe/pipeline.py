@@ -391,6 +391,7 @@ def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[i
     for doc in documents:
         table.append(doc)
         keys.append(text_key(doc.text))
+    table.spill.flush()  # on disk before workers are forked to read it
     return table, keys
 
 
@@ -460,6 +461,7 @@ def prepare(
         corpus.store(res)
         t_clean += res.clean_seconds
         t_sign += res.sign_seconds
+    corpus.spill.flush()
     t2 = time.perf_counter()
     share = t_clean / (t_clean + t_sign) if t_clean + t_sign else 0.0
     timings["count"] = timings.get("count", 0.0) + t1 - t0

@@ -42,32 +42,52 @@ class Spill:
             raise SpillError(f"cannot create dedupe's temporary file in {directory or tempfile.gettempdir()} "
                              f"({exc.strerror}); set TMPDIR to a writable directory") from exc
         self._fd = self._fh.fileno()
-        self.size = 0
+        self.size = 0  # bytes appended, written or not
+        self._written = 0  # bytes on disk
+        self._pending: list[bytes] = []  # small appends, written together (one system call per MB)
+
+    _FLUSH = 1 << 20
 
     def append(self, data: bytes) -> int:
-        """Write ``data`` at the end; returns its offset.
+        """Append ``data``; returns its offset. Small blobs are buffered and written together.
 
         Raises:
             SpillError: the temporary file cannot be written (typically: no space left in ``$TMPDIR``).
         """
         at = self.size
-        view = memoryview(data)
+        self.size += len(data)
+        self._pending.append(data)
+        if self.size - self._written >= self._FLUSH:
+            self.flush()
+        return at
+
+    def flush(self) -> None:
+        """Write what is buffered (reads and forks of workers that read need it on disk).
+
+        Raises:
+            SpillError: the temporary file cannot be written.
+        """
+        if not self._pending:
+            return
+        view = memoryview(b"".join(self._pending))
+        self._pending = []
         try:
             while view:  # pwrite may write less than asked (2 GiB per call on Linux, a full disk)
-                done = os.pwrite(self._fd, view, self.size)
-                self.size += done
+                done = os.pwrite(self._fd, view, self._written)
+                self._written += done
                 view = view[done:]
         except OSError as exc:
             raise SpillError(
                 f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
                 "set TMPDIR to a directory with more space"
             ) from exc
-        return at
 
     def read(self, offset: int, length: int) -> bytes:
         """The ``length`` bytes at ``offset``."""
         if length <= 0:
             return b""
+        if offset + length > self._written:
+            self.flush()
         data = os.pread(self._fd, length, offset)
         while len(data) < length:  # pread may return less than asked on some file systems
             more = os.pread(self._fd, length - len(data), offset + len(data))
