@@ -126,6 +126,31 @@ def test_banding_gives_the_pairs_of_datasketch_minhashlsh():
         assert ours == theirs and len(ours) > 50
 
 
+def test_banding_caps_large_buckets_as_documented():
+    """Buckets of up to max_bucket + 1 documents yield all their pairs; larger ones pair each
+    member with the first max_bucket (a brute-force reference, any member order)."""
+    from dedupe.similarity.candidates import band_keys, bucket_pairs, decode_pairs
+
+    rng = np.random.default_rng(3)
+    n = 400
+    sigs = rng.integers(0, 6, size=(n, 8), dtype=np.uint32)  # few values: buckets of every size
+    sigs[:120, :2] = 7  # one band with a bucket of 120
+    members = rng.permutation(np.arange(0, n, 2))  # every other document, shuffled
+    for max_bucket in (1, 2, 5, 64):
+        expected = set()
+        for band in range(4):
+            keys = band_keys(sigs[:, band * 2 : band * 2 + 2], 1, 2)[:, 0]
+            buckets: dict[int, list[int]] = {}
+            for m in members.tolist():
+                buckets.setdefault(int(keys[m]), []).append(m)
+            for docs in buckets.values():
+                docs.sort()
+                for h in range(min(len(docs) - 1, max_bucket)):
+                    expected.update((docs[h], d) for d in docs[h + 1 :])
+        got = set(decode_pairs(bucket_pairs(sigs, members, 4, 2, n, max_bucket=max_bucket), n))
+        assert got == expected and len(got) > 100
+
+
 def test_content_alignment_credits_a_split_sentence():
     a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
                           "diplomats privately worried she was too soft on China.")

@@ -64,12 +64,13 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
     """
     if len(members) < 2:
         return np.zeros(0, dtype=np.int64)
+    members = np.sort(members).astype(np.int64)  # ascending: a stable sort keeps buckets ascending
     out: list[np.ndarray] = []
     merged = np.zeros(0, dtype=np.int64)  # pairs of earlier bands, deduplicated
     for band in range(bands):
         # One band at a time: memory stays at a few arrays of len(members), whatever the corpus.
         col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
-        order = np.argsort(col)
+        order = np.argsort(col, kind="stable")
         sorted_keys = col[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
         if not same.any():
@@ -78,16 +79,22 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
         edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
         starts, stops = edges[::2], edges[1::2] + 1
         sizes = stops - starts
-        two = starts[sizes == 2]  # the common case, done without a Python loop
-        if len(two):
-            a, c = members[order[two]], members[order[two + 1]]
-            lo, hi = np.minimum(a, c).astype(np.int64), np.maximum(a, c).astype(np.int64)
-            out.append(lo * n + hi)
-        for start, stop in zip(starts[sizes > 2].tolist(), stops[sizes > 2].tolist()):
-            docs = np.sort(members[order[start:stop]]).astype(np.int64)
-            heads = min(len(docs) - 1, max_bucket)
-            for h in range(heads):
-                out.append(docs[h] * n + docs[h + 1 :])
+        docs = members[order]  # within a bucket, ascending
+        # Buckets that yield all their pairs, without a Python loop per bucket: member at offset o
+        # pairs with the member d places after it, for every d that stays inside the bucket.
+        whole = sizes <= max_bucket + 1
+        if whole.any():
+            w_starts, w_sizes = starts[whole], sizes[whole]
+            first = np.repeat(w_starts, w_sizes)
+            pos = first + np.arange(int(w_sizes.sum())) - np.repeat(np.cumsum(w_sizes) - w_sizes, w_sizes)
+            last = np.repeat(w_starts + w_sizes, w_sizes)
+            for d in range(1, int(w_sizes.max())):
+                p = pos[pos + d < last]
+                out.append(docs[p] * n + docs[p + d])
+        # Larger buckets (near-identical documents by the hundred): each with the first max_bucket.
+        for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
+            for h in range(max_bucket):
+                out.append(docs[start + h] * n + docs[start + h + 1 : stop])
         if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
             merged = np.unique(np.concatenate([merged, *out]))
             out = []
