@@ -49,7 +49,8 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, n: int,
-                 max_bucket: int = 64) -> np.ndarray:
+                 max_bucket: int = 64, screen: Callable[[np.ndarray], np.ndarray] | None = None,
+                 collisions: list[int] | None = None) -> np.ndarray:
     """Pairs of documents that share a band key, as sorted unique codes ``i * n + j`` (``i < j``).
 
     Args:
@@ -61,6 +62,10 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
             (hundreds of near-identical documents) pairs each member with the first
             ``max_bucket`` members only, which keeps the work linear and still connects the
             cluster.
+        screen: Applied to each band's pairs as they are found (returns the pairs to keep), so
+            that memory holds only the kept ones however many chance collisions a band has.
+        collisions: When given, the number of pairs of each band before the screen is added to
+            its first element.
     """
     if len(members) < 2:
         return np.zeros(0, dtype=np.int64)
@@ -72,6 +77,7 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
         col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
         order = np.argsort(col, kind="stable")
         sorted_keys = col[order]
+        n_before = len(out)
         same = sorted_keys[1:] == sorted_keys[:-1]
         if not same.any():
             continue
@@ -95,6 +101,12 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
         for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
             for h in range(max_bucket):
                 out.append(docs[start + h] * n + docs[start + h + 1 : stop])
+        if collisions is not None or screen is not None:
+            band_pairs = np.concatenate(out[n_before:]) if len(out) > n_before else np.zeros(0, dtype=np.int64)
+            if collisions is not None:
+                collisions[0] += len(band_pairs)
+            if screen is not None:
+                out[n_before:] = [screen(band_pairs)]
         if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
             merged = np.unique(np.concatenate([merged, *out]))
             out = []
@@ -129,10 +141,10 @@ def find_candidates(
 
     Content-index collisions that the shingle index did not find are kept when their exact
     content Jaccard (``content_jaccard``) reaches ``content_floor``. On a large corpus most
-    collisions are chance ones, far below the floor, so they are first screened by the Jaccard
-    their signatures estimate: only pairs within two standard deviations of the floor, or above,
-    are checked exactly (a pair at the floor passes the screen with probability 0.98; the LSH
-    banding itself misses about 30% of those).
+    collisions are chance ones, far below the floor, so they are first screened, band by band as
+    they are found, by the Jaccard their signatures estimate: only pairs within two standard
+    deviations of the floor, or above, are kept and checked exactly (a pair at the floor passes
+    the screen with probability 0.98; the LSH banding itself misses about 30% of those).
 
     Args:
         shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
@@ -145,7 +157,8 @@ def find_candidates(
         content_floor: Content candidates must reach this content Jaccard.
 
     Returns:
-        The pairs and the number of raw LSH collisions before the content screen.
+        The pairs and the number of LSH collisions: shingle-index pairs, plus content-index pairs
+        per band before the screen (a pair colliding in two bands counts twice).
     """
     n = shingle_sigs.shape[0]
     num_perm = shingle_sigs.shape[1]
@@ -154,10 +167,15 @@ def find_candidates(
     raw = len(codes)
     if content_sigs is not None and content_jaccard is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
-        extra = np.setdiff1d(bucket_pairs(content_sigs, content_active, b2, r2, n), codes, assume_unique=True)
-        raw += len(extra)
         margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
-        extra = extra[estimated_jaccard(content_sigs, extra, n) >= content_floor - margin]
+
+        def screen(pairs: np.ndarray) -> np.ndarray:
+            return pairs[estimated_jaccard(content_sigs, pairs, n) >= content_floor - margin]
+
+        collisions = [0]
+        found = bucket_pairs(content_sigs, content_active, b2, r2, n, screen=screen, collisions=collisions)
+        raw += collisions[0]
+        extra = np.setdiff1d(found, codes, assume_unique=True)
         kept = [c for c in extra.tolist() if content_jaccard(c // n, c % n) >= content_floor]
         codes = np.union1d(codes, np.array(kept, dtype=np.int64))
     return decode_pairs(codes, n), raw
