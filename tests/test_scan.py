@@ -303,3 +303,26 @@ def test_scan_diff_shows_each_member_against_the_representative():
     assert d["alignment"] == "content" and d["member_sentences"] >= 10
     assert 0.5 <= d["matched_fraction"] <= 1.0 and len(d["first_changes"]) == 3
     assert "diff" not in json.loads(run("scan", "seeds/", "--format", "json").stdout)["clusters"][0]["members"][1]
+
+
+def test_scan_and_clean_count_recurring_lines_on_the_same_sample(monkeypatch):
+    """Beyond the sample size, scan and clean still remove the same batch boilerplate."""
+    import dedupe.pipeline as pipeline
+    from dedupe.clean import find_recurring_lines
+    from dedupe.config import CleanConfig
+    from dedupe.pipeline import clean_documents, prepare, read_documents
+
+    monkeypatch.setattr(pipeline, "RECURRING_SAMPLE", 12)
+    body = seed_text("002")
+    docs = [Document(f"d{k}", f"Story {k} of the day\n\n{body}\n\nMore from the Evening Gazette app\n"
+                     + ("Listen to the podcast\n" if k < 4 else ""), "x", k) for k in range(40)]
+    cc = CleanConfig(recurring_min_docs=3, recurring_min_fraction=0.0)
+    # The line in 4 of 40 documents recurs in the whole batch but not in the sample: the case
+    # where counting on different sets made clean and scan disagree.
+    sample = pipeline.sample_indices([pipeline.text_key(d.text) for d in docs], 12)
+    assert find_recurring_lines([d.text for d in docs], cc) != find_recurring_lines([docs[k].text for k in sample], cc)
+    table, keys = read_documents(docs)
+    corpus = prepare(table, keys, ScanConfig(), cc)
+    cleaned = clean_documents(docs, cc)
+    assert [corpus.text(k) for k in range(len(docs))] == [c.text for c in cleaned]
+    assert all("Evening Gazette app" not in c.text for c in cleaned)

@@ -709,9 +709,13 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
 def clean_documents(documents: Sequence[Document], clean_config: CleanConfig | None = None) -> list[CleanResult]:
     """Clean documents as one batch: lines recurring across many of them count as boilerplate too.
 
-    Articles extracted from HTML pages (``Document.page`` set) are cleaned in the cleaner's
-    extracted-text mode.
+    Recurring lines are counted on the same sample as ``scan`` counts them (:func:`sample_indices`),
+    so both commands clean a batch alike. Articles extracted from HTML pages (``Document.page``
+    set) are cleaned in the cleaner's extracted-text mode.
     """
     cleaner = Cleaner(clean_config)
-    recurring = find_recurring_lines((d.text for d in documents), cleaner.config) if len(documents) > 1 else frozenset()
+    recurring: frozenset[str] = frozenset()
+    if len(documents) > 1:
+        sample = sample_indices([text_key(d.text) for d in documents], RECURRING_SAMPLE)
+        recurring = find_recurring_lines((documents[k].text for k in sample), cleaner.config)
     return [cleaner.clean(d.text, recurring, extracted=d.page is not None) for d in documents]
