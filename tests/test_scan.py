@@ -326,3 +326,15 @@ def test_scan_and_clean_count_recurring_lines_on_the_same_sample(monkeypatch):
     cleaned = clean_documents(docs, cc)
     assert [corpus.text(k) for k in range(len(docs))] == [c.text for c in cleaned]
     assert all("Evening Gazette app" not in c.text for c in cleaned)
+
+
+def test_spill_reads_back_buffered_and_large_blobs():
+    from dedupe.store import Spill
+
+    spill = Spill()
+    blobs = [b"a" * 10, b"", bytes(range(256)) * 5000, b"tail"]  # one blob over the 1 MB buffer
+    offsets = [spill.append(b) for b in blobs]
+    assert [spill.read(o, len(b)) for o, b in zip(offsets, blobs)] == blobs  # read flushes as needed
+    more = spill.append(b"later")
+    assert spill.read(more, 5) == b"later" and spill.read(offsets[0], 10) == b"a" * 10
+    spill.close()
