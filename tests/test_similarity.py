@@ -151,6 +151,31 @@ def test_banding_caps_large_buckets_as_documented():
         assert got == expected and len(got) > 100
 
 
+def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive():
+    from dedupe.similarity.candidates import TopPartners
+
+    rng = np.random.default_rng(5)
+    n, k = 60, 3
+    i = rng.integers(0, n, 3000)
+    j = rng.integers(0, n, 3000)
+    ok = i < j
+    codes = i[ok] * n + j[ok]
+    score_of = {int(c): float(rng.integers(0, 20)) / 20 for c in np.unique(codes)}  # ties on purpose
+    scores = np.array([score_of[int(c)] for c in codes])
+    ranked: dict[int, list[tuple[float, int]]] = {}
+    for c in score_of:
+        for d in (c // n, c % n):
+            ranked.setdefault(d, []).append((-score_of[c], c))
+    expected = {c for lst in ranked.values() for _, c in sorted(lst)[:k]}
+    for prune_at in (1, 50, 10**9):
+        best = TopPartners(n, k, prune_at=prune_at)
+        for part in np.array_split(np.arange(len(codes)), 17):
+            best.add(codes[part], scores[part])
+        got, got_scores = best.result()
+        assert set(got.tolist()) == expected
+        assert [score_of[int(c)] for c in got] == got_scores.tolist()
+
+
 def test_content_alignment_credits_a_split_sentence():
     a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
                           "diplomats privately worried she was too soft on China.")

@@ -49,8 +49,7 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: int, n: int,
-                 max_bucket: int = 64, screen: Callable[[np.ndarray], np.ndarray] | None = None,
-                 collisions: list[int] | None = None) -> np.ndarray:
+                 max_bucket: int = 64) -> np.ndarray:
     """Pairs of documents that share a band key, as sorted unique codes ``i * n + j`` (``i < j``).
 
     Args:
@@ -58,59 +57,102 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
         members: The documents to band (rows of ``signatures``).
         bands, rows: The banding (:func:`lsh_params`).
         n: Number of documents (the code base).
-        max_bucket: A bucket of up to this many documents yields all its pairs; a larger one
-            (hundreds of near-identical documents) pairs each member with the first
+        max_bucket: A bucket of up to this many documents (plus one) yields all its pairs; a
+            larger one (hundreds of near-identical documents) pairs each member with the first
             ``max_bucket`` members only, which keeps the work linear and still connects the
             cluster.
-        screen: Applied to each band's pairs as they are found (returns the pairs to keep), so
-            that memory holds only the kept ones however many chance collisions a band has.
-        collisions: When given, the number of pairs of each band before the screen is added to
-            its first element.
     """
-    if len(members) < 2:
-        return np.zeros(0, dtype=np.int64)
-    members = np.sort(members).astype(np.int64)  # ascending: a stable sort keeps buckets ascending
+    members = np.sort(members).astype(np.int64)
     out: list[np.ndarray] = []
     merged = np.zeros(0, dtype=np.int64)  # pairs of earlier bands, deduplicated
     for band in range(bands):
-        # One band at a time: memory stays at a few arrays of len(members), whatever the corpus.
-        col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
-        order = np.argsort(col, kind="stable")
-        sorted_keys = col[order]
-        n_before = len(out)
-        same = sorted_keys[1:] == sorted_keys[:-1]
-        if not same.any():
-            continue
-        # runs of equal keys: [start, stop) in sorted order
-        edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
-        starts, stops = edges[::2], edges[1::2] + 1
-        sizes = stops - starts
-        docs = members[order]  # within a bucket, ascending
-        # Buckets that yield all their pairs, without a Python loop per bucket: member at offset o
-        # pairs with the member d places after it, for every d that stays inside the bucket.
-        whole = sizes <= max_bucket + 1
-        if whole.any():
-            w_starts, w_sizes = starts[whole], sizes[whole]
-            first = np.repeat(w_starts, w_sizes)
-            pos = first + np.arange(int(w_sizes.sum())) - np.repeat(np.cumsum(w_sizes) - w_sizes, w_sizes)
-            last = np.repeat(w_starts + w_sizes, w_sizes)
-            for d in range(1, int(w_sizes.max())):
-                p = pos[pos + d < last]
-                out.append(docs[p] * n + docs[p + d])
-        # Larger buckets (near-identical documents by the hundred): each with the first max_bucket.
-        for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
-            for h in range(max_bucket):
-                out.append(docs[start + h] * n + docs[start + h + 1 : stop])
-        if collisions is not None or screen is not None:
-            band_pairs = np.concatenate(out[n_before:]) if len(out) > n_before else np.zeros(0, dtype=np.int64)
-            if collisions is not None:
-                collisions[0] += len(band_pairs)
-            if screen is not None:
-                out[n_before:] = [screen(band_pairs)]
+        out.append(band_pairs(signatures, members, band, rows, n, max_bucket))
         if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
             merged = np.unique(np.concatenate([merged, *out]))
             out = []
     return np.unique(np.concatenate([merged, *out])) if out else merged
+
+
+def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
+               max_bucket: int = 64) -> np.ndarray:
+    """The pairs (codes ``i * n + j``, ``i < j``, possibly repeated) of one band: see
+    :func:`bucket_pairs`. ``members`` must be ascending. Memory: a few arrays of
+    ``len(members)``, whatever the corpus."""
+    if len(members) < 2:
+        return np.zeros(0, dtype=np.int64)
+    col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
+    order = np.argsort(col, kind="stable")  # stable: within a bucket, documents stay ascending
+    sorted_keys = col[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    # runs of equal keys: [start, stop) in sorted order
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
+    starts, stops = edges[::2], edges[1::2] + 1
+    sizes = stops - starts
+    docs = members[order]
+    out: list[np.ndarray] = []
+    # Buckets that yield all their pairs, without a Python loop per bucket: member at offset o
+    # pairs with the member d places after it, for every d that stays inside the bucket.
+    whole = sizes <= max_bucket + 1
+    if whole.any():
+        w_starts, w_sizes = starts[whole], sizes[whole]
+        first = np.repeat(w_starts, w_sizes)
+        pos = first + np.arange(int(w_sizes.sum())) - np.repeat(np.cumsum(w_sizes) - w_sizes, w_sizes)
+        last = np.repeat(w_starts + w_sizes, w_sizes)
+        for d in range(1, int(w_sizes.max())):
+            p = pos[pos + d < last]
+            out.append(docs[p] * n + docs[p + d])
+    # Larger buckets (near-identical documents by the hundred): each with the first max_bucket.
+    for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
+        for h in range(max_bucket):
+            out.append(docs[start + h] * n + docs[start + h + 1 : stop])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+class TopPartners:
+    """Pairs with a score, of which each document keeps its ``k`` best partners: a pair stays
+    while it is among the ``k`` highest-scored pairs of either of its documents (ties broken by
+    the smaller pair code). Pruning as pairs arrive gives the same result as pruning once at the
+    end (a pair outranked ``k`` times by each of its documents stays outranked), with memory for
+    about ``k`` pairs per document.
+    """
+
+    def __init__(self, n: int, k: int, prune_at: int = 1 << 22) -> None:
+        self.n, self.k, self.prune_at = n, k, prune_at
+        self.codes = np.zeros(0, dtype=np.int64)
+        self.scores = np.zeros(0, dtype=np.float64)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._size = 0
+
+    def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
+        self._pending.append((codes, scores))
+        self._size += len(codes)
+        if self._size > max(self.prune_at, 4 * len(self.codes)):
+            self._prune()
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kept pairs (sorted unique codes) and their scores."""
+        self._prune()
+        return self.codes, self.scores
+
+    def _prune(self) -> None:
+        codes = np.concatenate([self.codes, *(c for c, _ in self._pending)])
+        scores = np.concatenate([self.scores, *(s for _, s in self._pending)])
+        self._pending, self._size = [], 0
+        codes, first = np.unique(codes, return_index=True)  # a pair found in several bands: one score
+        scores = scores[first]
+        # Each pair twice, once under each of its documents; rank the partners of every document.
+        pair = np.tile(np.arange(len(codes)), 2)
+        side = np.concatenate((codes // self.n, codes % self.n))
+        order = np.lexsort((codes[pair], -scores[pair], side))  # per document, best first
+        doc = side[order]
+        new = np.concatenate(([True], doc[1:] != doc[:-1]))
+        rank = np.arange(len(doc)) - np.maximum.accumulate(np.where(new, np.arange(len(doc)), 0))
+        keep = np.zeros(len(codes), dtype=bool)
+        keep[pair[order[rank < self.k]]] = True
+        self.codes, self.scores = codes[keep], scores[keep]
+        self._size = len(self.codes)
 
 
 def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -136,6 +178,7 @@ def find_candidates(
     threshold: float,
     content_threshold: float,
     content_floor: float,
+    max_partners: int = 10,
 ) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
@@ -143,8 +186,9 @@ def find_candidates(
     content Jaccard (``content_jaccard``) reaches ``content_floor``. On a large corpus most
     collisions are chance ones, far below the floor, so they are first screened, band by band as
     they are found, by the Jaccard their signatures estimate: only pairs within two standard
-    deviations of the floor, or above, are kept and checked exactly (a pair at the floor passes
-    the screen with probability 0.98; the LSH banding itself misses about 30% of those).
+    deviations of the floor, or above, are kept (a pair at the floor passes the screen with
+    probability 0.98; the LSH banding itself misses about 30% of those), at most
+    ``max_partners`` per document, and checked exactly.
 
     Args:
         shingle_sigs: ``uint32[n, num_perm]`` shingle signatures.
@@ -155,6 +199,11 @@ def find_candidates(
         threshold: LSH threshold of the shingle index.
         content_threshold: LSH threshold of the content index.
         content_floor: Content candidates must reach this content Jaccard.
+        max_partners: Each document keeps its best this many content-index partners, by
+            estimated Jaccard (:class:`TopPartners`): the work stays linear in the corpus when
+            many documents share rare words (same-topic news). A pair dropped by this is outranked
+            by ten better-matching partners of each of its documents, which are themselves
+            candidates, so their clusters still connect.
 
     Returns:
         The pairs and the number of LSH collisions: shingle-index pairs, plus content-index pairs
@@ -168,14 +217,15 @@ def find_candidates(
     if content_sigs is not None and content_jaccard is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
         margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
-
-        def screen(pairs: np.ndarray) -> np.ndarray:
-            return pairs[estimated_jaccard(content_sigs, pairs, n) >= content_floor - margin]
-
-        collisions = [0]
-        found = bucket_pairs(content_sigs, content_active, b2, r2, n, screen=screen, collisions=collisions)
-        raw += collisions[0]
-        extra = np.setdiff1d(found, codes, assume_unique=True)
+        members = np.sort(content_active).astype(np.int64)
+        best = TopPartners(n, max_partners)
+        for band in range(b2):
+            pairs = band_pairs(content_sigs, members, band, r2, n)
+            raw += len(pairs)
+            est = estimated_jaccard(content_sigs, pairs, n)
+            keep = est >= content_floor - margin
+            best.add(pairs[keep], est[keep])
+        extra = np.setdiff1d(best.result()[0], codes, assume_unique=True)
         kept = [c for c in extra.tolist() if content_jaccard(c // n, c % n) >= content_floor]
         codes = np.union1d(codes, np.array(kept, dtype=np.int64))
     return decode_pairs(codes, n), raw
