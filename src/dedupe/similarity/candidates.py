@@ -226,6 +226,9 @@ def find_candidates(
             keep = est >= content_floor - margin
             best.add(pairs[keep], est[keep])
         extra = np.setdiff1d(best.result()[0], codes, assume_unique=True)
-        kept = [c for c in extra.tolist() if content_jaccard(c // n, c % n) >= content_floor]
-        codes = np.union1d(codes, np.array(kept, dtype=np.int64))
+        ok = np.zeros(len(extra), dtype=bool)
+        for start in range(0, len(extra), 1 << 16):  # in slices: no Python list of millions of pairs
+            part = extra[start : start + (1 << 16)].tolist()
+            ok[start : start + len(part)] = [content_jaccard(c // n, c % n) >= content_floor for c in part]
+        codes = np.union1d(codes, extra[ok])
     return decode_pairs(codes, n), raw
