@@ -124,6 +124,11 @@ class StoredCorpus:
     def __len__(self) -> int:
         return len(self.documents)
 
+    def drop_signatures(self) -> None:
+        """Free the signatures once the candidates are found."""
+        self.shingle_sigs = np.zeros((0, self.shingle_sigs.shape[1]), dtype=np.uint32)
+        self.content_sigs = None
+
     def close(self) -> None:
         """Free the verification data (the documents' own texts stay readable)."""
         self.spill.close()
@@ -535,6 +540,7 @@ def find_matches(
         config.content_candidate_threshold,
         config.content_candidate_threshold,
     )
+    corpus.drop_signatures()  # a gigabyte at 1M documents, not needed by verification workers
     t1 = time.perf_counter()
     n_jobs = resolve_jobs(jobs)
     _CORPUS["corpus"], _CORPUS["config"] = corpus, config
