@@ -128,7 +128,7 @@ class TopPartners:
     def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
         self._pending.append((codes, scores))
         self._size += len(codes)
-        if self._size > max(self.prune_at, 4 * len(self.codes)):
+        if self._size > max(self.prune_at, 2 * len(self.codes)):  # pending at most about the kept: bounded temporaries
             self._prune()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +141,9 @@ class TopPartners:
         scores = np.concatenate([self.scores, *(s for _, s in self._pending)])
         self._pending, self._size = [], 0
         codes, first = np.unique(codes, return_index=True)  # a pair found in several bands: one score
+        if len(codes) <= self.k:
+            self.codes, self.scores, self._size = codes, scores[first], len(codes)
+            return
         scores = scores[first]
         # Each pair twice, once under each of its documents; rank the partners of every document.
         pair = np.tile(np.arange(len(codes)), 2)
