@@ -173,7 +173,7 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive():
             best.add(codes[part], scores[part])
         got, got_scores = best.result()
         assert set(got.tolist()) == expected
-        assert [score_of[int(c)] for c in got] == got_scores.tolist()
+        assert np.array_equal(np.array([score_of[int(c)] for c in got], dtype=np.float32), got_scores)
 
 
 def test_content_alignment_credits_a_split_sentence():

@@ -121,7 +121,7 @@ class TopPartners:
     def __init__(self, n: int, k: int, prune_at: int = 1 << 22) -> None:
         self.n, self.k, self.prune_at = n, k, prune_at
         self.codes = np.zeros(0, dtype=np.int64)
-        self.scores = np.zeros(0, dtype=np.float64)
+        self.scores = np.zeros(0, dtype=np.float32)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._size = 0
 
@@ -141,19 +141,28 @@ class TopPartners:
         scores = np.concatenate([self.scores, *(s for _, s in self._pending)])
         self._pending, self._size = [], 0
         codes, first = np.unique(codes, return_index=True)  # a pair found in several bands: one score
-        if len(codes) <= self.k:
-            self.codes, self.scores, self._size = codes, scores[first], len(codes)
+        scores = scores[first].astype(np.float32)
+        del first
+        m = len(codes)
+        if m <= self.k:
+            self.codes, self.scores, self._size = codes, scores, m
             return
-        scores = scores[first]
-        # Each pair twice, once under each of its documents; rank the partners of every document.
-        pair = np.tile(np.arange(len(codes)), 2)
-        side = np.concatenate((codes // self.n, codes % self.n))
-        order = np.lexsort((codes[pair], -scores[pair], side))  # per document, best first
+        # Each pair twice, once under each of its documents; rank the partners of every document:
+        # best score first, then the smaller code (position in ``codes``). 32-bit where it fits.
+        small = np.int32 if max(self.n, m) < 2**31 else np.int64
+        side = np.concatenate((codes // self.n, codes % self.n)).astype(small)
+        position = np.tile(np.arange(m, dtype=small), 2)
+        order = np.lexsort((position, -np.tile(scores, 2), side))
         doc = side[order]
-        new = np.concatenate(([True], doc[1:] != doc[:-1]))
-        rank = np.arange(len(doc)) - np.maximum.accumulate(np.where(new, np.arange(len(doc)), 0))
-        keep = np.zeros(len(codes), dtype=bool)
-        keep[pair[order[rank < self.k]]] = True
+        del side
+        new = np.empty(len(doc), dtype=bool)
+        new[0] = True
+        np.not_equal(doc[1:], doc[:-1], out=new[1:])
+        del doc
+        index = np.arange(len(new), dtype=small)
+        rank = index - np.maximum.accumulate(np.where(new, index, 0))
+        keep = np.zeros(m, dtype=bool)
+        keep[position[order[rank < self.k]]] = True
         self.codes, self.scores = codes[keep], scores[keep]
         self._size = len(self.codes)
 
@@ -165,7 +174,7 @@ def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
 
 def estimated_jaccard(signatures: np.ndarray, codes: np.ndarray, n: int, batch: int = 65536) -> np.ndarray:
     """MinHash estimates of the Jaccard similarity of the pairs ``codes`` (``i * n + j``)."""
-    out = np.empty(len(codes), dtype=np.float64)
+    out = np.empty(len(codes), dtype=np.float32)
     for start in range(0, len(codes), batch):
         part = codes[start : start + batch]
         out[start : start + batch] = (signatures[part // n] == signatures[part % n]).mean(axis=1)
