@@ -31,7 +31,7 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import content_hashes, jaccard, token_features
+from dedupe.similarity.shingle import content_hashes, jaccard, stable_hash64, token_features
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill
@@ -304,7 +304,7 @@ seen 100 and 25 times."""
 
 def text_key(text: str) -> int:
     """A 64-bit hash of a raw text: what picks the batch sample (order-free)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return stable_hash64(text)
 
 
 def sample_indices(keys: Sequence[int], size: int = RECURRING_SAMPLE) -> list[int]:

@@ -23,8 +23,9 @@ _CACHE_LIMIT = 2_000_000
 EMPTY = np.zeros(0, dtype=_U64)
 
 
-def _blake(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+def stable_hash64(text: str) -> int:
+    """BLAKE2b-64 of the text's UTF-8 (stable across runs and machines, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 def hash_tokens(tokens: list[str]) -> np.ndarray:
@@ -73,9 +74,9 @@ class Vocabulary:
             self.content = np.resize(self.content, size)
         for k, token in enumerate(sorted(tokens), start):
             self.ids[token] = k
-            self.hashes[k] = _blake(token)
+            self.hashes[k] = stable_hash64(token)
             form = self._form(token)
-            self.content[k] = _blake(form) if form else 0
+            self.content[k] = stable_hash64(form) if form else 0
 
 
 _VOCAB: Vocabulary | None = None
