@@ -221,13 +221,15 @@ def test_no_paraphrase_and_char_shingles():
     assert len(json.loads(r.stdout)["clusters"]) == 1
 
 
-def test_results_do_not_depend_on_the_number_of_workers(write, tmp_path: Path):
+def test_results_do_not_depend_on_the_number_of_workers_or_the_kernels(write, tmp_path: Path, monkeypatch):
     texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
              seed_text("002"), seed_text("003"), BASE]
     for k, t in enumerate(texts * 5):
         write(f"{k:02}.txt", t if k < len(texts) else t + f"\n\nUpdate {k}: more text follows here.")
     outs = []
-    for jobs in ("1", "2", "3"):
+    for jobs, numpy_only in (("1", False), ("2", False), ("3", False), ("2", True)):
+        # the compiled kernel and its NumPy fallback give the same results
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1" if numpy_only else "")
         r = run("scan", str(tmp_path), "--format", "json", "--jobs", jobs)
         assert r.exit_code == 0, r.stderr
         data = json.loads(r.stdout)
@@ -235,7 +237,7 @@ def test_results_do_not_depend_on_the_number_of_workers(write, tmp_path: Path):
         data["stats"].pop("timings")
         data["stats"].pop("peak_rss_mb")
         outs.append(data)
-    assert outs[0] == outs[1] == outs[2]
+    assert outs[0] == outs[1] == outs[2] == outs[3]
     assert outs[0]["stats"]["clusters"] >= 2
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from dedupe.config import ScanConfig, ShingleSpec
 from dedupe.errors import ConfigError
 from dedupe.normalize import normalize_text, split_sentences, tokenize
 from dedupe.similarity.align import align_content, align_copies, prepare_sentences
+from dedupe.similarity import bulk
 from dedupe.similarity.shingle import hash_tokens, jaccard, ngram_hashes, shingle_hashes
 from dedupe.similarity.signature import Signer, fold32
 
@@ -186,3 +188,65 @@ def test_content_alignment_credits_a_split_sentence():
     assert len(strict.pairs) == 1 and strict.coverage_b < 0.7
     assert [(p.a, p.b) for p in split.pairs] == [(0, 0), (0, 1)]
     assert split.coverage_a == 1.0 and split.coverage_b == 1.0
+
+
+def _kernel_or_skip():
+    if bulk._kernels is None:
+        if os.environ.get("CI"):
+            pytest.fail("dedupe._kernels was not built (CI installs a C compiler)")
+        pytest.skip("dedupe._kernels was not built (no C compiler)")
+    return bulk._kernels
+
+
+def _chunk_inputs(seed: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    vocab = rng.integers(1, 2**64 - 1, size=300, dtype=np.uint64)
+    units, contents = [], []
+    for length in [0, 1, 3, 5, 6, 40, 64, 65, 400, 2000, *rng.integers(0, 900, size=30)]:
+        ids = rng.integers(0, 300 if length % 2 else 12, size=length)  # small vocabularies repeat shingles
+        units.append(vocab[ids])
+        words = vocab[ids] ^ np.uint64(0x5555)
+        words[rng.random(length) < 0.4] = 0  # function words
+        contents.append(words)
+    units[2] = np.full(3000, vocab[0])  # one shingle repeated: a worst case for sorting
+    common = np.unique(np.concatenate(contents))[1::5]
+    return units, contents, common[common != 0]
+
+
+@pytest.mark.parametrize(("seed", "k", "with_common"), [(1, 5, True), (2, 1, False), (3, 32, True), (4, 3, False)])
+def test_compiled_kernel_equals_numpy(seed: int, k: int, with_common: bool, monkeypatch):
+    _kernel_or_skip()
+    units, contents, common = _chunk_inputs(seed)
+    signer = Signer(64, seed)
+    monkeypatch.delenv("DEDUPE_NO_KERNELS", raising=False)
+    fast = bulk.chunk_features(units, contents, k, common if with_common else None, signer)
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+    assert not bulk.kernels_available()
+    slow = bulk.chunk_features(units, contents, k, common if with_common else None, signer)
+    for field in ("shingles", "content", "counts", "shingle_sigs", "content_sigs"):
+        assert np.array_equal(getattr(fast, field), getattr(slow, field)), field
+    sh, ct = slow.split()
+    assert np.array_equal(sh[5], ngram_hashes(units[5], k))
+    assert len(ct[0]) == 0 and not slow.content_sigs[0].any()
+
+
+def test_compiled_kernel_rejects_inconsistent_buffers():
+    kernels = _kernel_or_skip()
+    signer = Signer(8, 1)
+    units = np.arange(1, 11, dtype=np.uint64)
+
+    def call(offsets, k=5, common=np.zeros(0, np.uint64), out_len=10):
+        kernels.features(units, np.asarray(offsets, np.int64), k, units, np.asarray(offsets, np.int64), common,
+                         signer.a, signer.b, np.empty(out_len, np.uint64), np.empty(10, np.uint64),
+                         np.empty(6, np.int64), np.empty(24, np.uint32), np.empty(24, np.uint32))
+
+    call([0, 4, 10])
+    for offsets, kwargs, message in [
+        ([0, 6, 4, 10], {}, "not decrease"),
+        ([0, 4, 9], {}, "span"),
+        ([0, 4, 10], {"k": 33}, "k must be"),
+        ([0, 4, 10], {"common": np.array([3, 2], np.uint64)}, "sorted"),
+        ([0, 4, 10], {"out_len": 9}, "too small"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call(offsets, **kwargs)

@@ -30,8 +30,9 @@ from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
 from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
+from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import content_hashes, jaccard, stable_hash64, token_features
+from dedupe.similarity.shingle import content_hashes, jaccard, stable_hash64, token_features, token_units
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill
@@ -183,17 +184,21 @@ class StoredCorpus:
 
 def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
     """Normalize, tokenize and shingle one cleaned text."""
+    normalized, tokens = _tokens(text, config)
+    shingles, content = token_features(tokens, config.shingle, normalized)
+    return Fingerprint(index=index, digest=_digest(tokens), length=len(text.strip()), shingles=shingles,
+                       content=content)
+
+
+def _tokens(text: str, config: ScanConfig) -> tuple[str, list[str]]:
     # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
     normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
-    tokens = tokenize(normalized)
-    shingles, content = token_features(tokens, config.shingle, normalized)
-    return Fingerprint(
-        index=index,
-        digest=hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest(),
-        length=len(text.strip()),
-        shingles=shingles,
-        content=content,
-    )
+    return normalized, tokenize(normalized)
+
+
+def _digest(tokens: list[str]) -> bytes:
+    """What exact copies share: a 128-bit hash of the token sequence."""
+    return hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 # --- per-document work, run in worker processes --------------------------------------------------
@@ -260,38 +265,39 @@ def _prepare_span(span: tuple[int, int]) -> _Prepared:
 def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     config: ScanConfig = _W["config"]
     cleaner: Cleaner | None = _W["cleaner"]
-    signer: Signer = _W["signer"]
-    common: np.ndarray | None = _W["common"]
     k = len(chunk)
-    sh_sigs = np.empty((k, config.num_perm), dtype=np.uint32)
-    c_sigs = np.zeros((k, config.num_perm), dtype=np.uint32) if config.paraphrase else None
-    has_content = np.zeros(k, dtype=bool)
     digests = bytearray()
     lengths = np.empty(k, dtype=np.int64)
-    sizes = np.empty((k, 3), dtype=np.int64)
-    parts: list[bytes] = []
-    t_clean = t_sign = 0.0
-    for n, (index, raw, extracted) in enumerate(chunk):
-        t0 = time.perf_counter()
-        text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
+    units: list[np.ndarray] = []
+    contents: list[np.ndarray] = []
+    texts: list[bytes] = []
+    t0 = time.perf_counter()
+    t_clean = 0.0
+    for n, (_, raw, extracted) in enumerate(chunk):
         t1 = time.perf_counter()
-        fp = fingerprint(index, text, config)
-        sh_sigs[n] = signer.hashvalues(fp.shingles)
-        rare = np.setdiff1d(fp.content, common, assume_unique=True) if common is not None and len(common) else fp.content
-        if c_sigs is not None and len(rare):
-            c_sigs[n] = signer.hashvalues(rare)
-            has_content[n] = True
-        encoded = text.encode(ENCODING, ERRORS)
-        digests += fp.digest
-        lengths[n] = fp.length
-        sizes[n] = (len(fp.shingles), len(rare), len(encoded))
-        parts += (fp.shingles.tobytes(), rare.tobytes(), encoded)
-        t_clean += t1 - t0
-        t_sign += time.perf_counter() - t1
+        text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
+        t_clean += time.perf_counter() - t1
+        normalized, tokens = _tokens(text, config)
+        u, c = token_units(tokens, config.shingle, normalized)
+        units.append(u)
+        contents.append(c)
+        digests += _digest(tokens)
+        lengths[n] = len(text.strip())
+        texts.append(text.encode(ENCODING, ERRORS))
+    feats = chunk_features(units, contents, config.shingle.size, _W["common"], _W["signer"])
+    sizes = np.empty((k, 3), dtype=np.int64)
+    sizes[:, :2] = feats.counts
+    sizes[:, 2] = [len(t) for t in texts]
+    shingles, rare = feats.split()
+    parts: list[bytes] = []
+    for n in range(k):
+        parts += (shingles[n].tobytes(), rare[n].tobytes(), texts[n])
     return _Prepared(
-        np.array([c[0] for c in chunk], dtype=np.int64), sh_sigs, c_sigs, has_content,
+        np.array([c[0] for c in chunk], dtype=np.int64), feats.shingle_sigs,
+        feats.content_sigs if config.paraphrase else None,
+        feats.counts[:, 1] > 0 if config.paraphrase else np.zeros(k, dtype=bool),
         np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes, b"".join(parts),
-        t_clean, t_sign,
+        t_clean, time.perf_counter() - t0 - t_clean,
     )
 
 

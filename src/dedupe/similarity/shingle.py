@@ -92,15 +92,20 @@ def vocabulary() -> Vocabulary:
     return _VOCAB
 
 
-def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle hashes and content-word hashes (both sorted unique ``uint64``) of a tokenized text."""
+def token_units(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+    """What a tokenized text's features are made of: the hashes of its shingle units, in order
+    (tokens, or characters of ``normalized`` for character shingles), and the content-word hash of
+    each token (0 for function words)."""
     vocab = vocabulary()
     ids = vocab.lookup(tokens)
-    if spec.kind == "word":
-        shingles = ngram_hashes(vocab.hashes[ids], spec.size)
-    else:
-        shingles = shingle_hashes(tokens, normalized, spec)
-    return shingles, _content_of(vocab, ids)
+    units = vocab.hashes[ids] if spec.kind == "word" else char_units(normalized)
+    return units, vocab.content[ids]
+
+
+def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes and content-word hashes (both sorted unique ``uint64``) of a tokenized text."""
+    units, content = token_units(tokens, spec, normalized)
+    return ngram_hashes(units, spec.size), np.unique(content[content != 0])
 
 
 def content_hashes(tokens: list[str]) -> np.ndarray:
@@ -153,8 +158,13 @@ def shingle_hashes(tokens: list[str], normalized: str, spec: ShingleSpec) -> np.
     """
     if spec.kind == "word":
         return ngram_hashes(hash_tokens(tokens), spec.size)
+    return ngram_hashes(char_units(normalized), spec.size)
+
+
+def char_units(normalized: str) -> np.ndarray:
+    """The hashes of a text's characters, in order (the units of character shingles)."""
     codes = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(_U64)
-    return ngram_hashes(fmix64(codes + _U64(0x51ED270B27AE)), spec.size)
+    return fmix64(codes + _U64(0x51ED270B27AE))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

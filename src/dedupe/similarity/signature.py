@@ -42,8 +42,10 @@ class Signer:
         self.seed = seed
         template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
         a, b = template.permutations
-        self._a = np.asarray(a, dtype=_U32)[:, None]
-        self._b = np.asarray(b, dtype=_U32)[:, None]
+        self.a = np.ascontiguousarray(a, dtype=_U32)
+        self.b = np.ascontiguousarray(b, dtype=_U32)
+        self._a = self.a[:, None]
+        self._b = self.b[:, None]
         self._empty = np.full(num_perm, np.iinfo(_U32).max, dtype=_U32)
 
     def hashvalues(self, hashes: np.ndarray, chunk: int = 4096) -> np.ndarray:

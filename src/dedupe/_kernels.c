@@ -1,0 +1,315 @@
+/* Compiled kernels of dedupe's per-document hot loop (optional: dedupe.similarity.bulk falls back to
+ * NumPy with the same results when this module was not built).
+ *
+ * features(): for a chunk of documents given as concatenated unit hashes (token or character
+ * hashes) and concatenated content-word hashes (each with offsets), computes per document
+ *   - the sorted unique k-gram shingle hashes (same combination as shingle.ngram_hashes),
+ *   - the sorted unique content hashes, zero and "common" hashes left out,
+ *   - the MinHash values of both sets (datasketch's affine32 scheme, as signature.Signer).
+ * Every array is passed through the buffer protocol; the caller allocates the outputs.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+static const uint64_t MULTS_BASE = 0x9E3779B97F4A7C15ULL;
+#define MAX_K 32
+
+static inline uint64_t fmix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6BU;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35U;
+    h ^= h >> 16;
+    return h;
+}
+
+/* --- sorting of uint64 (quicksort, Hoare partition, insertion sort below 16, heapsort past a depth
+ * limit so that no input is quadratic) --- */
+
+static void insertion_sort(uint64_t *a, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && a[j] > v) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = v;
+    }
+}
+
+static void sift_down(uint64_t *a, Py_ssize_t root, Py_ssize_t n) {
+    for (;;) {
+        Py_ssize_t child = 2 * root + 1;
+        if (child >= n) return;
+        if (child + 1 < n && a[child + 1] > a[child]) child++;
+        if (a[root] >= a[child]) return;
+        uint64_t t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+static void heap_sort(uint64_t *a, Py_ssize_t n) {
+    for (Py_ssize_t i = n / 2 - 1; i >= 0; i--) sift_down(a, i, n);
+    for (Py_ssize_t end = n - 1; end > 0; end--) {
+        uint64_t t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end);
+    }
+}
+
+static void sort_u64(uint64_t *a, Py_ssize_t n, int depth) {
+    while (n > 16) {
+        if (depth-- <= 0) {
+            heap_sort(a, n);
+            return;
+        }
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        Py_ssize_t i = -1, j = n;
+        for (;;) {
+            do i++; while (a[i] < pivot);
+            do j--; while (a[j] > pivot);
+            if (i >= j) break;
+            uint64_t t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+        /* a[0..j] <= pivot <= a[j+1..n-1]: recurse into the smaller side, loop on the larger. */
+        Py_ssize_t left = j + 1;
+        if (left < n - left) {
+            sort_u64(a, left, depth);
+            a += left;
+            n -= left;
+        } else {
+            sort_u64(a + left, n - left, depth);
+            n = left;
+        }
+    }
+    insertion_sort(a, n);
+}
+
+/* LSD radix sort on bytes (8 passes, all histograms counted in one read; a pass whose byte is
+ * the same everywhere is skipped): no comparisons to mispredict on random hashes. */
+static void radix_sort_u64(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
+    Py_ssize_t hist[8][256];
+    memset(hist, 0, sizeof(hist));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t v = a[i];
+        for (int d = 0; d < 8; d++) hist[d][(v >> (8 * d)) & 0xFF]++;
+    }
+    uint64_t *src = a, *dst = tmp;
+    for (int d = 0; d < 8; d++) {
+        Py_ssize_t *h = hist[d];
+        if (h[(src[0] >> (8 * d)) & 0xFF] == n) continue;
+        Py_ssize_t sum = 0;
+        for (int c = 0; c < 256; c++) {
+            Py_ssize_t t = h[c];
+            h[c] = sum;
+            sum += t;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t v = src[i];
+            dst[h[(v >> (8 * d)) & 0xFF]++] = v;
+        }
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, (size_t)n * sizeof(uint64_t));
+}
+
+/* Sorts a[0..n) and removes repeats; returns the new length. tmp holds n values. */
+static Py_ssize_t sort_unique(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
+    if (n == 0) return 0;
+    if (n > 64 && tmp != NULL) radix_sort_u64(a, tmp, n);
+    else sort_u64(a, n, 64);
+    Py_ssize_t m = 1;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (a[i] != a[m - 1]) a[m++] = a[i];
+    return m;
+}
+
+/* --- MinHash (affine32): h32 = fmix32(fold(h)); value_p = min over the set of a_p * h32 + b_p --- */
+
+MULTIVERSION
+static void minhash(const uint64_t *set, Py_ssize_t n, const uint32_t *a, const uint32_t *b, Py_ssize_t perm,
+                    uint32_t *out) {
+    for (Py_ssize_t p = 0; p < perm; p++) out[p] = 0xFFFFFFFFU;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = set[i];
+        uint32_t v = fmix32((uint32_t)((h ^ (h >> 32)) & 0xFFFFFFFFULL));
+        for (Py_ssize_t p = 0; p < perm; p++) {
+            uint32_t x = a[p] * v + b[p];
+            out[p] = x < out[p] ? x : out[p];
+        }
+    }
+}
+
+/* --- buffer helpers --- */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Buf;
+
+static int get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, int writable, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &buf->view, flags) < 0) return -1;
+    buf->held = 1;
+    if (buf->view.len % itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer size is not a multiple of %zd", name, itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static void release(Buf *bufs, int n) {
+    for (int i = 0; i < n; i++)
+        if (bufs[i].held) PyBuffer_Release(&bufs[i].view);
+}
+
+#define N_BUFS 12
+
+static PyObject *features(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[N_BUFS];
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOnOOOOOOOOOO", &objs[0], &objs[1], &k, &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11]))
+        return NULL;
+    Buf bufs[N_BUFS];
+    memset(bufs, 0, sizeof(bufs));
+    static const char *names[N_BUFS] = {"units", "unit_offsets", "content", "content_offsets", "common", "a", "b",
+                                        "out_shingles", "out_content", "counts", "shingle_sigs", "content_sigs"};
+    static const Py_ssize_t sizes[N_BUFS] = {8, 8, 8, 8, 8, 4, 4, 8, 8, 8, 4, 4};
+    static const int writable[N_BUFS] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    for (int i = 0; i < N_BUFS; i++) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+            release(bufs, N_BUFS);
+            return NULL;
+        }
+    }
+    const uint64_t *units = bufs[0].view.buf, *content = bufs[2].view.buf, *common = bufs[4].view.buf;
+    const int64_t *uoff = bufs[1].view.buf, *coff = bufs[3].view.buf;
+    const uint32_t *a = bufs[5].view.buf, *b = bufs[6].view.buf;
+    uint64_t *out_sh = bufs[7].view.buf, *out_ct = bufs[8].view.buf;
+    int64_t *counts = bufs[9].view.buf;
+    uint32_t *sh_sigs = bufs[10].view.buf, *ct_sigs = bufs[11].view.buf;
+
+    Py_ssize_t n_units = bufs[0].view.len / 8, n_content = bufs[2].view.len / 8, n_common = bufs[4].view.len / 8;
+    Py_ssize_t perm = bufs[5].view.len / 4, n_docs = bufs[1].view.len / 8 - 1;
+    const char *bad = NULL;
+    if (n_docs < 0 || bufs[3].view.len != bufs[1].view.len) bad = "offsets must hold one more value than documents";
+    else if (k < 1 || k > MAX_K) bad = "k must be in [1, 32]";
+    else if (bufs[6].view.len != bufs[5].view.len) bad = "a and b differ in length";
+    else if (bufs[7].view.len / 8 < n_units || bufs[8].view.len / 8 < n_content) bad = "outputs too small";
+    else if (bufs[9].view.len / 8 < 2 * n_docs) bad = "counts too small";
+    else if (bufs[10].view.len / 4 < n_docs * perm || bufs[11].view.len / 4 < n_docs * perm) bad = "signatures too small";
+    else if (uoff[0] != 0 || uoff[n_docs] != n_units || coff[0] != 0 || coff[n_docs] != n_content)
+        bad = "offsets do not span their arrays";
+    for (Py_ssize_t d = 0; !bad && d < n_docs; d++)
+        if (uoff[d + 1] < uoff[d] || coff[d + 1] < coff[d]) bad = "offsets must not decrease";
+    for (Py_ssize_t i = 1; !bad && i < n_common; i++)
+        if (common[i] <= common[i - 1]) bad = "common must be sorted and unique";
+    if (bad) {
+        release(bufs, N_BUFS);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+
+    uint64_t mults[MAX_K];
+    for (int j = 0; j < MAX_K; j++) mults[j] = MULTS_BASE * (uint64_t)(2 * j + 1);
+
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        if (uoff[d + 1] - uoff[d] > longest) longest = uoff[d + 1] - uoff[d];
+        if (coff[d + 1] - coff[d] > longest) longest = coff[d + 1] - coff[d];
+    }
+    /* without memory, sorting falls back to the in-place quicksort (same result) */
+    uint64_t *tmp = longest > 0 ? PyMem_RawMalloc((size_t)longest * sizeof(uint64_t)) : NULL;
+
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t sh_pos = 0, ct_pos = 0;
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        Py_ssize_t start = uoff[d], n = uoff[d + 1] - start;
+        const uint64_t *u = units + start;
+        uint64_t *sh = out_sh + sh_pos;
+        Py_ssize_t m = 0;
+        if (n > 0) {
+            Py_ssize_t kk = k < n ? k : n;
+            m = n - kk + 1;
+            for (Py_ssize_t i = 0; i < m; i++) {
+                uint64_t acc = 0;
+                for (Py_ssize_t j = 0; j < kk; j++) acc += u[i + j] * mults[j];
+                sh[i] = fmix64(acc + (uint64_t)kk);
+            }
+            m = sort_unique(sh, tmp, m);
+        }
+        minhash(sh, m, a, b, perm, sh_sigs + d * perm);
+
+        uint64_t *ct = out_ct + ct_pos;
+        Py_ssize_t c = 0;
+        for (Py_ssize_t i = coff[d]; i < coff[d + 1]; i++)
+            if (content[i] != 0) ct[c++] = content[i];
+        c = sort_unique(ct, tmp, c);
+        if (n_common > 0) {
+            Py_ssize_t kept = 0, j = 0;
+            for (Py_ssize_t i = 0; i < c; i++) {
+                /* the first common[j] >= ct[i], searched from the last position (both are sorted) */
+                Py_ssize_t lo = j, hi = n_common;
+                while (lo < hi) {
+                    Py_ssize_t mid = lo + (hi - lo) / 2;
+                    if (common[mid] < ct[i]) lo = mid + 1;
+                    else hi = mid;
+                }
+                j = lo;
+                if (j < n_common && common[j] == ct[i]) continue;
+                ct[kept++] = ct[i];
+            }
+            c = kept;
+        }
+        minhash(ct, c, a, b, perm, ct_sigs + d * perm);
+        counts[2 * d] = m;
+        counts[2 * d + 1] = c;
+        sh_pos += m;
+        ct_pos += c;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(tmp);
+    release(bufs, N_BUFS);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"features", features, METH_VARARGS,
+     "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
+     "         out_shingles, out_content, counts, shingle_sigs, content_sigs)\n"
+     "Shingles, rare content words and their MinHash values for a chunk of documents (see bulk.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "dedupe's compiled kernels.", -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -1,0 +1,120 @@
+"""Shingles, rare content words and both MinHash signatures for a chunk of documents at once.
+
+This is the scan's per-document hot loop after tokenizing. With the compiled kernel
+(``dedupe._kernels``, built at install when a C compiler is present) a chunk is one call; without
+it the same arrays come from :func:`~dedupe.similarity.shingle.ngram_hashes` and
+:class:`~dedupe.similarity.signature.Signer`, document by document. Both give identical results
+(tests compare them), so the kernel only changes speed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from dedupe.similarity.shingle import ngram_hashes
+from dedupe.similarity.signature import Signer
+
+_kernels: ModuleType | None
+try:
+    from dedupe import _kernels
+except ImportError:  # built without a C compiler: the NumPy code below gives the same results
+    _kernels = None
+
+_U64 = np.uint64
+_EMPTY = np.zeros(0, dtype=_U64)
+
+
+def kernels_available() -> bool:
+    """Whether the compiled kernel is in use (``DEDUPE_NO_KERNELS=1`` turns it off, for comparison)."""
+    return _kernels is not None and not os.environ.get("DEDUPE_NO_KERNELS")
+
+
+@dataclass(frozen=True)
+class ChunkFeatures:
+    """Per document of a chunk: its sorted unique shingle hashes and rare content hashes (both
+    concatenated; ``counts[d]`` gives their lengths) and the MinHash values of both sets. A
+    document without rare content words has a zero content signature."""
+
+    shingles: np.ndarray
+    content: np.ndarray
+    counts: np.ndarray  # int64 (n, 2): shingles, rare content words
+    shingle_sigs: np.ndarray  # uint32 (n, num_perm)
+    content_sigs: np.ndarray  # uint32 (n, num_perm)
+
+    def split(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The per-document arrays of shingles and of rare content hashes."""
+        cuts = np.cumsum(self.counts, axis=0)[:-1]
+        return np.split(self.shingles, cuts[:, 0]), np.split(self.content, cuts[:, 1])
+
+
+def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int,
+                   common: np.ndarray | None, signer: Signer) -> ChunkFeatures:
+    """Shingle, filter and sign a chunk of documents.
+
+    Args:
+        units: Per document, the 64-bit hashes of its units (tokens, or characters), in order;
+            shingles are the hashes of runs of ``k`` units (:func:`ngram_hashes`).
+        contents: Per document, the content-word hash of each token (0 for function words).
+        k: Units per shingle.
+        common: Sorted unique content hashes to leave out (too frequent to be rare), or None.
+        signer: The MinHash permutations.
+
+    Returns:
+        The chunk's :class:`ChunkFeatures`.
+    """
+    n = len(units)
+    if len(contents) != n:
+        raise ValueError("units and contents must describe the same documents")
+    common = _EMPTY if common is None else common
+    if kernels_available():
+        return _with_kernel(units, contents, k, common, signer)
+    shingles, rare = [], []
+    sh_sigs = np.empty((n, signer.num_perm), dtype=np.uint32)
+    ct_sigs = np.zeros((n, signer.num_perm), dtype=np.uint32)
+    for d in range(n):
+        sh = ngram_hashes(units[d], k)
+        c = contents[d]
+        ct = np.unique(c[c != 0])
+        if len(common):
+            ct = np.setdiff1d(ct, common, assume_unique=True)
+        sh_sigs[d] = signer.hashvalues(sh)
+        if len(ct):
+            ct_sigs[d] = signer.hashvalues(ct)
+        shingles.append(sh)
+        rare.append(ct)
+    counts = np.array([(len(s), len(c)) for s, c in zip(shingles, rare)], dtype=np.int64).reshape(n, 2)
+    return ChunkFeatures(_concat(shingles), _concat(rare), counts, sh_sigs, ct_sigs)
+
+
+def _concat(parts: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(_U64, copy=False) if parts else _EMPTY
+
+
+def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
+    out = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=out[1:])
+    return out
+
+
+def _with_kernel(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int, common: np.ndarray,
+                 signer: Signer) -> ChunkFeatures:
+    assert _kernels is not None
+    n, perm = len(units), signer.num_perm
+    all_units, all_content = _concat(units), _concat(contents)
+    out_sh = np.empty(len(all_units), dtype=_U64)
+    out_ct = np.empty(len(all_content), dtype=_U64)
+    counts = np.empty((n, 2), dtype=np.int64)
+    sh_sigs = np.empty((n, perm), dtype=np.uint32)
+    ct_sigs = np.empty((n, perm), dtype=np.uint32)
+    _kernels.features(
+        all_units, _offsets(units), k, all_content, _offsets(contents), np.ascontiguousarray(common, dtype=_U64),
+        signer.a, signer.b, out_sh, out_ct, counts, sh_sigs, ct_sigs,
+    )
+    ct_sigs[counts[:, 1] == 0] = 0
+    total = counts.sum(axis=0)
+    return ChunkFeatures(out_sh[: total[0]].copy(), out_ct[: total[1]].copy(), counts, sh_sigs, ct_sigs)
