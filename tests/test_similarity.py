@@ -12,8 +12,8 @@ from datasketch import MinHash
 from dedupe.config import ScanConfig, ShingleSpec
 from dedupe.errors import ConfigError
 from dedupe.normalize import normalize_text, split_sentences, tokenize
-from dedupe.similarity.align import align_content, align_copies, prepare_sentences
 from dedupe.similarity import bulk
+from dedupe.similarity.align import align_content, align_copies, prepare_sentences
 from dedupe.similarity.shingle import hash_tokens, jaccard, ngram_hashes, shingle_hashes
 from dedupe.similarity.signature import Signer, fold32
 
@@ -235,7 +235,8 @@ def test_compiled_kernel_rejects_inconsistent_buffers():
     signer = Signer(8, 1)
     units = np.arange(1, 11, dtype=np.uint64)
 
-    def call(offsets, k=5, common=np.zeros(0, np.uint64), out_len=10):
+    def call(offsets, k=5, common=None, out_len=10):
+        common = np.zeros(0, np.uint64) if common is None else common
         kernels.features(units, np.asarray(offsets, np.int64), k, units, np.asarray(offsets, np.int64), common,
                          signer.a, signer.b, np.empty(out_len, np.uint64), np.empty(10, np.uint64),
                          np.empty(6, np.int64), np.empty(24, np.uint32), np.empty(24, np.uint32))
@@ -250,3 +251,21 @@ def test_compiled_kernel_rejects_inconsistent_buffers():
     ]:
         with pytest.raises(ValueError, match=message):
             call(offsets, **kwargs)
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(16, 1), (128, 1), (128, 7), (256, 42)])
+def test_permutations_are_datasketchs(num_perm: int, seed: int):
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours = Signer(num_perm, seed)
+    assert np.array_equal(ours.a, a) and np.array_equal(ours.b, b)
+
+
+def test_known_lsh_params_are_what_datasketch_picks():
+    from datasketch import MinHashLSH
+
+    from dedupe.similarity.candidates import _KNOWN_PARAMS, lsh_params
+
+    for (threshold, num_perm), params in _KNOWN_PARAMS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert params == (lsh.b, lsh.r), (threshold, num_perm)
+    assert lsh_params(0.42, 96) == (MinHashLSH(threshold=0.42, num_perm=96).b, MinHashLSH(threshold=0.42, num_perm=96).r)

@@ -8,6 +8,7 @@ Progress is reported through a callback ``progress(stage, done, total)``; nothin
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import datasketch
 import numpy as np
 
 from dedupe import __version__
@@ -714,7 +714,7 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
         "keep": config.keep,
         "clean": config.clean,
         "dedupe": __version__,
-        "datasketch": datasketch.__version__,
+        "datasketch": importlib.metadata.version("datasketch"),
     }
 
 

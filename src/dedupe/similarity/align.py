@@ -24,13 +24,16 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
-from scipy import sparse
 
 from dedupe.normalize import content_words, normalize_text, split_sentences, tokenize
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,8 @@ def align_copies(a: SentenceSet, b: SentenceSet, min_ratio: float) -> Alignment:
 
 
 def _incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
+    from scipy import sparse  # only for texts too long for the dense path: a tenth of a second to import
+
     indptr = [0]
     indices: list[int] = []
     for words in content:

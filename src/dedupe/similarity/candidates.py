@@ -18,15 +18,28 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHashLSH
 
 _U64 = np.uint64
 _MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(64)], dtype=_U64)
 
 
+# What datasketch picks for the defaults and other usual settings (a test checks each entry against
+# it): importing datasketch for its optimizer takes half a second (scipy.integrate), which a scan
+# with these settings does not need to spend.
+_KNOWN_PARAMS = {
+    (0.15, 64): (32, 2), (0.15, 128): (51, 2), (0.15, 256): (51, 2),
+    (0.3, 64): (21, 3), (0.3, 128): (37, 3), (0.3, 256): (64, 4),
+    (0.5, 64): (14, 4), (0.5, 128): (25, 5), (0.5, 256): (42, 6),
+}  # fmt: skip
+
+
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """``(bands, rows)`` that datasketch's ``MinHashLSH`` picks for this threshold."""
+    if (threshold, num_perm) in _KNOWN_PARAMS:
+        return _KNOWN_PARAMS[threshold, num_perm]
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return int(lsh.b), int(lsh.r)
 

@@ -8,8 +8,12 @@ arithmetic. We only avoid calling a hash function once per shingle from Python.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasketch import LeanMinHash, MinHash
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 SCHEME = "affine32"
 _U32 = np.uint32
@@ -29,6 +33,16 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> _U32(16))
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation parameters ``(a, b)`` of ``datasketch.MinHash(num_perm, seed, scheme="affine32")``:
+    its generator and draws, written out so that a scan need not import datasketch (half a second,
+    for scipy) to sign; a test compares them with datasketch's."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=_U32) * _U32(2) + _U32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=_U32)
+    return a, b
+
+
 class Signer:
     """Computes MinHash signatures for one ``(num_perm, seed)`` setting.
 
@@ -40,8 +54,7 @@ class Signer:
     def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
         self.num_perm = num_perm
         self.seed = seed
-        template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
-        a, b = template.permutations
+        a, b = affine32_permutations(num_perm, seed)
         self.a = np.ascontiguousarray(a, dtype=_U32)
         self.b = np.ascontiguousarray(b, dtype=_U32)
         self._a = self.a[:, None]
@@ -62,4 +75,6 @@ class Signer:
 
     def minhash(self, hashvalues: np.ndarray) -> LeanMinHash:
         """Wrap hash values as a datasketch ``LeanMinHash`` for ``MinHashLSH``."""
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.seed, hashvalues=hashvalues, scheme=SCHEME)
