@@ -12,7 +12,7 @@ from datasketch import MinHash
 from dedupe.config import ScanConfig, ShingleSpec
 from dedupe.errors import ConfigError
 from dedupe.normalize import normalize_text, split_sentences, tokenize
-from dedupe.similarity import bulk
+from dedupe.similarity import bulk, native
 from dedupe.similarity.align import align_content, align_copies, prepare_sentences
 from dedupe.similarity.shingle import hash_tokens, jaccard, ngram_hashes, shingle_hashes
 from dedupe.similarity.signature import Signer, fold32
@@ -191,11 +191,11 @@ def test_content_alignment_credits_a_split_sentence():
 
 
 def _kernel_or_skip():
-    if bulk._kernels is None:
+    if not native.built():
         if os.environ.get("CI"):
             pytest.fail("dedupe._kernels was not built (CI installs a C compiler)")
         pytest.skip("dedupe._kernels was not built (no C compiler)")
-    return bulk._kernels
+    return native._kernels
 
 
 def _chunk_inputs(seed: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
@@ -221,7 +221,7 @@ def test_compiled_kernel_equals_numpy(seed: int, k: int, with_common: bool, monk
     monkeypatch.delenv("DEDUPE_NO_KERNELS", raising=False)
     fast = bulk.chunk_features(units, contents, k, common if with_common else None, signer)
     monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
-    assert not bulk.kernels_available()
+    assert native.kernels() is None
     slow = bulk.chunk_features(units, contents, k, common if with_common else None, signer)
     for field in ("shingles", "content", "counts", "shingle_sigs", "content_sigs"):
         assert np.array_equal(getattr(fast, field), getattr(slow, field)), field
@@ -269,3 +269,25 @@ def test_known_lsh_params_are_what_datasketch_picks():
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         assert params == (lsh.b, lsh.r), (threshold, num_perm)
     assert lsh_params(0.42, 96) == (MinHashLSH(threshold=0.42, num_perm=96).b, MinHashLSH(threshold=0.42, num_perm=96).r)
+
+
+def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
+    _kernel_or_skip()
+    from dedupe.normalize import content_form
+    from dedupe.similarity.shingle import Vocabulary
+
+    rng = np.random.default_rng(3)
+    words = [f"w{k}" for k in range(5000)] + ["café", "naïve", "北京", "x" * 300, "_", "9"]
+    fast = Vocabulary(content_form, limit=3000, native=True)  # small limit: the table is renewed
+    slow = Vocabulary(content_form, limit=3000, native=False)
+    for _ in range(40):
+        tokens = [words[k] for k in rng.integers(0, len(words), size=int(rng.integers(0, 400)))]
+        text = "  ".join(tokens) + " "  # runs of spaces, as the ASCII tokenizer leaves them
+        ids_f, joined_f = fast.lookup_text(text)
+        ids_s, joined_s = slow.lookup_text(text)
+        assert joined_f == joined_s == " ".join(tokens).encode()
+        assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s])
+        assert np.array_equal(fast.content[ids_f], slow.content[ids_s])
+        assert np.array_equal(fast.hashes[fast.lookup(tokens)], slow.hashes[slow.lookup(tokens)])
+    with pytest.raises(ValueError, match="no spaces"):
+        fast.lookup(["two words"])

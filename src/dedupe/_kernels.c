@@ -301,11 +301,208 @@ static PyObject *features(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+
+/* --- vocabulary: token -> id, for the text of a document given as tokens separated by spaces ---
+ * Open addressing on a 64-bit FNV-1a hash of the token's bytes (only used inside this table); the
+ * token bytes live in one growing arena. Ids are given in order of first sight; the caller keeps
+ * per-id data (stable hashes) in arrays of its own and learns each new token from lookup(). */
+
+typedef struct {
+    uint64_t hash;
+    int64_t offset; /* into arena; -1 for an empty slot */
+    int64_t length;
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    Py_ssize_t capacity; /* a power of two */
+    Py_ssize_t size;
+    char *arena;
+    Py_ssize_t arena_used, arena_cap;
+} Vocab;
+
+static const char *VOCAB_CAPSULE = "dedupe._kernels.Vocab";
+
+static void vocab_free(Vocab *v) {
+    if (!v) return;
+    PyMem_RawFree(v->slots);
+    PyMem_RawFree(v->arena);
+    PyMem_RawFree(v);
+}
+
+static void vocab_capsule_destructor(PyObject *capsule) {
+    vocab_free((Vocab *)PyCapsule_GetPointer(capsule, VOCAB_CAPSULE));
+}
+
+static int vocab_init_slots(Vocab *v, Py_ssize_t capacity) {
+    Slot *slots = PyMem_RawMalloc((size_t)capacity * sizeof(Slot));
+    if (!slots) return -1;
+    for (Py_ssize_t i = 0; i < capacity; i++) slots[i].offset = -1;
+    PyMem_RawFree(v->slots);
+    v->slots = slots;
+    v->capacity = capacity;
+    return 0;
+}
+
+static PyObject *vocab_new(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    Vocab *v = PyMem_RawCalloc(1, sizeof(Vocab));
+    if (!v || vocab_init_slots(v, 1024) < 0) {
+        vocab_free(v);
+        return PyErr_NoMemory();
+    }
+    PyObject *capsule = PyCapsule_New(v, VOCAB_CAPSULE, vocab_capsule_destructor);
+    if (!capsule) vocab_free(v);
+    return capsule;
+}
+
+static inline uint64_t fnv1a(const char *s, Py_ssize_t n) {
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001B3ULL;
+    }
+    return fmix64(h);
+}
+
+static int vocab_grow(Vocab *v) {
+    Slot *old = v->slots;
+    Py_ssize_t old_cap = v->capacity;
+    v->slots = NULL;
+    if (vocab_init_slots(v, old_cap * 2) < 0) {
+        v->slots = old;
+        return -1;
+    }
+    Py_ssize_t mask = v->capacity - 1;
+    for (Py_ssize_t i = 0; i < old_cap; i++) {
+        if (old[i].offset < 0) continue;
+        Py_ssize_t j = (Py_ssize_t)(old[i].hash & (uint64_t)mask);
+        while (v->slots[j].offset >= 0) j = (j + 1) & mask;
+        v->slots[j] = old[i];
+    }
+    PyMem_RawFree(old);
+    return 0;
+}
+
+/* The id of token s[0..n), adding it (id = size) when new; -1 when out of memory. *is_new tells. */
+static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
+    uint64_t h = fnv1a(s, n);
+    Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    while (v->slots[j].offset >= 0) {
+        Slot *slot = &v->slots[j];
+        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) {
+            int64_t id;
+            memcpy(&id, v->arena + slot->offset, 8);
+            *is_new = 0;
+            return id;
+        }
+        j = (j + 1) & mask;
+    }
+    /* new: arena holds [8-byte id][token bytes] */
+    if (v->arena_used + n + 8 > v->arena_cap) {
+        Py_ssize_t cap = v->arena_cap ? v->arena_cap : 65536;
+        while (v->arena_used + n + 8 > cap) cap *= 2;
+        char *arena = PyMem_RawRealloc(v->arena, (size_t)cap);
+        if (!arena) return -1;
+        v->arena = arena;
+        v->arena_cap = cap;
+    }
+    int64_t id = (int64_t)v->size;
+    memcpy(v->arena + v->arena_used, &id, 8);
+    memcpy(v->arena + v->arena_used + 8, s, (size_t)n);
+    v->slots[j].hash = h;
+    v->slots[j].offset = v->arena_used;
+    v->slots[j].length = n;
+    v->arena_used += n + 8;
+    v->size++;
+    *is_new = 1;
+    if (2 * v->size > v->capacity && vocab_grow(v) < 0) return -1;
+    return id;
+}
+
+/* vocab_lookup(vocab, data: bytes, out_ids: int64 buffer) -> (count, joined: bytes, new_tokens: list[str])
+ * data holds tokens separated by runs of spaces (UTF-8). Writes their ids in order and returns their
+ * number, the tokens joined by single spaces, and the tokens seen for the first time (in id order). */
+static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *ids_obj;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Oy*O", &capsule, &data, &ids_obj)) return NULL;
+    Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    Buf ids;
+    memset(&ids, 0, sizeof(ids));
+    if (!v || get_buf(ids_obj, &ids, 8, 1, "out_ids") < 0) {
+        release(&ids, 1);
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    const char *s = data.buf;
+    Py_ssize_t len = data.len, cap = ids.view.len / 8, count = 0, out_len = 0;
+    int64_t *out = ids.view.buf;
+    PyObject *joined = PyBytes_FromStringAndSize(NULL, len);
+    PyObject *fresh = PyList_New(0);
+    if (!joined || !fresh) goto fail;
+    char *jb = PyBytes_AS_STRING(joined);
+    for (Py_ssize_t i = 0; i < len;) {
+        while (i < len && s[i] == ' ') i++;
+        if (i >= len) break;
+        Py_ssize_t start = i;
+        while (i < len && s[i] != ' ') i++;
+        if (count >= cap) {
+            PyErr_SetString(PyExc_ValueError, "out_ids too small");
+            goto fail;
+        }
+        int is_new = 0;
+        int64_t id = vocab_id(v, s + start, i - start, &is_new);
+        if (id < 0) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        if (is_new) {
+            PyObject *token = PyUnicode_DecodeUTF8(s + start, i - start, "surrogatepass");
+            if (!token || PyList_Append(fresh, token) < 0) {
+                Py_XDECREF(token);
+                goto fail;
+            }
+            Py_DECREF(token);
+        }
+        out[count++] = id;
+        if (out_len) jb[out_len++] = ' ';
+        memcpy(jb + out_len, s + start, (size_t)(i - start));
+        out_len += i - start;
+    }
+    if (_PyBytes_Resize(&joined, out_len) < 0) {
+        joined = NULL;
+        goto fail;
+    }
+    release(&ids, 1);
+    PyBuffer_Release(&data);
+    return Py_BuildValue("nNN", count, joined, fresh);
+fail:
+    Py_XDECREF(joined);
+    Py_XDECREF(fresh);
+    release(&ids, 1);
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
+static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
+    (void)self;
+    Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    if (!v) return NULL;
+    return PyLong_FromSsize_t(v->size);
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
      "         out_shingles, out_content, counts, shingle_sigs, content_sigs)\n"
      "Shingles, rare content words and their MinHash values for a chunk of documents (see bulk.py)."},
+    {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
+    {"vocab_lookup", vocab_lookup, METH_VARARGS,
+     "vocab_lookup(vocab, data, out_ids) -> (count, joined, new_tokens): ids of space-separated tokens."},
+    {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
     {NULL, NULL, 0, NULL},
 };
 

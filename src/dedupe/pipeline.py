@@ -28,11 +28,18 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import fold_text, normalize_text, tokenize
+from dedupe.normalize import fold_text, normalize_text, token_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import find_candidates
-from dedupe.similarity.shingle import content_hashes, jaccard, stable_hash64, token_features, token_units
+from dedupe.similarity.shingle import (
+    content_hashes,
+    ids_units,
+    jaccard,
+    ngram_hashes,
+    stable_hash64,
+    vocabulary,
+)
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
 from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill
@@ -184,21 +191,23 @@ class StoredCorpus:
 
 def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
     """Normalize, tokenize and shingle one cleaned text."""
-    normalized, tokens = _tokens(text, config)
-    shingles, content = token_features(tokens, config.shingle, normalized)
-    return Fingerprint(index=index, digest=_digest(tokens), length=len(text.strip()), shingles=shingles,
-                       content=content)
+    normalized, ids, joined = _token_ids(text, config)
+    units, content = ids_units(ids, config.shingle, normalized)
+    return Fingerprint(index=index, digest=_digest(joined), length=len(text.strip()),
+                       shingles=ngram_hashes(units, config.shingle.size), content=np.unique(content[content != 0]))
 
 
-def _tokens(text: str, config: ScanConfig) -> tuple[str, list[str]]:
+def _token_ids(text: str, config: ScanConfig) -> tuple[str, np.ndarray, bytes]:
+    """The normalized text, the vocabulary ids of its tokens and the tokens joined by spaces."""
     # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
     normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
-    return normalized, tokenize(normalized)
+    ids, joined = vocabulary().lookup_text(token_text(normalized))
+    return normalized, ids, joined
 
 
-def _digest(tokens: list[str]) -> bytes:
-    """What exact copies share: a 128-bit hash of the token sequence."""
-    return hashlib.blake2b(" ".join(tokens).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def _digest(joined: bytes) -> bytes:
+    """What exact copies share: a 128-bit hash of the token sequence (tokens joined by spaces)."""
+    return hashlib.blake2b(joined, digest_size=16).digest()
 
 
 # --- per-document work, run in worker processes --------------------------------------------------
@@ -277,11 +286,11 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
         t1 = time.perf_counter()
         text = cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
         t_clean += time.perf_counter() - t1
-        normalized, tokens = _tokens(text, config)
-        u, c = token_units(tokens, config.shingle, normalized)
+        normalized, ids, joined = _token_ids(text, config)
+        u, c = ids_units(ids, config.shingle, normalized)
         units.append(u)
         contents.append(c)
-        digests += _digest(tokens)
+        digests += _digest(joined)
         lengths[n] = len(text.strip())
         texts.append(text.encode(ENCODING, ERRORS))
     feats = chunk_features(units, contents, config.shingle.size, _W["common"], _W["signer"])

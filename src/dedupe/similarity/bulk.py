@@ -9,29 +9,17 @@ it the same arrays come from :func:`~dedupe.similarity.shingle.ngram_hashes` and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
 
+from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import ngram_hashes
 from dedupe.similarity.signature import Signer
 
-_kernels: ModuleType | None
-try:
-    from dedupe import _kernels
-except ImportError:  # built without a C compiler: the NumPy code below gives the same results
-    _kernels = None
-
 _U64 = np.uint64
 _EMPTY = np.zeros(0, dtype=_U64)
-
-
-def kernels_available() -> bool:
-    """Whether the compiled kernel is in use (``DEDUPE_NO_KERNELS=1`` turns it off, for comparison)."""
-    return _kernels is not None and not os.environ.get("DEDUPE_NO_KERNELS")
 
 
 @dataclass(frozen=True)
@@ -71,7 +59,7 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     if len(contents) != n:
         raise ValueError("units and contents must describe the same documents")
     common = _EMPTY if common is None else common
-    if kernels_available():
+    if kernels() is not None:
         return _with_kernel(units, contents, k, common, signer)
     shingles, rare = [], []
     sh_sigs = np.empty((n, signer.num_perm), dtype=np.uint32)
@@ -103,7 +91,8 @@ def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 def _with_kernel(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int, common: np.ndarray,
                  signer: Signer) -> ChunkFeatures:
-    assert _kernels is not None
+    native = kernels()
+    assert native is not None
     n, perm = len(units), signer.num_perm
     all_units, all_content = _concat(units), _concat(contents)
     out_sh = np.empty(len(all_units), dtype=_U64)
@@ -111,10 +100,10 @@ def _with_kernel(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k:
     counts = np.empty((n, 2), dtype=np.int64)
     sh_sigs = np.empty((n, perm), dtype=np.uint32)
     ct_sigs = np.empty((n, perm), dtype=np.uint32)
-    _kernels.features(
+    native.features(
         all_units, _offsets(units), k, all_content, _offsets(contents), np.ascontiguousarray(common, dtype=_U64),
         signer.a, signer.b, out_sh, out_ct, counts, sh_sigs, ct_sigs,
     )
     ct_sigs[counts[:, 1] == 0] = 0
     total = counts.sum(axis=0)
-    return ChunkFeatures(out_sh[: total[0]].copy(), out_ct[: total[1]].copy(), counts, sh_sigs, ct_sigs)
+    return ChunkFeatures(out_sh[: total[0]], out_ct[: total[1]], counts, sh_sigs, ct_sigs)

@@ -14,6 +14,7 @@ from itertools import repeat
 import numpy as np
 
 from dedupe.config import ShingleSpec
+from dedupe.similarity.native import kernels
 
 _U64 = np.uint64
 # Odd multipliers, one per position inside a shingle (up to 32).
@@ -37,22 +38,35 @@ def hash_tokens(tokens: list[str]) -> np.ndarray:
 class Vocabulary:
     """A per-process table from token to id, holding each token's stable 64-bit hash and the hash of
     its content-word form (0 for function words), so that a document's tokens are hashed with one
-    dictionary lookup each and everything after is NumPy.
+    table lookup each and everything after is NumPy.
+
+    The table is the compiled kernels' (:mod:`dedupe.similarity.native`) when they are in use, a
+    dict otherwise; ids are internal, so either gives the same hashes.
 
     Args:
         content_form: Maps a token to its content-word form, ``""`` for none.
         limit: The table is emptied when it would grow beyond this many tokens (bounded memory).
+        native: Use the compiled table (the default when the kernels are in use).
     """
 
-    def __init__(self, content_form: Callable[[str], str], limit: int = _CACHE_LIMIT) -> None:
+    def __init__(self, content_form: Callable[[str], str], limit: int = _CACHE_LIMIT,
+                 native: bool | None = None) -> None:
         self._form = content_form
         self._limit = limit
+        self._native = kernels() if native is None or native else None
+        self._table = self._native.vocab_new() if self._native is not None else None
+        self._size = 0
         self.ids: dict[str, int] = {}
         self.hashes = np.zeros(1024, dtype=_U64)
         self.content = np.zeros(1024, dtype=_U64)
 
     def lookup(self, tokens: list[str]) -> np.ndarray:
         """Ids of ``tokens`` (new tokens are added)."""
+        if self._table is not None:
+            found, _ = self.lookup_text(" ".join(tokens))
+            if len(found) != len(tokens):
+                raise ValueError("tokens must be non-empty and hold no spaces")
+            return found
         ids = self.ids
         # One dict lookup per token; only the (few) new tokens of a document take a second pass.
         out = np.fromiter(map(ids.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
@@ -61,51 +75,65 @@ class Vocabulary:
             if len(ids) + len(missing) > self._limit:
                 ids.clear()
                 missing = set(tokens)
-            self._add(missing)
+            self._add(sorted(missing), len(ids))
             out = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         return out
 
-    def _add(self, tokens: set[str]) -> None:
-        start = len(self.ids)
+    def lookup_text(self, token_text: str) -> tuple[np.ndarray, bytes]:
+        """Ids of the tokens of ``token_text`` (tokens separated by runs of spaces), and the tokens
+        joined by single spaces as UTF-8 (what :func:`dedupe.pipeline` digests)."""
+        if self._table is None or self._native is None:
+            tokens = token_text.split(" ")
+            if "" in tokens:
+                tokens = [t for t in tokens if t]
+            return self.lookup(tokens), " ".join(tokens).encode("utf-8", "surrogatepass")
+        data = token_text.encode("utf-8", "surrogatepass")
+        most = len(data) // 2 + 1  # tokens in the text, at most
+        if self._size + most > self._limit:
+            self._table = self._native.vocab_new()
+            self._size = 0
+        ids = np.empty(most, dtype=np.int64)
+        count, joined, fresh = self._native.vocab_lookup(self._table, data, ids)
+        if fresh:
+            self._add(fresh, self._size)
+            self._size += len(fresh)
+        return ids[:count], joined
+
+    def _add(self, tokens: list[str], start: int) -> None:
+        """Record tokens given ids ``start, start + 1, ...``."""
         need = start + len(tokens)
         if need > len(self.hashes):
             size = max(need, 2 * len(self.hashes))
             self.hashes = np.resize(self.hashes, size)
             self.content = np.resize(self.content, size)
-        for k, token in enumerate(sorted(tokens), start):
-            self.ids[token] = k
+        for k, token in enumerate(tokens, start):
+            if self._table is None:
+                self.ids[token] = k
             self.hashes[k] = stable_hash64(token)
             form = self._form(token)
             self.content[k] = stable_hash64(form) if form else 0
 
 
-_VOCAB: Vocabulary | None = None
+_VOCABS: dict[bool, Vocabulary] = {}
 
 
 def vocabulary() -> Vocabulary:
-    """This process's vocabulary."""
-    global _VOCAB
-    if _VOCAB is None:
+    """This process's vocabulary (one per choice of compiled or Python table)."""
+    native = kernels() is not None
+    if native not in _VOCABS:
         from dedupe.normalize import content_form
 
-        _VOCAB = Vocabulary(content_form)
-    return _VOCAB
+        _VOCABS[native] = Vocabulary(content_form, native=native)
+    return _VOCABS[native]
 
 
-def token_units(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
-    """What a tokenized text's features are made of: the hashes of its shingle units, in order
-    (tokens, or characters of ``normalized`` for character shingles), and the content-word hash of
-    each token (0 for function words)."""
+def ids_units(ids: np.ndarray, spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+    """What a text's features are made of, from its tokens' ids in :func:`vocabulary`: the hashes of
+    its shingle units, in order (tokens, or characters of ``normalized`` for character shingles), and
+    the content-word hash of each token (0 for function words)."""
     vocab = vocabulary()
-    ids = vocab.lookup(tokens)
     units = vocab.hashes[ids] if spec.kind == "word" else char_units(normalized)
     return units, vocab.content[ids]
-
-
-def token_features(tokens: list[str], spec: ShingleSpec, normalized: str) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle hashes and content-word hashes (both sorted unique ``uint64``) of a tokenized text."""
-    units, content = token_units(tokens, spec, normalized)
-    return ngram_hashes(units, spec.size), np.unique(content[content != 0])
 
 
 def content_hashes(tokens: list[str]) -> np.ndarray:
