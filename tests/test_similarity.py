@@ -291,3 +291,41 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
         assert np.array_equal(fast.hashes[fast.lookup(tokens)], slow.hashes[slow.lookup(tokens)])
     with pytest.raises(ValueError, match="no spaces"):
         fast.lookup(["two words"])
+
+
+def test_compiled_pair_estimates_equal_numpy(monkeypatch):
+    _kernel_or_skip()
+    from dedupe.similarity.candidates import estimated_jaccard
+
+    rng = np.random.default_rng(5)
+    n = 300
+    sigs = rng.integers(0, 6, size=(n, 128), dtype=np.uint32)  # small values: many agreements
+    codes = np.unique(rng.integers(0, n, size=5000) * n + rng.integers(0, n, size=5000))
+    fast = estimated_jaccard(sigs, codes, n)
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+    slow = estimated_jaccard(sigs, codes, n)
+    assert fast.dtype == slow.dtype == np.float32
+    assert np.array_equal(fast, slow)
+
+
+def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
+    kernels = _kernel_or_skip()
+    from dedupe.similarity.candidates import exact_jaccards
+    from dedupe.store import Spill
+
+    rng = np.random.default_rng(6)
+    sets = [np.unique(rng.integers(0, 60, size=int(rng.integers(0, 50)))).astype(np.uint64) for _ in range(80)]
+    spill = Spill(str(tmp_path))
+    spill.append(b"header")
+    offsets = np.array([spill.append(s.tobytes()) for s in sets], dtype=np.int64)
+    lengths = np.array([len(s) for s in sets], dtype=np.int64)
+    n = len(sets)
+    codes = np.unique(rng.integers(0, n, size=2000) * n + rng.integers(0, n, size=2000))
+    out = np.empty(len(codes))
+    kernels.pair_jaccard(spill.fileno(), offsets, lengths, codes, n, out)
+    assert np.array_equal(out, exact_jaccards(codes, n, lambda k: sets[k]))
+    with pytest.raises(OSError):
+        kernels.pair_jaccard(spill.fileno(), offsets + 10**9, lengths, codes, n, out)  # past the end
+    with pytest.raises(ValueError, match="out of range"):
+        kernels.pair_jaccard(spill.fileno(), offsets, lengths, np.array([n * n], np.int64), n, out)
+    spill.close()

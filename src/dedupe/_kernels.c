@@ -11,7 +11,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
 #define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -494,11 +496,168 @@ static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
     return PyLong_FromSsize_t(v->size);
 }
 
+
+/* --- candidate screening --- */
+
+/* agreement(signatures, num_perm, codes, n, out): for each pair code c = i * n + j, the share of
+ * positions where the signatures (uint32 rows of num_perm) of i and j agree, as float32 (the MinHash
+ * estimate of their Jaccard similarity; equals NumPy's mean of the equality, rounded to float32). */
+MULTIVERSION
+static void agreement_loop(const uint32_t *sigs, Py_ssize_t perm, const int64_t *codes, Py_ssize_t m, int64_t n,
+                           float *out) {
+    for (Py_ssize_t k = 0; k < m; k++) {
+        const uint32_t *a = sigs + (codes[k] / n) * perm, *b = sigs + (codes[k] % n) * perm;
+        Py_ssize_t same = 0;
+        for (Py_ssize_t p = 0; p < perm; p++) same += a[p] == b[p];
+        out[k] = (float)((double)same / (double)perm);
+    }
+}
+
+static PyObject *agreement(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[3];
+    Py_ssize_t perm;
+    long long n;
+    if (!PyArg_ParseTuple(args, "OnOLO", &objs[0], &perm, &objs[1], &n, &objs[2])) return NULL;
+    Buf bufs[3];
+    memset(bufs, 0, sizeof(bufs));
+    static const Py_ssize_t sizes[3] = {4, 8, 4};
+    static const int writable[3] = {0, 0, 1};
+    static const char *names[3] = {"signatures", "codes", "out"};
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+            release(bufs, 3);
+            return NULL;
+        }
+    }
+    const uint32_t *sigs = bufs[0].view.buf;
+    const int64_t *codes = bufs[1].view.buf;
+    Py_ssize_t m = bufs[1].view.len / 8, rows = perm > 0 ? bufs[0].view.len / 4 / perm : 0;
+    const char *bad = NULL;
+    if (perm < 1 || n < 1 || rows * perm * 4 != bufs[0].view.len) bad = "signatures are not rows of num_perm";
+    else if (bufs[2].view.len / 4 < m) bad = "out too small";
+    for (Py_ssize_t k = 0; !bad && k < m; k++)
+        if (codes[k] < 0 || codes[k] / n >= rows || codes[k] % n >= rows) bad = "pair code out of range";
+    if (bad) {
+        release(bufs, 3);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    agreement_loop(sigs, perm, codes, m, (int64_t)n, bufs[2].view.buf);
+    Py_END_ALLOW_THREADS
+    release(bufs, 3);
+    Py_RETURN_NONE;
+}
+
+/* pair_jaccard(fd, offsets, lengths, codes, n, out): exact Jaccard similarity (float64) of pairs of
+ * sorted unique uint64 sets stored in file fd: set d is lengths[d] values at byte offsets[d]. Read
+ * with pread (no shared file position: safe beside other readers); consecutive pairs of the same
+ * first document read it once. Returns None, or raises OSError. */
+static int read_set(int fd, int64_t offset, int64_t count, uint64_t **buf, int64_t *cap) {
+    if (count > *cap) {
+        uint64_t *grown = PyMem_RawRealloc(*buf, (size_t)count * 8);
+        if (!grown) {
+            errno = ENOMEM;
+            return -1;
+        }
+        *buf = grown;
+        *cap = count;
+    }
+    char *dst = (char *)*buf;
+    int64_t want = count * 8, done = 0;
+    while (done < want) {
+        ssize_t got = pread(fd, dst + done, (size_t)(want - done), (off_t)(offset + done));
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (got == 0) {
+            errno = EIO;
+            return -1;
+        }
+        done += got;
+    }
+    return 0;
+}
+
+static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
+    (void)self;
+    int fd;
+    long long n;
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(args, "iOOOLO", &fd, &objs[0], &objs[1], &objs[2], &n, &objs[3])) return NULL;
+    Buf bufs[4];
+    memset(bufs, 0, sizeof(bufs));
+    static const Py_ssize_t sizes[4] = {8, 8, 8, 8};
+    static const int writable[4] = {0, 0, 0, 1};
+    static const char *names[4] = {"offsets", "lengths", "codes", "out"};
+    for (int i = 0; i < 4; i++) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+            release(bufs, 4);
+            return NULL;
+        }
+    }
+    const int64_t *offsets = bufs[0].view.buf, *lengths = bufs[1].view.buf, *codes = bufs[2].view.buf;
+    double *out = bufs[3].view.buf;
+    Py_ssize_t docs = bufs[0].view.len / 8, m = bufs[2].view.len / 8;
+    const char *bad = NULL;
+    if (bufs[1].view.len != bufs[0].view.len || n < 1 || n > docs) bad = "offsets and lengths must cover n documents";
+    else if (bufs[3].view.len / 8 < m) bad = "out too small";
+    for (Py_ssize_t k = 0; !bad && k < m; k++)
+        if (codes[k] < 0 || codes[k] / n >= n) bad = "pair code out of range";
+    if (bad) {
+        release(bufs, 4);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    uint64_t *a = NULL, *b = NULL;
+    int64_t cap_a = 0, cap_b = 0, loaded = -1;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < m; k++) {
+        int64_t i = codes[k] / n, j = codes[k] % n;
+        if (i != loaded) {
+            if (read_set(fd, offsets[i], lengths[i], &a, &cap_a) < 0) {
+                failed = 1;
+                break;
+            }
+            loaded = i;
+        }
+        if (read_set(fd, offsets[j], lengths[j], &b, &cap_b) < 0) {
+            failed = 1;
+            break;
+        }
+        int64_t la = lengths[i], lb = lengths[j], x = 0, y = 0, inter = 0;
+        while (x < la && y < lb) {
+            if (a[x] < b[y]) x++;
+            else if (a[x] > b[y]) y++;
+            else {
+                inter++;
+                x++;
+                y++;
+            }
+        }
+        int64_t uni = la + lb - inter;
+        out[k] = (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)uni;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(a);
+    PyMem_RawFree(b);
+    release(bufs, 4);
+    if (failed) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
      "         out_shingles, out_content, counts, shingle_sigs, content_sigs)\n"
      "Shingles, rare content words and their MinHash values for a chunk of documents (see bulk.py)."},
+    {"agreement", agreement, METH_VARARGS,
+     "agreement(signatures, num_perm, codes, n, out): MinHash estimates (float32) of pairs i * n + j."},
+    {"pair_jaccard", pair_jaccard, METH_VARARGS,
+     "pair_jaccard(fd, offsets, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in a file."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
      "vocab_lookup(vocab, data, out_ids) -> (count, joined, new_tokens): ids of space-separated tokens."},

@@ -31,18 +31,18 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text, token_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
-from dedupe.similarity.candidates import find_candidates
+from dedupe.similarity.candidates import exact_jaccards, find_candidates
+from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
     content_hashes,
     ids_units,
-    jaccard,
     ngram_hashes,
     stable_hash64,
     vocabulary,
 )
 from dedupe.similarity.signature import SCHEME, Signer
 from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
-from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill
+from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill, SpillError
 
 Progress = Callable[[str, int, int], None]
 
@@ -175,9 +175,23 @@ class StoredCorpus:
         """The cleaned text of document ``index``."""
         return self._read(index, 2).decode(ENCODING, ERRORS)
 
-    def content_jaccard(self, i: int, j: int) -> float:
-        """Exact Jaccard similarity of the rare content words of documents ``i`` and ``j``."""
-        return jaccard(self._content(i), self._content(j))
+    def content_jaccards(self, codes: np.ndarray) -> np.ndarray:
+        """Exact Jaccard similarity of the rare content words of the pairs ``codes`` (``i * n + j``).
+
+        Raises:
+            SpillError: the temporary file cannot be read.
+        """
+        n = len(self)
+        native = kernels()
+        if native is None:
+            return exact_jaccards(codes, n, self._content)
+        out = np.empty(len(codes), dtype=np.float64)
+        try:
+            native.pair_jaccard(self.spill.fileno(), self._at + self.n_shingles * 8, self._n_content,
+                                np.ascontiguousarray(codes, dtype=np.int64), n, out)
+        except OSError as exc:
+            raise SpillError(f"cannot read dedupe's temporary file ({exc.strerror})") from exc
+        return out
 
     def _content(self, index: int) -> np.ndarray:
         c: np.ndarray = self._contents.get_or(index, lambda k: np.frombuffer(self._read(k, 1), dtype=np.uint64))
@@ -550,7 +564,7 @@ def find_matches(
         corpus.content_sigs,
         active,
         content_active,
-        corpus.content_jaccard,
+        corpus.content_jaccards,
         config.candidate_threshold,
         config.content_candidate_threshold,
         config.content_candidate_threshold,

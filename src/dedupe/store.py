@@ -82,6 +82,11 @@ class Spill:
                 "set TMPDIR to a directory with more space"
             ) from exc
 
+    def fileno(self) -> int:
+        """The file descriptor (for ``pread`` by compiled code); everything appended is flushed first."""
+        self.flush()
+        return self._fd
+
     def read(self, offset: int, length: int) -> bytes:
         """The ``length`` bytes at ``offset``."""
         if length <= 0:

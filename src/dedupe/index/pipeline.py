@@ -37,7 +37,7 @@ from dedupe.models import (
     Skipped,
 )
 from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, fingerprint
-from dedupe.similarity.candidates import find_candidates
+from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.shingle import EMPTY, jaccard
 from dedupe.similarity.signature import Signer
 from dedupe.similarity.verify import Fingerprint, verify_pair
@@ -140,7 +140,8 @@ def _pairs_within(records: Sequence[StoredDocument], cfg: ScanConfig) -> list[tu
     content_active = np.array([k for k, r in enumerate(records) if r.content_sig is not None], dtype=np.int64)
     pairs, _ = find_candidates(
         shingle_sigs, content_sigs if cfg.paraphrase else None, active, content_active,
-        lambda i, j: jaccard(records[i].content, records[j].content), cfg.candidate_threshold, cfg.content_candidate_threshold,
+        lambda codes: exact_jaccards(codes, len(records), lambda k: records[k].content),
+        cfg.candidate_threshold, cfg.content_candidate_threshold,
         cfg.content_candidate_threshold,
     )
     return pairs

@@ -19,6 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from dedupe.similarity.native import kernels
+from dedupe.similarity.shingle import jaccard
+
 _U64 = np.uint64
 _MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(64)], dtype=_U64)
 
@@ -188,10 +191,20 @@ def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
 def estimated_jaccard(signatures: np.ndarray, codes: np.ndarray, n: int, batch: int = 65536) -> np.ndarray:
     """MinHash estimates of the Jaccard similarity of the pairs ``codes`` (``i * n + j``)."""
     out = np.empty(len(codes), dtype=np.float32)
+    native = kernels()
+    if native is not None and signatures.flags.c_contiguous and signatures.dtype == np.uint32:
+        native.agreement(signatures, signatures.shape[1], np.ascontiguousarray(codes, dtype=np.int64), n, out)
+        return out
     for start in range(0, len(codes), batch):
         part = codes[start : start + batch]
         out[start : start + batch] = (signatures[part // n] == signatures[part % n]).mean(axis=1)
     return out
+
+
+def exact_jaccards(codes: np.ndarray, n: int, sets: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Exact Jaccard similarity of the pairs ``codes`` (``i * n + j``), whose sorted unique sets
+    ``sets(k)`` returns."""
+    return np.array([jaccard(sets(c // n), sets(c % n)) for c in codes.tolist()], dtype=np.float64)
 
 
 def find_candidates(
@@ -199,7 +212,7 @@ def find_candidates(
     content_sigs: np.ndarray | None,
     active: np.ndarray,
     content_active: np.ndarray,
-    content_jaccard: Callable[[int, int], float] | None,
+    content_jaccards: Callable[[np.ndarray], np.ndarray] | None,
     threshold: float,
     content_threshold: float,
     content_floor: float,
@@ -208,7 +221,7 @@ def find_candidates(
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
     Content-index collisions that the shingle index did not find are kept when their exact
-    content Jaccard (``content_jaccard``) reaches ``content_floor``. On a large corpus most
+    content Jaccard (``content_jaccards``) reaches ``content_floor``. On a large corpus most
     collisions are chance ones, far below the floor, so they are first screened, band by band as
     they are found, by the Jaccard their signatures estimate: only pairs within two standard
     deviations of the floor, or above, are kept (a pair at the floor passes the screen with
@@ -220,7 +233,8 @@ def find_candidates(
         content_sigs: Content-word signatures, or ``None`` to skip rewrite candidates.
         active: Indices of the documents to index (non-empty, one per group of exact copies).
         content_active: Indices of the documents to put in the content index.
-        content_jaccard: Exact content Jaccard of two documents (the check of content candidates).
+        content_jaccards: Exact content Jaccard of pairs (codes ``i * n + j``; the check of content
+            candidates), e.g. :func:`exact_jaccards`.
         threshold: LSH threshold of the shingle index.
         content_threshold: LSH threshold of the content index.
         content_floor: Content candidates must reach this content Jaccard.
@@ -239,7 +253,7 @@ def find_candidates(
     b, r = lsh_params(threshold, num_perm)
     codes = bucket_pairs(shingle_sigs, active, b, r, n)
     raw = len(codes)
-    if content_sigs is not None and content_jaccard is not None:
+    if content_sigs is not None and content_jaccards is not None:
         b2, r2 = lsh_params(content_threshold, num_perm)
         margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
         members = np.sort(content_active).astype(np.int64)
@@ -252,8 +266,8 @@ def find_candidates(
             best.add(pairs[keep], est[keep])
         extra = np.setdiff1d(best.result()[0], codes, assume_unique=True)
         ok = np.zeros(len(extra), dtype=bool)
-        for start in range(0, len(extra), 1 << 16):  # in slices: no Python list of millions of pairs
-            part = extra[start : start + (1 << 16)].tolist()
-            ok[start : start + len(part)] = [content_jaccard(c // n, c % n) >= content_floor for c in part]
+        for start in range(0, len(extra), 1 << 16):  # in slices: bounded temporaries
+            part = extra[start : start + (1 << 16)]
+            ok[start : start + len(part)] = content_jaccards(part) >= content_floor
         codes = np.union1d(codes, extra[ok])
     return decode_pairs(codes, n), raw
