@@ -7,6 +7,7 @@ Progress is reported through a callback ``progress(stage, done, total)``; nothin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import multiprocessing
@@ -576,7 +577,9 @@ def find_matches(
     try:
         size = max(64, min(2000, len(pairs) // (n_jobs * 8) or 1))
         verified = _map(_verify_chunk, _chunks(pairs, size), n_jobs if len(pairs) > 500 else 1,
-                        (config, None, frozenset()), "verify", progress, len(pairs))
+                        # workers verify from _CORPUS: no cleaner to build (clean=False)
+                        (dataclasses.replace(config, clean=False), None, frozenset()), "verify", progress,
+                        len(pairs))
         for res in verified:
             matches.extend(m for m in res if m is not None)
     finally:
