@@ -329,3 +329,23 @@ def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
     with pytest.raises(ValueError, match="out of range"):
         kernels.pair_jaccard(spill.fileno(), offsets, lengths, np.array([n * n], np.int64), n, out)
     spill.close()
+
+
+def test_compiled_vocabulary_tokenizes_like_tokenize():
+    """In ``words`` mode the compiled table splits text into ``\\w+`` runs itself: the same tokens
+    as normalize.tokenize on every kind of character (4-byte, combining, numeric, surrogates)."""
+    _kernel_or_skip()
+    from dedupe.normalize import content_form
+    from dedupe.similarity.shingle import Vocabulary
+
+    alphabet = list("ab z09_ .,;'\"-\n\t") + ["é", "e\u0301", "北京", "£", "٣", "²", "½", "Ⅻ", "🙂", "\ud800", "𝒳",
+                                                 "𠀀", "\u00a0", "\u2028", "ß", "ǅ", "\u200b", "x"]
+    rng = np.random.default_rng(9)
+    fast = Vocabulary(content_form, native=True)
+    slow = Vocabulary(content_form, native=False)
+    for _ in range(300):
+        text = "".join(alphabet[k] for k in rng.integers(0, len(alphabet), size=int(rng.integers(0, 80))))
+        ids_f, joined_f = fast.lookup_text(text, words=True)
+        ids_s, joined_s = slow.lookup_text(text, words=True)
+        assert joined_f == joined_s == " ".join(tokenize(text)).encode("utf-8", "surrogatepass"), repr(text)
+        assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s])

@@ -423,14 +423,53 @@ static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
     return id;
 }
 
-/* vocab_lookup(vocab, data: bytes, out_ids: int64 buffer) -> (count, joined: bytes, new_tokens: list[str])
- * data holds tokens separated by runs of spaces (UTF-8). Writes their ids in order and returns their
- * number, the tokens joined by single spaces, and the tokens seen for the first time (in id order). */
+/* The code point of the UTF-8 sequence at s[i] (input from Python's encoder: valid, surrogates
+ * allowed) and its length in bytes. */
+static inline Py_UCS4 utf8_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t len, int *size) {
+    unsigned char c = s[i];
+    if (c < 0x80 || i + 1 >= len) {
+        *size = 1;
+        return c;
+    }
+    if (c < 0xE0) {
+        *size = 2;
+        return ((Py_UCS4)(c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+    }
+    if (c < 0xF0 || i + 3 >= len) {
+        *size = i + 2 < len ? 3 : 2;
+        return *size == 3 ? ((Py_UCS4)(c & 0x0F) << 12) | ((Py_UCS4)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F) : 0;
+    }
+    *size = 4;
+    return ((Py_UCS4)(c & 0x07) << 18) | ((Py_UCS4)(s[i + 1] & 0x3F) << 12) | ((Py_UCS4)(s[i + 2] & 0x3F) << 6) |
+           (s[i + 3] & 0x3F);
+}
+
+/* Whether the character at s[i] belongs to a token; *size is its length in bytes. In ``words``
+ * mode a token is a run of word characters (Python's ``\w``: alphanumeric or underscore);
+ * otherwise anything but a space. */
+static inline int token_char(const unsigned char *s, Py_ssize_t i, Py_ssize_t len, int words, int *size) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *size = 1;
+        if (!words) return c != ' ';
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    }
+    Py_UCS4 ch = utf8_at(s, i, len, size);
+    if (!words) return 1;
+    return Py_UNICODE_ISALNUM(ch) ? 1 : 0;
+}
+
+/* vocab_lookup(vocab, data: bytes, out_ids: int64 buffer, words: bool) -> (count, joined, new_tokens)
+ * data is UTF-8: with ``words``, text whose tokens are its runs of word characters (as
+ * normalize.tokenize finds them), else tokens separated by runs of spaces. Writes the tokens' ids
+ * in order and returns their number, the tokens joined by single spaces, and the tokens seen for
+ * the first time (in id order). */
 static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *capsule, *ids_obj;
     Py_buffer data;
-    if (!PyArg_ParseTuple(args, "Oy*O", &capsule, &data, &ids_obj)) return NULL;
+    int words = 0;
+    if (!PyArg_ParseTuple(args, "Oy*Op", &capsule, &data, &ids_obj, &words)) return NULL;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
     Buf ids;
     memset(&ids, 0, sizeof(ids));
@@ -439,30 +478,32 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         PyBuffer_Release(&data);
         return NULL;
     }
-    const char *s = data.buf;
+    const unsigned char *s = data.buf;
     Py_ssize_t len = data.len, cap = ids.view.len / 8, count = 0, out_len = 0;
     int64_t *out = ids.view.buf;
     PyObject *joined = PyBytes_FromStringAndSize(NULL, len);
     PyObject *fresh = PyList_New(0);
     if (!joined || !fresh) goto fail;
     char *jb = PyBytes_AS_STRING(joined);
+    int size = 1;
     for (Py_ssize_t i = 0; i < len;) {
-        while (i < len && s[i] == ' ') i++;
+        while (i < len && !token_char(s, i, len, words, &size)) i += size;
         if (i >= len) break;
         Py_ssize_t start = i;
-        while (i < len && s[i] != ' ') i++;
+        while (i < len && token_char(s, i, len, words, &size)) i += size;
+        if (i > len) i = len;
         if (count >= cap) {
             PyErr_SetString(PyExc_ValueError, "out_ids too small");
             goto fail;
         }
         int is_new = 0;
-        int64_t id = vocab_id(v, s + start, i - start, &is_new);
+        int64_t id = vocab_id(v, (const char *)s + start, i - start, &is_new);
         if (id < 0) {
             PyErr_NoMemory();
             goto fail;
         }
         if (is_new) {
-            PyObject *token = PyUnicode_DecodeUTF8(s + start, i - start, "surrogatepass");
+            PyObject *token = PyUnicode_DecodeUTF8((const char *)s + start, i - start, "surrogatepass");
             if (!token || PyList_Append(fresh, token) < 0) {
                 Py_XDECREF(token);
                 goto fail;
@@ -660,7 +701,7 @@ static PyMethodDef methods[] = {
      "pair_jaccard(fd, offsets, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in a file."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
-     "vocab_lookup(vocab, data, out_ids) -> (count, joined, new_tokens): ids of space-separated tokens."},
+     "vocab_lookup(vocab, data, out_ids, words) -> (count, joined, new_tokens): ids of a text's tokens."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
     {NULL, NULL, 0, NULL},
 };

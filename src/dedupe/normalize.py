@@ -55,14 +55,6 @@ def tokenize(normalized: str) -> list[str]:
     return _WORD.findall(normalized)
 
 
-def token_text(normalized: str) -> str:
-    """The word tokens of normalized text (:func:`tokenize`'s) as one string, separated by runs of
-    spaces: what the vocabulary looks up without making a string object per token."""
-    if normalized.isascii():
-        return normalized.translate(_ASCII_NON_WORD)
-    return " ".join(_WORD.findall(normalized))
-
-
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and
 # an opening quote, capital or digit. Common abbreviations and initials are not sentence ends.
 _SENT_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")

@@ -29,7 +29,7 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import fold_text, normalize_text, token_text, tokenize
+from dedupe.normalize import fold_text, normalize_text, tokenize
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
@@ -216,7 +216,7 @@ def _token_ids(text: str, config: ScanConfig) -> tuple[str, np.ndarray, bytes]:
     """The normalized text, the vocabulary ids of its tokens and the tokens joined by spaces."""
     # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
     normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
-    ids, joined = vocabulary().lookup_text(token_text(normalized))
+    ids, joined = vocabulary().lookup_text(normalized, words=True)
     return normalized, ids, joined
 
 

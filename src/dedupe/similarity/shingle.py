@@ -79,21 +79,28 @@ class Vocabulary:
             out = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         return out
 
-    def lookup_text(self, token_text: str) -> tuple[np.ndarray, bytes]:
-        """Ids of the tokens of ``token_text`` (tokens separated by runs of spaces), and the tokens
-        joined by single spaces as UTF-8 (what :func:`dedupe.pipeline` digests)."""
+    def lookup_text(self, text: str, words: bool = False) -> tuple[np.ndarray, bytes]:
+        """Ids of the tokens of ``text`` and the tokens joined by single spaces as UTF-8 (what
+        :func:`dedupe.pipeline` digests). With ``words``, the tokens are those of
+        :func:`dedupe.normalize.tokenize` (runs of word characters), else ``text`` holds tokens
+        separated by runs of spaces."""
         if self._table is None or self._native is None:
-            tokens = token_text.split(" ")
-            if "" in tokens:
-                tokens = [t for t in tokens if t]
+            if words:
+                from dedupe.normalize import tokenize
+
+                tokens = tokenize(text)
+            else:
+                tokens = text.split(" ")
+                if "" in tokens:
+                    tokens = [t for t in tokens if t]
             return self.lookup(tokens), " ".join(tokens).encode("utf-8", "surrogatepass")
-        data = token_text.encode("utf-8", "surrogatepass")
+        data = text.encode("utf-8", "surrogatepass")
         most = len(data) // 2 + 1  # tokens in the text, at most
         if self._size + most > self._limit:
             self._table = self._native.vocab_new()
             self._size = 0
         ids = np.empty(most, dtype=np.int64)
-        count, joined, fresh = self._native.vocab_lookup(self._table, data, ids)
+        count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words)
         if fresh:
             self._add(fresh, self._size)
             self._size += len(fresh)
