@@ -29,7 +29,7 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import fold_text, normalize_text, tokenize
+from dedupe.normalize import fold_text, normalize_text
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
@@ -260,7 +260,7 @@ def _sample_chunk(items: list[tuple[int, bool, bool]]) -> list[tuple[frozenset[s
     for index, lines, words in items:
         text = table.text(index)
         keys = recurring_line_keys(text) if lines else frozenset()
-        out.append((keys, content_hashes(tokenize(fold_text(text))) if words else None))
+        out.append((keys, content_hashes(fold_text(text)) if words else None))
     return out
 
 

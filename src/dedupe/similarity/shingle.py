@@ -143,10 +143,11 @@ def ids_units(ids: np.ndarray, spec: ShingleSpec, normalized: str) -> tuple[np.n
     return units, vocab.content[ids]
 
 
-def content_hashes(tokens: list[str]) -> np.ndarray:
-    """Sorted unique hashes of the content words (stemmed, function words left out) of ``tokens``."""
+def content_hashes(normalized: str) -> np.ndarray:
+    """Sorted unique hashes of the content words (stemmed, function words left out) of the tokens
+    of normalized text."""
     vocab = vocabulary()
-    return _content_of(vocab, vocab.lookup(tokens))
+    return _content_of(vocab, vocab.lookup_text(normalized, words=True)[0])
 
 
 def _content_of(vocab: Vocabulary, ids: np.ndarray) -> np.ndarray:
