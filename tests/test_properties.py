@@ -155,3 +155,21 @@ def test_no_file_text_makes_diff_fail(tmp_path_factory, a: str, b: str):
     runner = CliRunner()
     _ok(runner.invoke(cli, ["diff", str(d / "a.txt"), "-"], input=b))
     _ok(runner.invoke(cli, ["diff", str(d / "a.txt"), "-", "--unified"], input=b))
+
+
+_SENTENCE_CHARS = st.sampled_from(
+    list("Ab. !?\n\r\t x9'\"") + ["\u0301", "\u0327", "é", "e\u0301", "ﬁ", "Ａ", "\u2028", "\x85", "\u00a0", "ΑΣ",
+                                  "İ", "ß", "\u1e9e", "½", "\u3000", "\ufeff", "\u200b", "\u2019", "—", "\x1c"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SENTENCE_CHARS, max_size=60).map("".join) | st.text(max_size=80))
+def test_sentences_are_normalized_as_one_by_one(text: str):
+    """prepare_sentences folds all sentences at once: the same as normalizing each alone."""
+    from dedupe.normalize import content_words, normalize_text
+    from dedupe.similarity.align import prepare_sentences
+
+    s = prepare_sentences(text)
+    assert s.normalized == tuple(normalize_text(t) for t in s.texts)
+    assert s.content == tuple(tuple(dict.fromkeys(content_words(n))) for n in s.normalized)

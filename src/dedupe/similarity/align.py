@@ -30,7 +30,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from dedupe.normalize import content_words, normalize_text, split_sentences, tokenize
+from dedupe.normalize import content_words_of, fold_text, split_sentences, tokenize
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -57,8 +57,11 @@ class SentenceSet:
 def prepare_sentences(text: str) -> SentenceSet:
     """Split ``text`` into sentences and compute their normalized forms and content words."""
     texts = tuple(split_sentences(text))
-    normalized = tuple(normalize_text(s) for s in texts)
-    content = tuple(tuple(dict.fromkeys(content_words(n))) for n in normalized)
+    # normalize_text of each sentence, with one fold of them all: sentences hold no line breaks,
+    # and a line break neither composes nor reorders with its neighbours under NFKC, nor folds.
+    folded = fold_text("\n".join(texts)).split("\n") if texts else []
+    normalized = tuple(" ".join(f.split()) for f in folded)  # str.split's whitespace is re's \s
+    content = tuple(tuple(dict.fromkeys(content_words_of(tokenize(n)))) for n in normalized)
     return SentenceSet(texts, normalized, content)
 
 
