@@ -32,7 +32,12 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
-from dedupe.similarity.candidates import exact_jaccards, find_candidates
+from dedupe.similarity.candidates import (
+    content_candidates,
+    decode_pairs,
+    exact_jaccards,
+    shingle_candidates,
+)
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
     content_hashes,
@@ -133,10 +138,12 @@ class StoredCorpus:
     def __len__(self) -> int:
         return len(self.documents)
 
-    def drop_signatures(self) -> None:
-        """Free the signatures once the candidates are found."""
+    def drop_signatures(self, shingle: bool = False) -> None:
+        """Free the signatures once the candidates are found (with ``shingle``, only the shingle
+        signatures, once the shingle index is done)."""
         self.shingle_sigs = np.zeros((0, self.shingle_sigs.shape[1]), dtype=np.uint32)
-        self.content_sigs = None
+        if not shingle:
+            self.content_sigs = None
 
     def close(self) -> None:
         """Free the verification data (the documents' own texts stay readable)."""
@@ -560,17 +567,16 @@ def find_matches(
     t0 = time.perf_counter()
     matches, active = exact_groups(corpus)
     content_active = active[corpus.has_content[active]]
-    pairs, raw = find_candidates(
-        corpus.shingle_sigs,
-        corpus.content_sigs,
-        active,
-        content_active,
-        corpus.content_jaccards,
-        config.candidate_threshold,
-        config.content_candidate_threshold,
-        config.content_candidate_threshold,
-    )
-    corpus.drop_signatures()  # a gigabyte at 1M documents, not needed by verification workers
+    codes, raw = shingle_candidates(corpus.shingle_sigs, active, config.candidate_threshold)
+    corpus.drop_signatures(shingle=True)  # half a gigabyte at 1M documents, before the content banding
+    if corpus.content_sigs is not None:
+        extra, more = content_candidates(
+            corpus.content_sigs, content_active, corpus.content_jaccards, config.content_candidate_threshold,
+            config.content_candidate_threshold, codes,
+        )
+        codes, raw = np.union1d(codes, extra), raw + more
+    pairs = decode_pairs(codes, len(corpus))
+    corpus.drop_signatures()  # not needed by verification workers
     t1 = time.perf_counter()
     n_jobs = resolve_jobs(jobs)
     _CORPUS["corpus"], _CORPUS["config"] = corpus, config

@@ -249,25 +249,47 @@ def find_candidates(
         per band before the screen (a pair colliding in two bands counts twice).
     """
     n = shingle_sigs.shape[0]
-    num_perm = shingle_sigs.shape[1]
-    b, r = lsh_params(threshold, num_perm)
-    codes = bucket_pairs(shingle_sigs, active, b, r, n)
-    raw = len(codes)
+    codes, raw = shingle_candidates(shingle_sigs, active, threshold)
     if content_sigs is not None and content_jaccards is not None:
-        b2, r2 = lsh_params(content_threshold, num_perm)
-        margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
-        members = np.sort(content_active).astype(np.int64)
-        best = TopPartners(n, max_partners)
-        for band in range(b2):
-            pairs = band_pairs(content_sigs, members, band, r2, n)
-            raw += len(pairs)
-            est = estimated_jaccard(content_sigs, pairs, n)
-            keep = est >= content_floor - margin
-            best.add(pairs[keep], est[keep])
-        extra = np.setdiff1d(best.result()[0], codes, assume_unique=True)
-        ok = np.zeros(len(extra), dtype=bool)
-        for start in range(0, len(extra), 1 << 16):  # in slices: bounded temporaries
-            part = extra[start : start + (1 << 16)]
-            ok[start : start + len(part)] = content_jaccards(part) >= content_floor
-        codes = np.union1d(codes, extra[ok])
+        extra, more = content_candidates(content_sigs, content_active, content_jaccards, content_threshold,
+                                         content_floor, codes, max_partners)
+        codes, raw = np.union1d(codes, extra), raw + more
     return decode_pairs(codes, n), raw
+
+
+def shingle_candidates(shingle_sigs: np.ndarray, active: np.ndarray, threshold: float) -> tuple[np.ndarray, int]:
+    """The shingle index's pairs (sorted unique codes ``i * n + j``) and their number."""
+    b, r = lsh_params(threshold, shingle_sigs.shape[1])
+    codes = bucket_pairs(shingle_sigs, active, b, r, shingle_sigs.shape[0])
+    return codes, len(codes)
+
+
+def content_candidates(
+    content_sigs: np.ndarray,
+    content_active: np.ndarray,
+    content_jaccards: Callable[[np.ndarray], np.ndarray],
+    content_threshold: float,
+    content_floor: float,
+    known: np.ndarray,
+    max_partners: int = 10,
+) -> tuple[np.ndarray, int]:
+    """The content index's pairs not in ``known`` (sorted codes) that pass the screen and the exact
+    check (see :func:`find_candidates`), and the number of band collisions."""
+    n, num_perm = content_sigs.shape
+    b2, r2 = lsh_params(content_threshold, num_perm)
+    margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
+    members = np.sort(content_active).astype(np.int64)
+    best = TopPartners(n, max_partners)
+    raw = 0
+    for band in range(b2):
+        pairs = band_pairs(content_sigs, members, band, r2, n)
+        raw += len(pairs)
+        est = estimated_jaccard(content_sigs, pairs, n)
+        keep = est >= content_floor - margin
+        best.add(pairs[keep], est[keep])
+    extra = np.setdiff1d(best.result()[0], known, assume_unique=True)
+    ok = np.zeros(len(extra), dtype=bool)
+    for start in range(0, len(extra), 1 << 16):  # in slices: bounded temporaries
+        part = extra[start : start + (1 << 16)]
+        ok[start : start + len(part)] = content_jaccards(part) >= content_floor
+    return extra[ok], raw
