@@ -144,7 +144,7 @@ class TopPartners:
     def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
         self._pending.append((codes, scores))
         self._size += len(codes)
-        if self._size > max(self.prune_at, 2 * len(self.codes)):  # pending at most about the kept: bounded temporaries
+        if self._size > max(self.prune_at, len(self.codes)):  # pending at most the kept: bounded temporaries
             self._prune()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
