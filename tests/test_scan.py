@@ -241,6 +241,28 @@ def test_results_do_not_depend_on_the_number_of_workers_or_the_kernels(write, tm
     assert outs[0]["stats"]["clusters"] >= 2
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_stored_sentences_give_the_same_result_as_preparing_them_per_pair(write, tmp_path: Path, monkeypatch,
+                                                                          jobs: str):
+    import dedupe.pipeline as pipeline
+
+    texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
+             seed_text("000"), seed_text("001"), seed_text("002"), seed_text("003")]
+    for k, t in enumerate(texts * 3):
+        write(f"{k:02}.txt", t + f"\n\nUpdate {k}: the story was changed here." if k >= len(texts) else t)
+    outs = []
+    for below in (0.0, 10.0):  # never store, always store
+        monkeypatch.setattr(pipeline, "STORE_SENTENCES_BELOW", below)
+        r = run("scan", str(tmp_path), "--format", "json", "--jobs", jobs)
+        assert r.exit_code == 0, r.stderr
+        data = json.loads(r.stdout)
+        for key in ("seconds", "timings", "peak_rss_mb"):
+            data["stats"].pop(key)
+        outs.append(data)
+    assert outs[0] == outs[1]
+    assert {m["kind"] for c in outs[0]["clusters"] for m in c["members"]} >= {"paraphrase", "near"}
+
+
 def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path: Path):
     import random
 
