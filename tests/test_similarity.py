@@ -349,3 +349,45 @@ def test_compiled_vocabulary_tokenizes_like_tokenize():
         ids_s, joined_s = slow.lookup_text(text, words=True)
         assert joined_f == joined_s == " ".join(tokenize(text)).encode("utf-8", "surrogatepass"), repr(text)
         assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s])
+
+
+def test_compiled_kernels_reject_bad_buffers():
+    kernels = _kernel_or_skip()
+    sigs = np.zeros((4, 8), dtype=np.uint32)
+    codes = np.array([1, 6], dtype=np.int64)
+    with pytest.raises(ValueError, match="float"):
+        kernels.agreement(sigs, 8, codes, 4, np.empty(2, dtype=np.float64))
+    with pytest.raises(ValueError, match="integer"):
+        kernels.agreement(sigs.astype(np.float32), 8, codes, 4, np.empty(2, dtype=np.float32))
+    lengths = np.array([1, -1], dtype=np.int64)
+    for bad in (lengths, np.array([1, 2**61 + 1], dtype=np.int64)):
+        with pytest.raises(ValueError, match="non-negative"):
+            kernels.pair_jaccard(0, np.zeros(2, dtype=np.int64), bad, np.array([1], np.int64), 2, np.empty(1))
+
+
+def test_vocabulary_recovers_when_the_compiled_lookup_fails(monkeypatch):
+    """A lookup that fails midway may leave tokens in the compiled table without their hashes in
+    Python: the vocabulary starts afresh, and later lookups give the right hashes."""
+    kernels = _kernel_or_skip()
+    from dedupe.normalize import content_form
+    from dedupe.similarity.shingle import Vocabulary
+
+    fast = Vocabulary(content_form, native=True)
+    slow = Vocabulary(content_form, native=False)
+
+    class Failing:
+        vocab_new = staticmethod(kernels.vocab_new)
+
+        @staticmethod
+        def vocab_lookup(table, data, ids, words):
+            return kernels.vocab_lookup(table, data + b" \xc3", ids, words)  # invalid UTF-8 at the end
+
+    real = fast._native
+    fast._native = Failing()
+    with pytest.raises(UnicodeDecodeError):
+        fast.lookup_text("alpha beta", words=True)
+    fast._native = real
+    for text in ("gamma alpha", "beta delta alpha"):
+        ids_f, _ = fast.lookup_text(text, words=True)
+        ids_s, _ = slow.lookup_text(text, words=True)
+        assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s])

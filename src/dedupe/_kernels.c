@@ -175,12 +175,18 @@ typedef struct {
     int held;
 } Buf;
 
-static int get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, int writable, const char *name) {
-    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+/* A C-contiguous buffer of items of ``itemsize`` bytes, integers (kind 'i') or floats ('f'). */
+static int get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, char kind, int writable, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, &buf->view, flags) < 0) return -1;
     buf->held = 1;
-    if (buf->view.len % itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: buffer size is not a multiple of %zd", name, itemsize);
+    const char *format = buf->view.format ? buf->view.format : "B";
+    char code = format[0] && strchr("<>=@!", format[0]) ? format[1] : format[0];
+    int ok = buf->view.itemsize == itemsize && code != 0 && format[strlen(format) - 1] == code &&
+             strchr(kind == 'f' ? "efd" : "bBhHiIlLqQnN", code) != NULL;
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd-byte %s items, got format '%s'", name, itemsize,
+                     kind == 'f' ? "float" : "integer", format);
         return -1;
     }
     return 0;
@@ -206,8 +212,9 @@ static PyObject *features(PyObject *self, PyObject *args) {
                                         "out_shingles", "out_content", "counts", "shingle_sigs", "content_sigs"};
     static const Py_ssize_t sizes[N_BUFS] = {8, 8, 8, 8, 8, 4, 4, 8, 8, 8, 4, 4};
     static const int writable[N_BUFS] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    static const char kinds[N_BUFS] = {'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i'};
     for (int i = 0; i < N_BUFS; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
             release(bufs, N_BUFS);
             return NULL;
         }
@@ -473,7 +480,7 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
     Buf ids;
     memset(&ids, 0, sizeof(ids));
-    if (!v || get_buf(ids_obj, &ids, 8, 1, "out_ids") < 0) {
+    if (!v || get_buf(ids_obj, &ids, 8, 'i', 1, "out_ids") < 0) {
         release(&ids, 1);
         PyBuffer_Release(&data);
         return NULL;
@@ -491,7 +498,6 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         if (i >= len) break;
         Py_ssize_t start = i;
         while (i < len && token_char(s, i, len, words, &size)) i += size;
-        if (i > len) i = len;
         if (count >= cap) {
             PyErr_SetString(PyExc_ValueError, "out_ids too small");
             goto fail;
@@ -564,9 +570,10 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     memset(bufs, 0, sizeof(bufs));
     static const Py_ssize_t sizes[3] = {4, 8, 4};
     static const int writable[3] = {0, 0, 1};
+    static const char kinds[3] = {'i', 'i', 'f'};
     static const char *names[3] = {"signatures", "codes", "out"};
     for (int i = 0; i < 3; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
             release(bufs, 3);
             return NULL;
         }
@@ -632,9 +639,10 @@ static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
     memset(bufs, 0, sizeof(bufs));
     static const Py_ssize_t sizes[4] = {8, 8, 8, 8};
     static const int writable[4] = {0, 0, 0, 1};
+    static const char kinds[4] = {'i', 'i', 'i', 'f'};
     static const char *names[4] = {"offsets", "lengths", "codes", "out"};
     for (int i = 0; i < 4; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], writable[i], names[i]) < 0) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
             release(bufs, 4);
             return NULL;
         }
@@ -647,6 +655,10 @@ static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
     else if (bufs[3].view.len / 8 < m) bad = "out too small";
     for (Py_ssize_t k = 0; !bad && k < m; k++)
         if (codes[k] < 0 || codes[k] / n >= n) bad = "pair code out of range";
+    for (Py_ssize_t d = 0; !bad && d < n; d++)
+        if (offsets[d] < 0 || lengths[d] < 0 || lengths[d] > (INT64_MAX - offsets[d]) / 8 ||
+            lengths[d] > PY_SSIZE_T_MAX / 8)
+            bad = "offsets and lengths must be non-negative and fit in a file";
     if (bad) {
         release(bufs, 4);
         PyErr_SetString(PyExc_ValueError, bad);
@@ -654,7 +666,7 @@ static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
     }
     uint64_t *a = NULL, *b = NULL;
     int64_t cap_a = 0, cap_b = 0, loaded = -1;
-    int failed = 0;
+    int failed = 0, err = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < m; k++) {
         int64_t i = codes[k] / n, j = codes[k] % n;
@@ -682,11 +694,16 @@ static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
         int64_t uni = la + lb - inter;
         out[k] = (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)uni;
     }
+    err = failed ? errno : 0;
     Py_END_ALLOW_THREADS
     PyMem_RawFree(a);
     PyMem_RawFree(b);
     release(bufs, 4);
-    if (failed) return PyErr_SetFromErrno(PyExc_OSError);
+    if (failed) {
+        if (err == ENOMEM) return PyErr_NoMemory();
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
     Py_RETURN_NONE;
 }
 

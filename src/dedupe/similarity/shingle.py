@@ -100,7 +100,13 @@ class Vocabulary:
             self._table = self._native.vocab_new()
             self._size = 0
         ids = np.empty(most, dtype=np.int64)
-        count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words)
+        try:
+            count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words)
+        except BaseException:
+            # The table may hold tokens of this call that Python has no hashes for: start afresh.
+            self._table = self._native.vocab_new()
+            self._size = 0
+            raise
         if fresh:
             self._add(fresh, self._size)
             self._size += len(fresh)
