@@ -15,9 +15,11 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -282,12 +284,31 @@ def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring
     _W["common"] = common
 
 
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM (delivered right after, as usual) while the pool's internal state
+    changes: an interrupt inside ``Pool()`` or ``apply_async`` could leave ``terminate()`` hanging."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _start_worker(*init_args: Any) -> None:
     """Pool initializer. Ctrl-C reaches every process of the terminal's group: workers ignore it and
     leave it to the parent, which stops the pool; and they drop the parent's SIGTERM handler, so
-    that ``pool.terminate()`` ends them quietly."""
+    that ``pool.terminate()`` ends them quietly. (They are forked while the parent holds both
+    signals: they unblock them.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
     _init_worker(*init_args)
 
 
@@ -412,7 +433,8 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         results: Iterable[Any] = map(func, chunks)
     else:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)
+        with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
+            pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)
         results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
     try:
         for res in results:
@@ -430,7 +452,8 @@ def _windowed(pool: Any, func: Any, chunks: Iterator[Any], window: int) -> Itera
     # Pool.imap would drain the whole input into its task queue at once.
     pending: deque[Any] = deque()
     for chunk in chunks:
-        pending.append(pool.apply_async(func, (chunk,)))
+        with _signals_deferred():
+            pending.append(pool.apply_async(func, (chunk,)))
         if len(pending) >= window:
             yield pending.popleft().get()
     while pending:
