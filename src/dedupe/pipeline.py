@@ -44,6 +44,7 @@ from dedupe.similarity.candidates import (
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
     content_hashes,
+    content_set,
     ids_units,
     ngram_hashes,
     stable_hash64,
@@ -249,7 +250,7 @@ def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
     normalized, ids, joined = _token_ids(text, config)
     units, content = ids_units(ids, config.shingle, normalized)
     return Fingerprint(index=index, digest=_digest(joined), length=len(text.strip()),
-                       shingles=ngram_hashes(units, config.shingle.size), content=np.unique(content[content != 0]))
+                       shingles=ngram_hashes(units, config.shingle.size), content=content_set(content))
 
 
 def _token_ids(text: str, config: ScanConfig) -> tuple[str, np.ndarray, bytes]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedupe.similarity.native import kernels
-from dedupe.similarity.shingle import ngram_hashes
+from dedupe.similarity.shingle import content_set, ngram_hashes
 from dedupe.similarity.signature import Signer
 
 _U64 = np.uint64
@@ -66,8 +66,7 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     ct_sigs = np.zeros((n, signer.num_perm), dtype=np.uint32)
     for d in range(n):
         sh = ngram_hashes(units[d], k)
-        c = contents[d]
-        ct = np.unique(c[c != 0])
+        ct = content_set(contents[d])
         if len(common):
             ct = np.setdiff1d(ct, common, assume_unique=True)
         sh_sigs[d] = signer.hashvalues(sh)

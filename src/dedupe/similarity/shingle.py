@@ -157,7 +157,11 @@ def content_hashes(normalized: str) -> np.ndarray:
 
 
 def _content_of(vocab: Vocabulary, ids: np.ndarray) -> np.ndarray:
-    content = vocab.content[ids]
+    return content_set(vocab.content[ids])
+
+
+def content_set(content: np.ndarray) -> np.ndarray:
+    """The sorted unique content hashes among per-token ones (0, a function word, left out)."""
     return np.unique(content[content != 0])
 
 
