@@ -35,12 +35,7 @@ from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanRes
 from dedupe.normalize import fold_text, normalize_text
 from dedupe.similarity.align import SentenceSet, prepare_sentences
 from dedupe.similarity.bulk import chunk_features
-from dedupe.similarity.candidates import (
-    content_candidates,
-    decode_pairs,
-    exact_jaccards,
-    shingle_candidates,
-)
+from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
     content_hashes,
@@ -229,7 +224,7 @@ class StoredCorpus:
         return prepare_sentences(self.text(index))
 
     def store_sentences(self, indices: Sequence[int], blobs: Sequence[bytes]) -> None:
-        """Keep the pickled sentences of documents (from :func:`sentence_blobs`) in a temporary
+        """Keep the pickled sentences of documents (from :func:`_sentence_chunk`) in a temporary
         file, so that every candidate pair of a document reads them instead of splitting again."""
         if self._sentence_spill is None:
             self._sentence_spill = Spill()
@@ -652,15 +647,18 @@ def find_matches(
     t0 = time.perf_counter()
     matches, active = exact_groups(corpus)
     content_active = active[corpus.has_content[active]]
-    codes, raw = shingle_candidates(corpus.shingle_sigs, active, config.candidate_threshold)
-    corpus.drop_signatures(shingle=True)  # half a gigabyte at 1M documents, before the content banding
-    if corpus.content_sigs is not None:
-        extra, more = content_candidates(
-            corpus.content_sigs, content_active, corpus.content_jaccards, config.content_candidate_threshold,
-            config.content_candidate_threshold, codes,
-        )
-        codes, raw = np.union1d(codes, extra), raw + more
-    pairs = decode_pairs(codes, len(corpus))
+    pairs, raw = find_candidates(
+        corpus.shingle_sigs,
+        corpus.content_sigs,
+        active,
+        content_active,
+        corpus.content_jaccards,
+        config.candidate_threshold,
+        config.content_candidate_threshold,
+        config.content_candidate_threshold,
+        # half a gigabyte at 1M documents, freed before the content banding
+        shingles_done=lambda: corpus.drop_signatures(shingle=True),
+    )
     corpus.drop_signatures()  # not needed by verification workers
     t1 = time.perf_counter()
     n_jobs = resolve_jobs(jobs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -59,8 +60,9 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     if len(contents) != n:
         raise ValueError("units and contents must describe the same documents")
     common = _EMPTY if common is None else common
-    if kernels() is not None:
-        return _with_kernel(units, contents, k, common, signer)
+    native = kernels()
+    if native is not None:
+        return _with_kernel(native, units, contents, k, common, signer)
     shingles, rare = [], []
     sh_sigs = np.empty((n, signer.num_perm), dtype=np.uint32)
     ct_sigs = np.zeros((n, signer.num_perm), dtype=np.uint32)
@@ -88,10 +90,8 @@ def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _with_kernel(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int, common: np.ndarray,
-                 signer: Signer) -> ChunkFeatures:
-    native = kernels()
-    assert native is not None
+def _with_kernel(native: ModuleType, units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int,
+                 common: np.ndarray, signer: Signer) -> ChunkFeatures:
     n, perm = len(units), signer.num_perm
     all_units, all_content = _concat(units), _concat(contents)
     out_sh = np.empty(len(all_units), dtype=_U64)

@@ -217,6 +217,7 @@ def find_candidates(
     content_threshold: float,
     content_floor: float,
     max_partners: int = 10,
+    shingles_done: Callable[[], None] | None = None,
 ) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
@@ -244,12 +245,17 @@ def find_candidates(
             by ten better-matching partners of each of its documents, which are themselves
             candidates, so their clusters still connect.
 
+        shingles_done: Called once the shingle index is done, before the content banding: the
+            caller can free the shingle signatures then (this function drops its own reference).
     Returns:
         The pairs and the number of LSH collisions: shingle-index pairs, plus content-index pairs
         per band before the screen (a pair colliding in two bands counts twice).
     """
     n = shingle_sigs.shape[0]
     codes, raw = shingle_candidates(shingle_sigs, active, threshold)
+    del shingle_sigs
+    if shingles_done is not None:
+        shingles_done()
     if content_sigs is not None and content_jaccards is not None:
         extra, more = content_candidates(content_sigs, content_active, content_jaccards, content_threshold,
                                          content_floor, codes, max_partners)
