@@ -153,8 +153,12 @@ def test_banding_caps_large_buckets_as_documented():
         assert got == expected and len(got) > 100
 
 
-def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive():
+@pytest.mark.parametrize("key_bits", [63, 20, 10])  # packed keys; pairs packed only; nothing packed
+def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypatch, key_bits):
+    from dedupe.similarity import candidates
     from dedupe.similarity.candidates import TopPartners
+
+    monkeypatch.setattr(candidates, "_KEY_BITS", key_bits)
 
     rng = np.random.default_rng(5)
     n, k = 60, 3
@@ -162,7 +166,7 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive():
     j = rng.integers(0, n, 3000)
     ok = i < j
     codes = i[ok] * n + j[ok]
-    score_of = {int(c): float(rng.integers(0, 20)) / 20 for c in np.unique(codes)}  # ties on purpose
+    score_of = {int(c): int(rng.integers(0, 21)) for c in np.unique(codes)}  # ties on purpose
     scores = np.array([score_of[int(c)] for c in codes])
     ranked: dict[int, list[tuple[float, int]]] = {}
     for c in score_of:
@@ -170,12 +174,12 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive():
             ranked.setdefault(d, []).append((-score_of[c], c))
     expected = {c for lst in ranked.values() for _, c in sorted(lst)[:k]}
     for prune_at in (1, 50, 10**9):
-        best = TopPartners(n, k, prune_at=prune_at)
+        best = TopPartners(n, k, 20, prune_at=prune_at)
         for part in np.array_split(np.arange(len(codes)), 17):
             best.add(codes[part], scores[part])
         got, got_scores = best.result()
         assert set(got.tolist()) == expected
-        assert np.array_equal(np.array([score_of[int(c)] for c in got], dtype=np.float32), got_scores)
+        assert np.array_equal(np.array([score_of[int(c)] for c in got]), got_scores)
 
 
 def test_content_alignment_credits_a_split_sentence():
@@ -391,3 +395,38 @@ def test_vocabulary_recovers_when_the_compiled_lookup_fails(monkeypatch):
         ids_f, _ = fast.lookup_text(text, words=True)
         ids_s, _ = slow.lookup_text(text, words=True)
         assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s])
+
+
+@pytest.mark.parametrize("dense_cells", [None, 0])  # the dense product; the sparse one of long texts
+def test_content_alignment_scores_are_the_weighted_dice_of_the_sentences(monkeypatch, dense_cells):
+    import math
+    import random
+    from collections import Counter
+
+    from dedupe.similarity import align
+
+    if dense_cells is not None:
+        monkeypatch.setattr(align, "_DENSE_CELLS", dense_cells)
+    rng = random.Random(11)
+    words = [f"w{k}x" for k in range(40)]  # content words (not stopwords), unchanged by stemming
+
+    def text() -> str:
+        return " ".join(" ".join(rng.sample(words, rng.randint(1, 7))).capitalize() + "."
+                        for _ in range(rng.randint(1, 9)))
+
+    for _ in range(60):
+        a, b = prepare_sentences(text()), prepare_sentences(text())
+        al = align_content(a, b, 0.3)
+        df = Counter(w for sent in (*a.content, *b.content) for w in sent)
+        n = len(a) + len(b)
+
+        def weight(sent: tuple[str, ...]) -> float:
+            return sum(math.log1p(n / df[w]) for w in sent)
+
+        for p in al.pairs:
+            sa, sb = a.content[p.a], b.content[p.b]
+            dice = 2 * sum(math.log1p(n / df[w]) for w in set(sa) & set(sb)) / (weight(sa) + weight(sb))
+            assert p.score == pytest.approx(round(dice, 4), abs=1e-4) and dice >= 0.3
+        covered = {p.a for p in al.pairs}
+        assert al.coverage_a == pytest.approx(sum(weight(a.content[i]) for i in covered)
+                                              / sum(weight(s) for s in a.content))

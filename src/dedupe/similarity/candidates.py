@@ -126,22 +126,32 @@ def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+_KEY_BITS = 63  # what a packed sort key may use (tests lower it to check the unpacked way)
+
+
 class TopPartners:
     """Pairs with a score, of which each document keeps its ``k`` best partners: a pair stays
     while it is among the ``k`` highest-scored pairs of either of its documents (ties broken by
     the smaller pair code). Pruning as pairs arrive gives the same result as pruning once at the
     end (a pair outranked ``k`` times by each of its documents stays outranked), with memory for
     about ``k`` pairs per document.
+
+    Scores are integers in ``[0, levels]`` (MinHash agreements: equal values out of ``levels``),
+    and a pair always comes with the same score. Both let a prune be plain sorts of packed 64-bit
+    keys (pair and score; document, score and position) instead of sorts by several keys.
     """
 
-    def __init__(self, n: int, k: int, prune_at: int = 1 << 22) -> None:
-        self.n, self.k, self.prune_at = n, k, prune_at
+    def __init__(self, n: int, k: int, levels: int, prune_at: int = 1 << 22) -> None:
+        if not 0 < levels < 1 << 16:
+            raise ValueError("levels must be in [1, 65535]")
+        self.n, self.k, self.levels, self.prune_at = n, k, levels, prune_at
         self.codes = np.zeros(0, dtype=np.int64)
-        self.scores = np.zeros(0, dtype=np.float32)
+        self.scores = np.zeros(0, dtype=np.uint16)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._size = 0
 
     def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
+        """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``)."""
         self._pending.append((codes, scores))
         self._size += len(codes)
         if self._size > max(self.prune_at, len(self.codes)):  # pending at most the kept: bounded temporaries
@@ -153,33 +163,50 @@ class TopPartners:
         return self.codes, self.scores
 
     def _prune(self) -> None:
-        codes = np.concatenate([self.codes, *(c for c, _ in self._pending)])
-        scores = np.concatenate([self.scores, *(s for _, s in self._pending)])
+        codes = np.concatenate([self.codes, *(c.astype(np.int64) for c, _ in self._pending)])
+        scores = np.concatenate([self.scores, *(s.astype(np.uint16) for _, s in self._pending)]).astype(np.int64)
         self._pending, self._size = [], 0
-        codes, first = np.unique(codes, return_index=True)  # a pair found in several bands: one score
-        scores = scores[first].astype(np.float32)
-        del first
+        lb = self.levels.bit_length()
+        db = max(1, (self.n - 1).bit_length())
+        # A pair found in several bands: once (it has one score, so packing it in keeps it one key).
+        if 2 * db + lb <= _KEY_BITS:
+            packed = np.unique((codes << lb) | scores)
+            del codes, scores
+            codes, scores = packed >> lb, packed & ((1 << lb) - 1)
+            del packed
+        else:  # beyond 2**27 documents
+            codes, first = np.unique(codes, return_index=True)
+            scores = scores[first]
         m = len(codes)
         if m <= self.k:
-            self.codes, self.scores, self._size = codes, scores, m
+            self.codes, self.scores, self._size = codes, scores.astype(np.uint16), m
             return
         # Each pair twice, once under each of its documents; rank the partners of every document:
-        # best score first, then the smaller code (position in ``codes``). 32-bit where it fits.
-        small = np.int32 if max(self.n, m) < 2**31 else np.int64
-        side = np.concatenate((codes // self.n, codes % self.n)).astype(small)
-        position = np.tile(np.arange(m, dtype=small), 2)
-        order = np.lexsort((position, -np.tile(scores, 2), side))
-        doc = side[order]
-        del side
+        # best score first, then the smaller code (position in ``codes``).
+        pb = max(1, (m - 1).bit_length())
+        position: np.ndarray
+        if db + lb + pb <= _KEY_BITS:
+            key = np.concatenate((codes // self.n, codes % self.n)) << (lb + pb)
+            key |= np.tile(((self.levels - scores) << pb) | np.arange(m, dtype=np.int64), 2)
+            key.sort()
+            doc = key >> (lb + pb)
+            position = key & ((1 << pb) - 1)
+            del key
+        else:  # beyond about 2**28 pairs at a million documents: sorted by three keys
+            side = np.concatenate((codes // self.n, codes % self.n))
+            tiled = np.tile(np.arange(m, dtype=np.int64), 2)
+            order = np.lexsort((tiled, -np.tile(scores, 2), side))
+            doc, position = side[order], tiled[order]
+            del side, tiled, order
         new = np.empty(len(doc), dtype=bool)
         new[0] = True
         np.not_equal(doc[1:], doc[:-1], out=new[1:])
         del doc
-        index = np.arange(len(new), dtype=small)
+        index = np.arange(len(new), dtype=np.int64)
         rank = index - np.maximum.accumulate(np.where(new, index, 0))
         keep = np.zeros(m, dtype=bool)
-        keep[position[order[rank < self.k]]] = True
-        self.codes, self.scores = codes[keep], scores[keep]
+        keep[position[rank < self.k]] = True
+        self.codes, self.scores = codes[keep], scores[keep].astype(np.uint16)
         self._size = len(self.codes)
 
 
@@ -285,14 +312,15 @@ def content_candidates(
     b2, r2 = lsh_params(content_threshold, num_perm)
     margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
     members = np.sort(content_active).astype(np.int64)
-    best = TopPartners(n, max_partners)
+    best = TopPartners(n, max_partners, num_perm)
     raw = 0
     for band in range(b2):
         pairs = band_pairs(content_sigs, members, band, r2, n)
         raw += len(pairs)
         est = estimated_jaccard(content_sigs, pairs, n)
         keep = est >= content_floor - margin
-        best.add(pairs[keep], est[keep])
+        # the estimates are agreements out of num_perm: ranked as those integers
+        best.add(pairs[keep], np.rint(est[keep] * num_perm).astype(np.uint16))
     extra = np.setdiff1d(best.result()[0], known, assume_unique=True)
     ok = np.zeros(len(extra), dtype=bool)
     for start in range(0, len(extra), 1 << 16):  # in slices: bounded temporaries
