@@ -21,19 +21,16 @@ seconds and a bounded amount of memory. Short texts are aligned exactly as befor
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cached_property, lru_cache
+from itertools import chain, repeat
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from dedupe.normalize import content_words_of, fold_text, split_sentences, tokenize
-
-if TYPE_CHECKING:
-    from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,35 @@ class SentenceSet:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @cached_property
+    def words(self) -> _SentenceWords:
+        """The content words as numbers (computed on first use, kept with the set)."""
+        return _SentenceWords.of(self.content)
+
+
+@dataclass(frozen=True)
+class _SentenceWords:
+    """The content words of a text's sentences, numbered, for aligning it with many others.
+
+    Attributes:
+        vocab: The distinct words, in order of first use (``word -> number``).
+        df: For each word, the number of sentences holding it.
+        rows, cols: The (sentence, word) pairs: sentence ``rows[k]`` holds word ``cols[k]``.
+    """
+
+    vocab: dict[str, int]
+    df: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+    @classmethod
+    def of(cls, content: Sequence[Sequence[str]]) -> _SentenceWords:
+        # a sentence's words are distinct (prepare_sentences): each (sentence, word) pair once
+        vocab = {w: k for k, w in enumerate(dict.fromkeys(chain.from_iterable(content)))}
+        c = np.fromiter(map(vocab.__getitem__, chain.from_iterable(content)), dtype=np.int64)
+        rows = np.repeat(np.arange(len(content), dtype=np.int64), [len(words) for words in content])
+        return cls(vocab, np.bincount(c, minlength=len(vocab)), rows, c)
 
 
 def prepare_sentences(text: str) -> SentenceSet:
@@ -310,16 +336,25 @@ def align_copies(a: SentenceSet, b: SentenceSet, min_ratio: float) -> Alignment:
     return _finish(rows, cols, scores[rows, cols] / 100.0, wa, wb)
 
 
-def _incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
-    from scipy import sparse  # only for texts too long for the dense path: a tenth of a second to import
+def _joint_words(a: SentenceSet, b: SentenceSet) -> tuple[int, np.ndarray, np.ndarray]:
+    """The words of both texts numbered together (``a``'s first, then ``b``'s new ones, each in
+    order of first use): their count, their sentence frequency over both texts, and the numbers
+    of ``b``'s words."""
+    wa, wb = a.words, b.words
+    b_ids = np.fromiter(map(wa.vocab.get, wb.vocab, repeat(-1)), dtype=np.int64, count=len(wb.vocab))
+    new = b_ids < 0
+    n_words = len(wa.vocab) + int(new.sum())
+    b_ids[new] = np.arange(len(wa.vocab), n_words)  # b's new words, in b's order of first use
+    df = np.zeros(n_words, dtype=np.int64)
+    df[: len(wa.vocab)] = wa.df
+    df[b_ids] += wb.df  # b_ids are distinct
+    return n_words, df, b_ids
 
-    indptr = [0]
-    indices: list[int] = []
-    for words in content:
-        indices.extend(vocab[w] for w in words)
-        indptr.append(len(indices))
-    data = np.ones(len(indices), dtype=np.float64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(content), len(vocab)))
+
+@lru_cache(maxsize=1024)
+def _idf_table(n: int) -> np.ndarray:
+    """``log(1 + n / df)`` for ``df = 1..n`` (``math.log1p``: NumPy's rounds some values otherwise)."""
+    return np.array([0.0] + [math.log1p(n / df) for df in range(1, n + 1)], dtype=np.float64)
 
 
 def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bool = True) -> Alignment:
@@ -332,13 +367,20 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
-    df = Counter(w for words in (*a.content, *b.content) for w in words)
-    n = len(a) + len(b)
-    vocab = {w: i for i, w in enumerate(df)}
-    weight = np.array([math.log1p(n / df[w]) for w in df], dtype=np.float64)
-    if (len(a) + len(b)) * len(vocab) <= _DENSE_CELLS:
-        return _align_content_dense(a, b, vocab, weight, min_overlap, splits)
-    ma, mb = _incidence(a.content, vocab), _incidence(b.content, vocab)
+    n_words, df, b_ids = _joint_words(a, b)
+    weight = _idf_table(len(a) + len(b))[df]
+    a_rows, a_cols = a.words.rows, a.words.cols
+    b_rows, b_cols = b.words.rows, b_ids[b.words.cols]
+    if (len(a) + len(b)) * n_words <= _DENSE_CELLS:
+        ma = np.zeros((len(a), n_words), dtype=np.float64)
+        ma[a_rows, a_cols] = 1.0
+        mb = np.zeros((len(b), n_words), dtype=np.float64)
+        mb[b_rows, b_cols] = 1.0
+        return _align_content_dense(ma, mb, weight, min_overlap, splits)
+    from scipy import sparse  # only for texts too long for the dense path: a tenth of a second to import
+
+    ma = sparse.csr_matrix((np.ones(len(a_rows)), (a_rows, a_cols)), shape=(len(a), n_words))
+    mb = sparse.csr_matrix((np.ones(len(b_rows)), (b_rows, b_cols)), shape=(len(b), n_words))
     wa, wb = ma @ weight, mb @ weight
     weighted, mbt = ma.multiply(weight).tocsr(), mb.T.tocsr()
     # Long texts: the product in blocks of rows, each filtered at once (same values, bounded memory).
@@ -358,22 +400,13 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
     return _finish(rows[order], cols[order], dice[order], wa, wb, splits)
 
 
-def _align_content_dense(
-    a: SentenceSet, b: SentenceSet, vocab: dict[str, int], weight: np.ndarray, min_overlap: float, splits: bool
-) -> Alignment:
-    """:func:`align_content` for texts of usual size: the same arithmetic on dense arrays, which
-    costs a fraction of building sparse matrices for a few dozen sentences."""
-    ma, mb = _dense_incidence(a.content, vocab), _dense_incidence(b.content, vocab)
+def _align_content_dense(ma: np.ndarray, mb: np.ndarray, weight: np.ndarray, min_overlap: float,
+                         splits: bool) -> Alignment:
+    """:func:`align_content` for texts of usual size (incidence matrices ``ma``, ``mb``): the same
+    arithmetic on dense arrays, which costs a fraction of sparse matrices for a few dozen sentences."""
     wa, wb = ma @ weight, mb @ weight
     shared = (ma * weight) @ mb.T
     denom = wa[:, None] + wb[None, :]
     dice = np.where(denom > 0, 2.0 * shared / np.where(denom > 0, denom, 1.0), 0.0)
     rows, cols = np.nonzero((shared > 0) & (dice >= min_overlap))
     return _finish(rows.astype(np.int64), cols.astype(np.int64), dice[rows, cols], wa, wb, splits)
-
-
-def _dense_incidence(content: Sequence[Sequence[str]], vocab: dict[str, int]) -> np.ndarray:
-    m = np.zeros((len(content), len(vocab)), dtype=np.float64)
-    rows = [i for i, words in enumerate(content) for _ in words]
-    m[rows, [vocab[w] for words in content for w in words]] = 1.0
-    return m
