@@ -44,6 +44,8 @@ def fold_text(text: str) -> str:
             text = unicodedata.normalize("NFKC", text)
         if _TO_MAP.search(text):
             text = text.translate(_TRANSLATE)
+    elif "`" in text:  # the one ASCII character mapped
+        text = text.replace("`", "'")
     return text.casefold()
 
 
