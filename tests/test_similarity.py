@@ -420,7 +420,7 @@ def test_content_alignment_scores_are_the_weighted_dice_of_the_sentences(monkeyp
         df = Counter(w for sent in (*a.content, *b.content) for w in sent)
         n = len(a) + len(b)
 
-        def weight(sent: tuple[str, ...]) -> float:
+        def weight(sent: tuple[str, ...], n: int = n, df: Counter[str] = df) -> float:
             return sum(math.log1p(n / df[w]) for w in sent)
 
         for p in al.pairs:
@@ -430,3 +430,16 @@ def test_content_alignment_scores_are_the_weighted_dice_of_the_sentences(monkeyp
         covered = {p.a for p in al.pairs}
         assert al.coverage_a == pytest.approx(sum(weight(a.content[i]) for i in covered)
                                               / sum(weight(s) for s in a.content))
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])
+def test_sorted_unique_is_np_unique(dtype):
+    from dedupe.similarity.shingle import sorted_unique
+
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 2, 7, 1000):
+        values = rng.integers(0, 50, size).astype(dtype)
+        original = values.copy()
+        got = sorted_unique(values)
+        assert got.dtype == values.dtype and np.array_equal(got, np.unique(values))
+        assert np.array_equal(values, original)  # the input is left as it was

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from dedupe.similarity.native import kernels
-from dedupe.similarity.shingle import jaccard
+from dedupe.similarity.shingle import jaccard, sorted_unique
 
 _U64 = np.uint64
 _MULTS = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(64)], dtype=_U64)
@@ -84,9 +84,9 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
     for band in range(bands):
         out.append(band_pairs(signatures, members, band, rows, n, max_bucket))
         if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
-            merged = np.unique(np.concatenate([merged, *out]))
+            merged = sorted_unique(np.concatenate([merged, *out]))
             out = []
-    return np.unique(np.concatenate([merged, *out])) if out else merged
+    return sorted_unique(np.concatenate([merged, *out])) if out else merged
 
 
 def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
@@ -170,7 +170,7 @@ class TopPartners:
         db = max(1, (self.n - 1).bit_length())
         # A pair found in several bands: once (it has one score, so packing it in keeps it one key).
         if 2 * db + lb <= _KEY_BITS:
-            packed = np.unique((codes << lb) | scores)
+            packed = sorted_unique((codes << lb) | scores)
             del codes, scores
             codes, scores = packed >> lb, packed & ((1 << lb) - 1)
             del packed
@@ -286,7 +286,7 @@ def find_candidates(
     if content_sigs is not None and content_jaccards is not None:
         extra, more = content_candidates(content_sigs, content_active, content_jaccards, content_threshold,
                                          content_floor, codes, max_partners)
-        codes, raw = np.union1d(codes, extra), raw + more
+        codes, raw = sorted_unique(np.concatenate((codes, extra))), raw + more
     return decode_pairs(codes, n), raw
 
 

@@ -162,7 +162,23 @@ def _content_of(vocab: Vocabulary, ids: np.ndarray) -> np.ndarray:
 
 def content_set(content: np.ndarray) -> np.ndarray:
     """The sorted unique content hashes among per-token ones (0, a function word, left out)."""
-    return np.unique(content[content != 0])
+    return sorted_unique(content[content != 0])
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted: ``np.unique`` by sorting.
+
+    NumPy 2.3+ makes ``np.unique`` find distinct values with a hash table first, which costs
+    about 8 times a sort on a few hundred values and 80 times on millions (24.5 s against 0.3 s for
+    25 million 64-bit integers, measured on this project's 2-core machine).
+    """
+    out = np.sort(values)
+    if len(out) < 2:
+        return out
+    keep = np.empty(len(out), dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -191,7 +207,7 @@ def ngram_hashes(unit_hashes: np.ndarray, k: int) -> np.ndarray:
         for j in range(k):
             acc += unit_hashes[j : j + m] * _MULTS[j]
     acc += _U64(k)
-    return np.unique(fmix64(acc))
+    return sorted_unique(fmix64(acc))
 
 
 def shingle_hashes(tokens: list[str], normalized: str, spec: ShingleSpec) -> np.ndarray:
