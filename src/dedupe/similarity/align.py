@@ -30,7 +30,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from dedupe.normalize import content_words_of, fold_text, split_sentences, tokenize
+from dedupe.normalize import content_words_of_lines, fold_text, split_sentences, tokenize, tokenize_lines
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def prepare_sentences(text: str) -> SentenceSet:
     # and a line break neither composes nor reorders with its neighbours under NFKC, nor folds.
     folded = fold_text("\n".join(texts)).split("\n") if texts else []
     normalized = tuple(" ".join(f.split()) for f in folded)  # str.split's whitespace is re's \s
-    content = tuple(tuple(dict.fromkeys(content_words_of(tokenize(n)))) for n in normalized)
+    content = tuple(tuple(dict.fromkeys(words)) for words in content_words_of_lines(tokenize_lines(list(normalized))))
     return SentenceSet(texts, normalized, content)
 
 
