@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conftest import compiled_kernels
 from dedupe.clean import RULES, Cleaner, Rule, find_recurring_lines, load_rules_file, normalize_line
+from dedupe.clean.rules import _WORD_RE
 from dedupe.config import CleanConfig
 from dedupe.errors import ConfigError
 
@@ -272,3 +276,43 @@ def test_bad_rules_file_is_a_one_line_config_error(tmp_path: Path, content: str)
 def test_missing_rules_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_rules_file(tmp_path / "missing.toml")
+
+
+_ASCII_LINE = st.lists(st.sampled_from(list("aZ9_' '.,-''") + ["the", "The", "DON'T", "of", "a'", "'b", "x" * 70,
+                                                                "rock'n'roll", "\t", "it's"]), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ASCII_LINE | st.text(st.characters(max_codepoint=127), max_size=80))
+def test_compiled_word_stats_count_the_words_and_stopwords_python_finds(line: str):
+    from dedupe.clean.rules import STOPWORDS, _ascii_words, _stopwords_compiled
+
+    native = compiled_kernels()
+    words = _ascii_words(line.lower())
+    assert words == [w.casefold() for w in _WORD_RE.findall(line)]  # the reference itself
+    assert native.word_stats(_stopwords_compiled(native), line) == (len(words), sum(w in STOPWORDS for w in words))
+
+
+def test_compiled_word_stats_refuses_non_ascii():
+    from dedupe.clean.rules import _stopwords_compiled
+
+    native = compiled_kernels()
+    with pytest.raises(ValueError, match="ASCII"):
+        native.word_stats(_stopwords_compiled(native), "café")
+
+
+def test_cleaning_is_the_same_with_and_without_the_compiled_kernels(monkeypatch):
+    """Line features counted by the kernels (words made only when a rule asks) or in Python."""
+    from dedupe.clean import rules
+
+    compiled_kernels()
+    texts = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent / "fixtures").rglob("*.txt"))]
+    assert len(texts) >= 6
+    results = {}
+    for off in ("", "1"):
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", off)
+        rules._cached_line_features.cache_clear()  # features are cached per text
+        rules._cached_long_line_features.cache_clear()
+        results[off] = [Cleaner().clean(t) for t in texts]
+    assert results[""] == results["1"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 import pytest
 from datasketch import MinHash
 
+from conftest import compiled_kernels
 from dedupe.config import ScanConfig, ShingleSpec
 from dedupe.errors import ConfigError
 from dedupe.normalize import normalize_text, split_sentences, tokenize
@@ -194,14 +194,6 @@ def test_content_alignment_credits_a_split_sentence():
     assert split.coverage_a == 1.0 and split.coverage_b == 1.0
 
 
-def _kernel_or_skip():
-    if not native.built():
-        if os.environ.get("CI"):
-            pytest.fail("dedupe._kernels was not built (CI installs a C compiler)")
-        pytest.skip("dedupe._kernels was not built (no C compiler)")
-    return native._kernels
-
-
 def _chunk_inputs(seed: int) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
     rng = np.random.default_rng(seed)
     vocab = rng.integers(1, 2**64 - 1, size=300, dtype=np.uint64)
@@ -219,7 +211,7 @@ def _chunk_inputs(seed: int) -> tuple[list[np.ndarray], list[np.ndarray], np.nda
 
 @pytest.mark.parametrize(("seed", "k", "with_common"), [(1, 5, True), (2, 1, False), (3, 32, True), (4, 3, False)])
 def test_compiled_kernel_equals_numpy(seed: int, k: int, with_common: bool, monkeypatch):
-    _kernel_or_skip()
+    compiled_kernels()
     units, contents, common = _chunk_inputs(seed)
     signer = Signer(64, seed)
     monkeypatch.delenv("DEDUPE_NO_KERNELS", raising=False)
@@ -235,7 +227,7 @@ def test_compiled_kernel_equals_numpy(seed: int, k: int, with_common: bool, monk
 
 
 def test_compiled_kernel_rejects_inconsistent_buffers():
-    kernels = _kernel_or_skip()
+    kernels = compiled_kernels()
     signer = Signer(8, 1)
     units = np.arange(1, 11, dtype=np.uint64)
 
@@ -276,7 +268,7 @@ def test_known_lsh_params_are_what_datasketch_picks():
 
 
 def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
-    _kernel_or_skip()
+    compiled_kernels()
     from dedupe.normalize import content_form
     from dedupe.similarity.shingle import Vocabulary
 
@@ -298,7 +290,7 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
 
 
 def test_compiled_pair_estimates_equal_numpy(monkeypatch):
-    _kernel_or_skip()
+    compiled_kernels()
     from dedupe.similarity.candidates import estimated_jaccard
 
     rng = np.random.default_rng(5)
@@ -313,7 +305,7 @@ def test_compiled_pair_estimates_equal_numpy(monkeypatch):
 
 
 def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
-    kernels = _kernel_or_skip()
+    kernels = compiled_kernels()
     from dedupe.similarity.candidates import exact_jaccards
     from dedupe.store import Spill
 
@@ -338,7 +330,7 @@ def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
 def test_compiled_vocabulary_tokenizes_like_tokenize():
     """In ``words`` mode the compiled table splits text into ``\\w+`` runs itself: the same tokens
     as normalize.tokenize on every kind of character (4-byte, combining, numeric, surrogates)."""
-    _kernel_or_skip()
+    compiled_kernels()
     from dedupe.normalize import content_form
     from dedupe.similarity.shingle import Vocabulary
 
@@ -356,7 +348,7 @@ def test_compiled_vocabulary_tokenizes_like_tokenize():
 
 
 def test_compiled_kernels_reject_bad_buffers():
-    kernels = _kernel_or_skip()
+    kernels = compiled_kernels()
     sigs = np.zeros((4, 8), dtype=np.uint32)
     codes = np.array([1, 6], dtype=np.int64)
     with pytest.raises(ValueError, match="float"):
@@ -372,7 +364,7 @@ def test_compiled_kernels_reject_bad_buffers():
 def test_vocabulary_recovers_when_the_compiled_lookup_fails(monkeypatch):
     """A lookup that fails midway may leave tokens in the compiled table without their hashes in
     Python: the vocabulary starts afresh, and later lookups give the right hashes."""
-    kernels = _kernel_or_skip()
+    kernels = compiled_kernels()
     from dedupe.normalize import content_form
     from dedupe.similarity.shingle import Vocabulary
 

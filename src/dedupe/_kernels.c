@@ -536,6 +536,71 @@ fail:
     return NULL;
 }
 
+/* The id of token s[0..n), or -1 when the table does not hold it. */
+static int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
+    uint64_t h = fnv1a(s, n);
+    Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    while (v->slots[j].offset >= 0) {
+        const Slot *slot = &v->slots[j];
+        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) {
+            int64_t id;
+            memcpy(&id, v->arena + slot->offset, 8);
+            return id;
+        }
+        j = (j + 1) & mask;
+    }
+    return -1;
+}
+
+static inline int ascii_word_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+#define WORD_STATS_LONGEST 64 /* longer words are looked up by their first bytes only: never a match */
+
+/* word_stats(stopwords, text) -> (words, stopwords_among_them) for an ASCII ``text``: the words
+ * are the matches of ``\w+(?:'\w+)*`` (runs of word characters joined by single apostrophes, as
+ * the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
+ * (a vocabulary, see vocab_new). */
+static PyObject *word_stats(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *text;
+    if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
+    Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    if (!v) return NULL;
+    if (!PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, "word_stats needs an ASCII text");
+        return NULL;
+    }
+    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), words = 0, stops = 0;
+    char word[WORD_STATS_LONGEST];
+    for (Py_ssize_t i = 0; i < len;) {
+        if (!ascii_word_char(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t n = 0;
+        for (;;) {
+            while (i < len && ascii_word_char(s[i])) {
+                unsigned char c = s[i++];
+                if (n < WORD_STATS_LONGEST) word[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+                n++;
+            }
+            if (i + 1 < len && s[i] == '\'' && ascii_word_char(s[i + 1])) {
+                if (n < WORD_STATS_LONGEST) word[n] = '\'';
+                n++;
+                i++;
+                continue;
+            }
+            break;
+        }
+        words++;
+        if (n <= WORD_STATS_LONGEST && vocab_find(v, word, n) >= 0) stops++;
+    }
+    return Py_BuildValue("nn", words, stops);
+}
+
 static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
     (void)self;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
@@ -720,6 +785,8 @@ static PyMethodDef methods[] = {
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
      "vocab_lookup(vocab, data, out_ids, words) -> (count, joined, new_tokens): ids of a text's tokens."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
+    {"word_stats", word_stats, METH_VARARGS,
+     "word_stats(stopwords, text) -> (words, stopwords among them) of an ASCII line (see the source)."},
     {NULL, NULL, 0, NULL},
 };
 

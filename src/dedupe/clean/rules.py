@@ -18,7 +18,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+
+from dedupe.similarity.native import kernels
 
 Stage = Literal["line", "context"]
 
@@ -51,6 +53,22 @@ STOPWORDS: frozenset[str] = _wordset(
     under until up upon us very was we were what when where whether which while who whom whose why
     will with within without would yet you your yours yourself yourselves"""
 )
+
+
+_stopword_table: Any = None  # STOPWORDS as a compiled vocabulary, for the kernels' word_stats
+
+
+def _stopwords_compiled(native: Any) -> Any:
+    """:data:`STOPWORDS` as a vocabulary of the compiled kernels (made on first use)."""
+    global _stopword_table
+    if _stopword_table is None:
+        import numpy as np
+
+        table = native.vocab_new()
+        native.vocab_lookup(table, " ".join(sorted(STOPWORDS)).encode("ascii"),
+                            np.empty(len(STOPWORDS), dtype=np.int64), False)
+        _stopword_table = table
+    return _stopword_table
 
 
 def normalize_line(text: str) -> str:
@@ -161,11 +179,11 @@ class LineFeatures(_LineShape):
     """
 
     __slots__ = (
+        "_folded",
         "_lowered",
         "_norm",
         "_words",
         "ends_sentence",
-        "folded_words",
         "line_verdict",
         "n_words",
         "stop_density",
@@ -173,7 +191,6 @@ class LineFeatures(_LineShape):
     )
 
     text: str
-    folded_words: tuple[str, ...]
     n_words: int
     stop_density: float
     ends_sentence: bool
@@ -185,21 +202,36 @@ class LineFeatures(_LineShape):
         self._norm: str | None = None
         self._lowered: str | None = None
         self._words: tuple[str, ...] | None = None
+        self._folded: tuple[str, ...] | None = None
         if text.isascii():
-            # On ASCII, lower() is casefold() and maps word characters to word characters one for
-            # one, so the words of the lowered line are the case-folded words: no per-word casefold.
-            # The words as written are found only if a rule asks for them.
-            self.folded_words = tuple(_ascii_words(text.lower()))
+            native = kernels()
+            if native is not None:
+                # Counted in one compiled pass, without a string per word: the words themselves are
+                # made only if a rule asks for them (most lines are prose that none asks about).
+                n, stops = native.word_stats(_stopwords_compiled(native), text)
+            else:
+                self._folded = self.folded_words
+                n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
         else:
             # Elsewhere folding can change a line's words ("İ" folds to "i" and a combining dot):
             # fold word by word.
             self._words = tuple(_WORD_RE.findall(text))
-            self.folded_words = tuple(map(str.casefold, self._words))
-        self.n_words = n = len(self.folded_words)
-        self.stop_density = sum(map(STOPWORDS.__contains__, self.folded_words)) / n if n else 0.0
+            self._folded = tuple(map(str.casefold, self._words))
+            n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
+        self.n_words = n
+        self.stop_density = stops / n if n else 0.0
         # The line ends with one of .!?… followed by nothing but closing quotes and brackets (the two
         # sets are disjoint, so stripping every closer leaves that mark last).
         self.ends_sentence = text.rstrip().rstrip(_SENTENCE_CLOSERS).endswith(_SENTENCE_ENDS)
+
+    @property
+    def folded_words(self) -> tuple[str, ...]:
+        """The case-folded words (computed on first use for ASCII lines)."""
+        if self._folded is None:
+            # On ASCII, lower() is casefold() and maps word characters to word characters one for
+            # one, so the words of the lowered line are the case-folded words: no per-word casefold.
+            self._folded = tuple(_ascii_words(self._lowered or self.text.lower()))
+        return self._folded
 
     @property
     def norm(self) -> str:
