@@ -377,3 +377,24 @@ def test_sqlite_survives_kill_9_mid_add_and_a_rerun_completes(tmp_path: Path):
             return c.execute("SELECT id, digest, length, text, shingles, content FROM docs ORDER BY id").fetchall()
 
     assert content(db) == content(clean)
+
+
+def test_sqlite_index_waits_for_another_process_creating_it(tmp_path: Path):
+    """Two `index add` creating the same index at once: the second opens the file while the first
+    holds the write lock of a fresh (not yet WAL) database, and must wait, not fail as "locked"."""
+    import threading
+
+    from dedupe.index.sqlite import SQLiteIndex
+
+    path = tmp_path / "new.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    release = threading.Timer(0.5, lambda: first.execute("COMMIT"))
+    release.start()
+    try:
+        index = SQLiteIndex(str(path), create=True)
+        index.close()
+    finally:
+        release.join()
+        first.close()

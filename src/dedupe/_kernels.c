@@ -394,19 +394,26 @@ static int vocab_grow(Vocab *v) {
     return 0;
 }
 
+/* The slot of token s[0..n) (hash h): the one holding it, or the empty one where it would go. */
+static Py_ssize_t vocab_probe(const Vocab *v, uint64_t h, const char *s, Py_ssize_t n) {
+    Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    while (v->slots[j].offset >= 0) {
+        const Slot *slot = &v->slots[j];
+        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) break;
+        j = (j + 1) & mask;
+    }
+    return j;
+}
+
 /* The id of token s[0..n), adding it (id = size) when new; -1 when out of memory. *is_new tells. */
 static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
     uint64_t h = fnv1a(s, n);
-    Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
-    while (v->slots[j].offset >= 0) {
-        Slot *slot = &v->slots[j];
-        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) {
-            int64_t id;
-            memcpy(&id, v->arena + slot->offset, 8);
-            *is_new = 0;
-            return id;
-        }
-        j = (j + 1) & mask;
+    Py_ssize_t j = vocab_probe(v, h, s, n);
+    if (v->slots[j].offset >= 0) {
+        int64_t id;
+        memcpy(&id, v->arena + v->slots[j].offset, 8);
+        *is_new = 0;
+        return id;
     }
     /* new: arena holds [8-byte id][token bytes] */
     if (v->arena_used + n + 8 > v->arena_cap) {
@@ -538,18 +545,11 @@ fail:
 
 /* The id of token s[0..n), or -1 when the table does not hold it. */
 static int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
-    uint64_t h = fnv1a(s, n);
-    Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
-    while (v->slots[j].offset >= 0) {
-        const Slot *slot = &v->slots[j];
-        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) {
-            int64_t id;
-            memcpy(&id, v->arena + slot->offset, 8);
-            return id;
-        }
-        j = (j + 1) & mask;
-    }
-    return -1;
+    Py_ssize_t j = vocab_probe(v, fnv1a(s, n), s, n);
+    if (v->slots[j].offset < 0) return -1;
+    int64_t id;
+    memcpy(&id, v->arena + v->slots[j].offset, 8);
+    return id;
 }
 
 static inline int ascii_word_char(unsigned char c) {

@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from dedupe.index.base import IndexStoreError, StoredDocument, array_bytes, array_from
 from dedupe.similarity.shingle import fmix64
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -95,7 +97,9 @@ class SQLiteIndex:
             raise IndexStoreError(f"cannot create index {path}: directory {self.path.parent} does not exist")
         try:
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            # Two processes creating the same index at once: switching to WAL can say "locked"
+            # without waiting in the busy handler.
+            _while_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchall(), timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=OFF")
             if create:
@@ -271,22 +275,30 @@ class _Transaction:
         self.db = db
 
     def __enter__(self) -> None:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                # The busy handler covers most waits; a WAL recovery in progress can still say busy.
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise IndexStoreError(f"cannot write to the index: {exc}") from exc
-                time.sleep(0.05)
+        try:
+            _while_busy(lambda: self.db.execute("BEGIN IMMEDIATE"), 600)
+        except sqlite3.OperationalError as exc:
+            raise IndexStoreError(f"cannot write to the index: {exc}") from exc
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
             self.db.execute("COMMIT")
         else:
             self.db.execute("ROLLBACK")
+
+
+def _while_busy(action: Callable[[], T], timeout: float) -> T:
+    """``action()``, tried again while SQLite says the database is busy or locked, for up to
+    ``timeout`` seconds. The busy handler covers most waits, but not all: a WAL recovery in
+    progress, or a change of journal mode while another connection opens the file."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _unpack(packed: bytes) -> list[tuple[int, int]]:
