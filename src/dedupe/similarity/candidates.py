@@ -92,12 +92,13 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
 def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
                max_bucket: int = 64) -> np.ndarray:
     """The pairs (codes ``i * n + j``, ``i < j``, possibly repeated) of one band: see
-    :func:`bucket_pairs`. ``members`` must be ascending. Memory: a few arrays of
-    ``len(members)``, whatever the corpus."""
+    :func:`bucket_pairs`. Memory: a few arrays of ``len(members)``, whatever the corpus."""
     if len(members) < 2:
         return np.zeros(0, dtype=np.int64)
     col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
-    order = np.argsort(col, kind="stable")  # stable: within a bucket, documents stay ascending
+    # Not a stable sort (a sixth of its time): within a bucket the documents are in any order, so
+    # pairs are written smaller document first and a large bucket's members are sorted.
+    order = np.argsort(col)
     sorted_keys = col[order]
     same = sorted_keys[1:] == sorted_keys[:-1]
     if not same.any():
@@ -118,11 +119,13 @@ def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int
         last = np.repeat(w_starts + w_sizes, w_sizes)
         for d in range(1, int(w_sizes.max())):
             p = pos[pos + d < last]
-            out.append(docs[p] * n + docs[p + d])
+            a, b = docs[p], docs[p + d]
+            out.append(np.minimum(a, b) * n + np.maximum(a, b))
     # Larger buckets (near-identical documents by the hundred): each with the first max_bucket.
     for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
+        bucket = np.sort(docs[start:stop])
         for h in range(max_bucket):
-            out.append(docs[start + h] * n + docs[start + h + 1 : stop])
+            out.append(bucket[h] * n + bucket[h + 1 :])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
