@@ -304,7 +304,7 @@ def test_compiled_pair_estimates_equal_numpy(monkeypatch):
     assert np.array_equal(fast, slow)
 
 
-def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
+def test_compiled_read_sets_and_set_jaccard_give_the_exact_jaccard(tmp_path):
     kernels = compiled_kernels()
     from dedupe.similarity.candidates import exact_jaccards
     from dedupe.store import Spill
@@ -316,15 +316,41 @@ def test_compiled_pair_jaccard_reads_sets_from_the_spill(tmp_path):
     offsets = np.array([spill.append(s.tobytes()) for s in sets], dtype=np.int64)
     lengths = np.array([len(s) for s in sets], dtype=np.int64)
     n = len(sets)
+    values = np.empty(int(lengths.sum()), dtype=np.uint64)
+    kernels.read_sets(spill.fileno(), offsets, lengths, values)
+    assert np.array_equal(values, np.concatenate(sets))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     codes = np.unique(rng.integers(0, n, size=2000) * n + rng.integers(0, n, size=2000))
     out = np.empty(len(codes))
-    kernels.pair_jaccard(spill.fileno(), offsets, lengths, codes, n, out)
+    kernels.set_jaccard(values, starts, lengths, codes, n, out)
     assert np.array_equal(out, exact_jaccards(codes, n, lambda k: sets[k]))
     with pytest.raises(OSError):
-        kernels.pair_jaccard(spill.fileno(), offsets + 10**9, lengths, codes, n, out)  # past the end
+        kernels.read_sets(spill.fileno(), offsets + 10**9, lengths, values)  # past the end
+    with pytest.raises(ValueError, match="fit"):
+        kernels.read_sets(spill.fileno(), offsets, lengths + 1, values)  # more than out holds
     with pytest.raises(ValueError, match="out of range"):
-        kernels.pair_jaccard(spill.fileno(), offsets, lengths, np.array([n * n], np.int64), n, out)
+        kernels.set_jaccard(values, starts, lengths, np.array([n * n], np.int64), n, out)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.set_jaccard(values, starts + 5, lengths, codes, n, out)
     spill.close()
+
+
+def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypatch):
+    """The scan's exact content check: sets read once per document (kernels) or per pair (Python)."""
+    compiled_kernels()
+    from dedupe.models import Document
+    from dedupe.pipeline import prepare, read_documents
+
+    texts = [" ".join(f"w{(k * 7 + i * 3) % 90}x" for i in range(40)) + f" story {k}." for k in range(60)]
+    table, keys = read_documents([Document(f"d{k}", t, "mem", k) for k, t in enumerate(texts)])
+    corpus = prepare(table, keys, ScanConfig())
+    n = len(texts)
+    codes = np.array([i * n + j for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
+    fast = corpus.content_jaccards(codes)
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+    slow = corpus.content_jaccards(codes)
+    assert np.array_equal(fast, slow) and (fast > 0).sum() > 100
+    corpus.close()
 
 
 def test_compiled_vocabulary_tokenizes_like_tokenize():
@@ -358,7 +384,7 @@ def test_compiled_kernels_reject_bad_buffers():
     lengths = np.array([1, -1], dtype=np.int64)
     for bad in (lengths, np.array([1, 2**61 + 1], dtype=np.int64)):
         with pytest.raises(ValueError, match="non-negative"):
-            kernels.pair_jaccard(0, np.zeros(2, dtype=np.int64), bad, np.array([1], np.int64), 2, np.empty(1))
+            kernels.read_sets(0, np.zeros(2, dtype=np.int64), bad, np.empty(2**3, dtype=np.uint64))
 
 
 def test_vocabulary_recovers_when_the_compiled_lookup_fails(monkeypatch):

@@ -663,112 +663,128 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* pair_jaccard(fd, offsets, lengths, codes, n, out): exact Jaccard similarity (float64) of pairs of
- * sorted unique uint64 sets stored in file fd: set d is lengths[d] values at byte offsets[d]. Read
- * with pread (no shared file position: safe beside other readers); consecutive pairs of the same
- * first document read it once. Returns None, or raises OSError. */
-static int read_set(int fd, int64_t offset, int64_t count, uint64_t **buf, int64_t *cap) {
-    if (count > *cap) {
-        uint64_t *grown = PyMem_RawRealloc(*buf, (size_t)count * 8);
-        if (!grown) {
-            errno = ENOMEM;
-            return -1;
+/* Jaccard similarity of two sorted unique sets (1.0 for two empty ones). */
+static inline double sorted_jaccard(const uint64_t *a, int64_t la, const uint64_t *b, int64_t lb) {
+    int64_t x = 0, y = 0, inter = 0;
+    while (x < la && y < lb) {
+        if (a[x] < b[y]) x++;
+        else if (a[x] > b[y]) y++;
+        else {
+            inter++;
+            x++;
+            y++;
         }
-        *buf = grown;
-        *cap = count;
     }
-    char *dst = (char *)*buf;
-    int64_t want = count * 8, done = 0;
-    while (done < want) {
-        ssize_t got = pread(fd, dst + done, (size_t)(want - done), (off_t)(offset + done));
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (got == 0) {
-            errno = EIO;
-            return -1;
-        }
-        done += got;
-    }
-    return 0;
+    return (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)(la + lb - inter);
 }
 
-static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
+/* read_sets(fd, offsets, lengths, out): sorted uint64 sets stored in file fd, one after the other
+ * into ``out`` (sum(lengths) values): set d is lengths[d] values at byte offsets[d]. One pread each
+ * (no shared file position: safe beside other readers), in the order given. Returns None, or
+ * raises OSError. */
+static PyObject *read_sets(PyObject *self, PyObject *args) {
     (void)self;
     int fd;
-    long long n;
-    PyObject *objs[4];
-    if (!PyArg_ParseTuple(args, "iOOOLO", &fd, &objs[0], &objs[1], &objs[2], &n, &objs[3])) return NULL;
-    Buf bufs[4];
+    PyObject *objs[3];
+    if (!PyArg_ParseTuple(args, "iOOO", &fd, &objs[0], &objs[1], &objs[2])) return NULL;
+    Buf bufs[3];
     memset(bufs, 0, sizeof(bufs));
-    static const Py_ssize_t sizes[4] = {8, 8, 8, 8};
-    static const int writable[4] = {0, 0, 0, 1};
-    static const char kinds[4] = {'i', 'i', 'i', 'f'};
-    static const char *names[4] = {"offsets", "lengths", "codes", "out"};
-    for (int i = 0; i < 4; i++) {
+    static const Py_ssize_t sizes[3] = {8, 8, 8};
+    static const int writable[3] = {0, 0, 1};
+    static const char kinds[3] = {'i', 'i', 'i'};
+    static const char *names[3] = {"offsets", "lengths", "out"};
+    for (int i = 0; i < 3; i++) {
         if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
-            release(bufs, 4);
+            release(bufs, 3);
             return NULL;
         }
     }
-    const int64_t *offsets = bufs[0].view.buf, *lengths = bufs[1].view.buf, *codes = bufs[2].view.buf;
-    double *out = bufs[3].view.buf;
-    Py_ssize_t docs = bufs[0].view.len / 8, m = bufs[2].view.len / 8;
-    const char *bad = NULL;
-    if (bufs[1].view.len != bufs[0].view.len || n < 1 || n > docs) bad = "offsets and lengths must cover n documents";
-    else if (bufs[3].view.len / 8 < m) bad = "out too small";
-    for (Py_ssize_t k = 0; !bad && k < m; k++)
-        if (codes[k] < 0 || codes[k] / n >= n) bad = "pair code out of range";
-    for (Py_ssize_t d = 0; !bad && d < n; d++)
-        if (offsets[d] < 0 || lengths[d] < 0 || lengths[d] > (INT64_MAX - offsets[d]) / 8 ||
-            lengths[d] > PY_SSIZE_T_MAX / 8)
-            bad = "offsets and lengths must be non-negative and fit in a file";
+    const int64_t *offsets = bufs[0].view.buf, *lengths = bufs[1].view.buf;
+    Py_ssize_t docs = bufs[0].view.len / 8, room = bufs[2].view.len / 8, need = 0;
+    const char *bad = bufs[1].view.len != bufs[0].view.len ? "offsets and lengths differ in length" : NULL;
+    for (Py_ssize_t d = 0; !bad && d < docs; d++) {
+        if (offsets[d] < 0 || lengths[d] < 0 || lengths[d] > (INT64_MAX - offsets[d]) / 8 || lengths[d] > room - need)
+            bad = "offsets and lengths must be non-negative, fit in a file and in out";
+        else
+            need += lengths[d];
+    }
     if (bad) {
-        release(bufs, 4);
+        release(bufs, 3);
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
-    uint64_t *a = NULL, *b = NULL;
-    int64_t cap_a = 0, cap_b = 0, loaded = -1;
+    uint64_t *out = bufs[2].view.buf;
     int failed = 0, err = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = 0; k < m; k++) {
-        int64_t i = codes[k] / n, j = codes[k] % n;
-        if (i != loaded) {
-            if (read_set(fd, offsets[i], lengths[i], &a, &cap_a) < 0) {
+    for (Py_ssize_t d = 0; d < docs && !failed; d++) {
+        char *dst = (char *)out;
+        int64_t want = lengths[d] * 8, done = 0;
+        while (done < want) {
+            ssize_t got = pread(fd, dst + done, (size_t)(want - done), (off_t)(offsets[d] + done));
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                if (got == 0) errno = EIO;
                 failed = 1;
                 break;
             }
-            loaded = i;
+            done += got;
         }
-        if (read_set(fd, offsets[j], lengths[j], &b, &cap_b) < 0) {
-            failed = 1;
-            break;
-        }
-        int64_t la = lengths[i], lb = lengths[j], x = 0, y = 0, inter = 0;
-        while (x < la && y < lb) {
-            if (a[x] < b[y]) x++;
-            else if (a[x] > b[y]) y++;
-            else {
-                inter++;
-                x++;
-                y++;
-            }
-        }
-        int64_t uni = la + lb - inter;
-        out[k] = (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)uni;
+        out += lengths[d];
     }
     err = failed ? errno : 0;
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(a);
-    PyMem_RawFree(b);
-    release(bufs, 4);
+    release(bufs, 3);
     if (failed) {
-        if (err == ENOMEM) return PyErr_NoMemory();
         errno = err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
+    Py_RETURN_NONE;
+}
+
+/* set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard similarity (float64) of pairs of
+ * sorted unique sets in memory: set d is values[starts[d] : starts[d] + lengths[d]], pairs are codes
+ * i * n + j. */
+static PyObject *set_jaccard(PyObject *self, PyObject *args) {
+    (void)self;
+    long long n;
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOLO", &objs[0], &objs[1], &objs[2], &objs[3], &n, &objs[4])) return NULL;
+    Buf bufs[5];
+    memset(bufs, 0, sizeof(bufs));
+    static const Py_ssize_t sizes[5] = {8, 8, 8, 8, 8};
+    static const int writable[5] = {0, 0, 0, 0, 1};
+    static const char kinds[5] = {'i', 'i', 'i', 'i', 'f'};
+    static const char *names[5] = {"values", "starts", "lengths", "codes", "out"};
+    for (int i = 0; i < 5; i++) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
+            release(bufs, 5);
+            return NULL;
+        }
+    }
+    const uint64_t *values = bufs[0].view.buf;
+    const int64_t *starts = bufs[1].view.buf, *lengths = bufs[2].view.buf, *codes = bufs[3].view.buf;
+    Py_ssize_t nv = bufs[0].view.len / 8, docs = bufs[1].view.len / 8, m = bufs[3].view.len / 8;
+    const char *bad = NULL;
+    if (bufs[2].view.len != bufs[1].view.len || n < 1 || n > docs) bad = "starts and lengths must cover n sets";
+    else if (bufs[4].view.len / 8 < m) bad = "out too small";
+    for (Py_ssize_t d = 0; !bad && d < n; d++)
+        if (starts[d] < 0 || lengths[d] < 0 || starts[d] > nv || lengths[d] > nv - starts[d])
+            bad = "a set lies outside values";
+    for (Py_ssize_t k = 0; !bad && k < m; k++)
+        if (codes[k] < 0 || codes[k] / n >= n) bad = "pair code out of range";
+    if (bad) {
+        release(bufs, 5);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    double *out = bufs[4].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < m; k++) {
+        int64_t i = codes[k] / n, j = codes[k] % n;
+        out[k] = sorted_jaccard(values + starts[i], lengths[i], values + starts[j], lengths[j]);
+    }
+    Py_END_ALLOW_THREADS
+    release(bufs, 5);
     Py_RETURN_NONE;
 }
 
@@ -779,8 +795,10 @@ static PyMethodDef methods[] = {
      "Shingles, rare content words and their MinHash values for a chunk of documents (see bulk.py)."},
     {"agreement", agreement, METH_VARARGS,
      "agreement(signatures, num_perm, codes, n, out): MinHash estimates (float32) of pairs i * n + j."},
-    {"pair_jaccard", pair_jaccard, METH_VARARGS,
-     "pair_jaccard(fd, offsets, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in a file."},
+    {"read_sets", read_sets, METH_VARARGS,
+     "read_sets(fd, offsets, lengths, out): sorted sets stored in a file, read one after the other into out."},
+    {"set_jaccard", set_jaccard, METH_VARARGS,
+     "set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
      "vocab_lookup(vocab, data, out_ids, words) -> (count, joined, new_tokens): ids of a text's tokens."},

@@ -205,10 +205,15 @@ class TopPartners:
         new[0] = True
         np.not_equal(doc[1:], doc[:-1], out=new[1:])
         del doc
-        index = np.arange(len(new), dtype=np.int64)
-        rank = index - np.maximum.accumulate(np.where(new, index, 0))
+        # The first k entries of each document's run are its best partners: marked rank by rank.
+        starts = np.flatnonzero(new)
+        del new
+        sizes = np.diff(starts, append=2 * m)
         keep = np.zeros(m, dtype=bool)
-        keep[position[rank < self.k]] = True
+        for rank in range(self.k):
+            starts = starts[sizes > rank]
+            sizes = sizes[sizes > rank]
+            keep[position[starts + rank]] = True
         self.codes, self.scores = codes[keep], scores[keep].astype(np.uint16)
         self._size = len(self.codes)
 
@@ -325,8 +330,5 @@ def content_candidates(
         # the estimates are agreements out of num_perm: ranked as those integers
         best.add(pairs[keep], np.rint(est[keep] * num_perm).astype(np.uint16))
     extra = np.setdiff1d(best.result()[0], known, assume_unique=True)
-    ok = np.zeros(len(extra), dtype=bool)
-    for start in range(0, len(extra), 1 << 16):  # in slices: bounded temporaries
-        part = extra[start : start + (1 << 16)]
-        ok[start : start + len(part)] = content_jaccards(part) >= content_floor
-    return extra[ok], raw
+    del best
+    return extra[content_jaccards(extra) >= content_floor], raw
