@@ -197,6 +197,20 @@ static void release(Buf *bufs, int n) {
         if (bufs[i].held) PyBuffer_Release(&bufs[i].view);
 }
 
+/* get_buf for each of ``n`` objects (the per-buffer specs in parallel arrays); on failure the
+ * buffers already taken are released and -1 is returned with the exception set. */
+static int get_bufs(PyObject **objs, Buf *bufs, int n, const Py_ssize_t *sizes, const char *kinds,
+                    const int *writable, const char *const *names) {
+    memset(bufs, 0, (size_t)n * sizeof(Buf));
+    for (int i = 0; i < n; i++) {
+        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
+            release(bufs, n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define N_BUFS 12
 
 static PyObject *features(PyObject *self, PyObject *args) {
@@ -207,18 +221,12 @@ static PyObject *features(PyObject *self, PyObject *args) {
                           &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11]))
         return NULL;
     Buf bufs[N_BUFS];
-    memset(bufs, 0, sizeof(bufs));
     static const char *names[N_BUFS] = {"units", "unit_offsets", "content", "content_offsets", "common", "a", "b",
                                         "out_shingles", "out_content", "counts", "shingle_sigs", "content_sigs"};
     static const Py_ssize_t sizes[N_BUFS] = {8, 8, 8, 8, 8, 4, 4, 8, 8, 8, 4, 4};
     static const int writable[N_BUFS] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
     static const char kinds[N_BUFS] = {'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i'};
-    for (int i = 0; i < N_BUFS; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
-            release(bufs, N_BUFS);
-            return NULL;
-        }
-    }
+    if (get_bufs(objs, bufs, N_BUFS, sizes, kinds, writable, names) < 0) return NULL;
     const uint64_t *units = bufs[0].view.buf, *content = bufs[2].view.buf, *common = bufs[4].view.buf;
     const int64_t *uoff = bufs[1].view.buf, *coff = bufs[3].view.buf;
     const uint32_t *a = bufs[5].view.buf, *b = bufs[6].view.buf;
@@ -458,6 +466,11 @@ static inline Py_UCS4 utf8_at(const unsigned char *s, Py_ssize_t i, Py_ssize_t l
            (s[i + 3] & 0x3F);
 }
 
+/* Python's ``\w`` on an ASCII character. */
+static inline int ascii_word_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
 /* Whether the character at s[i] belongs to a token; *size is its length in bytes. In ``words``
  * mode a token is a run of word characters (Python's ``\w``: alphanumeric or underscore);
  * otherwise anything but a space. */
@@ -466,7 +479,7 @@ static inline int token_char(const unsigned char *s, Py_ssize_t i, Py_ssize_t le
     if (c < 0x80) {
         *size = 1;
         if (!words) return c != ' ';
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        return ascii_word_char(c);
     }
     Py_UCS4 ch = utf8_at(s, i, len, size);
     if (!words) return 1;
@@ -552,10 +565,6 @@ static int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
     return id;
 }
 
-static inline int ascii_word_char(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
 #define WORD_STATS_LONGEST 64 /* longer words are looked up by their first bytes only: never a match */
 
 /* word_stats(stopwords, text) -> (words, stopwords_among_them) for an ASCII ``text``: the words
@@ -632,17 +641,11 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     long long n;
     if (!PyArg_ParseTuple(args, "OnOLO", &objs[0], &perm, &objs[1], &n, &objs[2])) return NULL;
     Buf bufs[3];
-    memset(bufs, 0, sizeof(bufs));
     static const Py_ssize_t sizes[3] = {4, 8, 4};
     static const int writable[3] = {0, 0, 1};
     static const char kinds[3] = {'i', 'i', 'f'};
     static const char *names[3] = {"signatures", "codes", "out"};
-    for (int i = 0; i < 3; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
-            release(bufs, 3);
-            return NULL;
-        }
-    }
+    if (get_bufs(objs, bufs, 3, sizes, kinds, writable, names) < 0) return NULL;
     const uint32_t *sigs = bufs[0].view.buf;
     const int64_t *codes = bufs[1].view.buf;
     Py_ssize_t m = bufs[1].view.len / 8, rows = perm > 0 ? bufs[0].view.len / 4 / perm : 0;
@@ -688,17 +691,11 @@ static PyObject *read_sets(PyObject *self, PyObject *args) {
     PyObject *objs[3];
     if (!PyArg_ParseTuple(args, "iOOO", &fd, &objs[0], &objs[1], &objs[2])) return NULL;
     Buf bufs[3];
-    memset(bufs, 0, sizeof(bufs));
     static const Py_ssize_t sizes[3] = {8, 8, 8};
     static const int writable[3] = {0, 0, 1};
     static const char kinds[3] = {'i', 'i', 'i'};
     static const char *names[3] = {"offsets", "lengths", "out"};
-    for (int i = 0; i < 3; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
-            release(bufs, 3);
-            return NULL;
-        }
-    }
+    if (get_bufs(objs, bufs, 3, sizes, kinds, writable, names) < 0) return NULL;
     const int64_t *offsets = bufs[0].view.buf, *lengths = bufs[1].view.buf;
     Py_ssize_t docs = bufs[0].view.len / 8, room = bufs[2].view.len / 8, need = 0;
     const char *bad = bufs[1].view.len != bufs[0].view.len ? "offsets and lengths differ in length" : NULL;
@@ -750,17 +747,11 @@ static PyObject *set_jaccard(PyObject *self, PyObject *args) {
     PyObject *objs[5];
     if (!PyArg_ParseTuple(args, "OOOOLO", &objs[0], &objs[1], &objs[2], &objs[3], &n, &objs[4])) return NULL;
     Buf bufs[5];
-    memset(bufs, 0, sizeof(bufs));
     static const Py_ssize_t sizes[5] = {8, 8, 8, 8, 8};
     static const int writable[5] = {0, 0, 0, 0, 1};
     static const char kinds[5] = {'i', 'i', 'i', 'i', 'f'};
     static const char *names[5] = {"values", "starts", "lengths", "codes", "out"};
-    for (int i = 0; i < 5; i++) {
-        if (get_buf(objs[i], &bufs[i], sizes[i], kinds[i], writable[i], names[i]) < 0) {
-            release(bufs, 5);
-            return NULL;
-        }
-    }
+    if (get_bufs(objs, bufs, 5, sizes, kinds, writable, names) < 0) return NULL;
     const uint64_t *values = bufs[0].view.buf;
     const int64_t *starts = bufs[1].view.buf, *lengths = bufs[2].view.buf, *codes = bufs[3].view.buf;
     Py_ssize_t nv = bufs[0].view.len / 8, docs = bufs[1].view.len / 8, m = bufs[3].view.len / 8;
