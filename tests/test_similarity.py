@@ -450,6 +450,39 @@ def test_content_alignment_scores_are_the_weighted_dice_of_the_sentences(monkeyp
                                               / sum(weight(s) for s in a.content))
 
 
+@pytest.mark.parametrize("dense_cells", [None, 0])
+def test_content_bound_never_refuses_an_alignment_that_reaches(monkeypatch, dense_cells):
+    import random
+
+    from dedupe.similarity import align
+
+    if dense_cells is not None:
+        monkeypatch.setattr(align, "_DENSE_CELLS", dense_cells)
+    rng = random.Random(5)
+    words = [f"w{k}x" for k in range(30)]
+    refused = 0
+    for _ in range(300):
+        def text() -> str:
+            pool = rng.sample(words, rng.randint(3, 30))  # small pools share few words, large ones many
+            return " ".join(" ".join(rng.sample(pool, rng.randint(1, min(7, len(pool))))).capitalize() + "."
+                            for _ in range(rng.randint(1, 9)))
+
+        a, b = prepare_sentences(text()), prepare_sentences(text())
+        for overlap in (0.1, 0.3, 0.6):
+            full = align_content(a, b, overlap)
+            # Asked for exactly what the alignment covers, the bound must let it through ...
+            assert align.align_content_reaching(a, b, overlap, full.coverage_max, full.coverage_min) == full
+            # ... and it refuses only what the alignment does not reach.
+            for best, other in ((0.55, 0.3), (0.8, 0.8), (0.3, 0.0)):
+                got = align.align_content_reaching(a, b, overlap, best, other)
+                if got is None:
+                    refused += 1
+                    assert full.coverage_max < best or full.coverage_min < other
+                else:
+                    assert got == full
+    assert refused > 100  # the bound does refuse pairs
+
+
 @pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])
 def test_sorted_unique_is_np_unique(dtype):
     from dedupe.similarity.shingle import sorted_unique

@@ -365,12 +365,40 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
     With ``splits``, one sentence may correspond to two or more in-order sentences of the other
     text (rewrites split and merge sentences); each sentence still counts once in the coverage.
     """
+    al = align_content_reaching(a, b, min_overlap, 0.0, 0.0, splits)
+    assert al is not None  # every alignment reaches a coverage of 0
+    return al
+
+
+def align_content_reaching(
+    a: SentenceSet, b: SentenceSet, min_overlap: float, best: float, other: float, splits: bool = True
+) -> Alignment | None:
+    """:func:`align_content`, or ``None`` when no alignment can cover ``best`` of one text and
+    ``other`` of the other (then the texts are not aligned at all).
+
+    The test is a bound, exact in the sense that it never returns ``None`` for texts whose
+    alignment reaches both coverages: a sentence ``i`` with content weight ``w`` can only be aligned
+    when the weight ``x`` of its words found anywhere in the other text satisfies
+    ``x >= min_overlap * w / (2 - min_overlap)`` (its Dice overlap ``2s / (w + w')`` with any sentence
+    of weight ``w' >= s`` sharing weight ``s <= x`` is at most ``2x / (w + x)``); the coverage of a
+    text is at most the weight of its sentences that pass. Two unrelated articles on one topic
+    share words, but few of their sentences share enough (docs/performance.md has the numbers).
+    """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
     n_words, df, b_ids = _joint_words(a, b)
     weight = _idf_table(len(a) + len(b))[df]
     a_rows, a_cols = a.words.rows, a.words.cols
     b_rows, b_cols = b.words.rows, b_ids[b.words.cols]
+    if best > 0.0 or other > 0.0:
+        in_b = np.zeros(n_words, dtype=bool)
+        in_b[b_ids] = True
+        in_a = np.zeros(n_words, dtype=bool)
+        in_a[: len(a.words.vocab)] = True
+        reach_a = _reachable_coverage(a_rows, a_cols, len(a), weight, in_b, min_overlap)
+        reach_b = _reachable_coverage(b_rows, b_cols, len(b), weight, in_a, min_overlap)
+        if max(reach_a, reach_b) < best or min(reach_a, reach_b) < other:
+            return None
     if (len(a) + len(b)) * n_words <= _DENSE_CELLS:
         ma = np.zeros((len(a), n_words), dtype=np.float64)
         ma[a_rows, a_cols] = 1.0
@@ -398,6 +426,21 @@ def align_content(a: SentenceSet, b: SentenceSet, min_overlap: float, splits: bo
     rows, cols, dice = np.concatenate(parts_r), np.concatenate(parts_c), np.concatenate(parts_d)
     order = np.lexsort((cols, rows))  # row-major, as the dense path gives them
     return _finish(rows[order], cols[order], dice[order], wa, wb, splits)
+
+
+_SLACK = 1e-9  # relative: the bound's sums are not added in the alignment's order
+
+
+def _reachable_coverage(rows: np.ndarray, cols: np.ndarray, n_sentences: int, weight: np.ndarray,
+                        in_other: np.ndarray, min_overlap: float) -> float:
+    """The most of a text's content weight an alignment at ``min_overlap`` can cover (see
+    :func:`align_content_reaching`), a little over: the comparison is made with slack for rounding."""
+    w = weight[cols]
+    total = np.bincount(rows, weights=w, minlength=n_sentences)
+    shared = np.bincount(rows, weights=w * in_other[cols], minlength=n_sentences)
+    reachable = shared * (2.0 - min_overlap) >= min_overlap * total * (1.0 - _SLACK)
+    whole = float(total.sum())
+    return float(total[reachable].sum()) / whole * (1.0 + _SLACK) if whole else 0.0
 
 
 def _align_content_dense(ma: np.ndarray, mb: np.ndarray, weight: np.ndarray, min_overlap: float,

@@ -20,7 +20,7 @@ import numpy as np
 
 from dedupe.config import ScanConfig
 from dedupe.models import Match
-from dedupe.similarity.align import SentenceSet, align_content, align_copies
+from dedupe.similarity.align import SentenceSet, align_content_reaching, align_copies
 from dedupe.similarity.shingle import intersection_size
 
 
@@ -98,7 +98,12 @@ def compare(
     if verdict is not None and not full:
         return verdict
     if config.paraphrase or full:
-        content = align_content(sa, sb, config.sentence_overlap)
+        # Without ``full``, only the verdict counts: pairs that no alignment could make rewrites
+        # (most candidates that get this far) are not aligned.
+        need = (0.0, 0.0) if full else (config.paraphrase_threshold, config.paraphrase_other)
+        content = align_content_reaching(sa, sb, config.sentence_overlap, *need)
+        if content is None:
+            return Verdict("different", max(scores.values(), default=0.0), "none", scores)
         scores["reworded_sentences"] = round(content.coverage_max, 4)
         scores["reworded_sentences_other"] = round(content.coverage_min, 4)
         if (
