@@ -483,6 +483,27 @@ def test_content_bound_never_refuses_an_alignment_that_reaches(monkeypatch, dens
     assert refused > 100  # the bound does refuse pairs
 
 
+@pytest.mark.parametrize("text", [
+    "", "   \n\n", "One sentence only.", "Short. Words: the of and. Another one here!\nA new line, same words.",
+    "Caf\u00e9 cr\u00e8me \u2014 \u201cquoted\u201d. \ud800 lone surrogate stays. Numbers 1,234 and 5.6%.",
+])
+def test_scored_sentences_round_trip_and_score_like_the_sentence_set(text):
+    from dedupe.similarity.align import ScoredSentences
+
+    full = prepare_sentences(text)
+    other = prepare_sentences("Another one here, with words. Caf\u00e9 cr\u00e8me again. One sentence only.")
+    back = ScoredSentences.from_bytes(ScoredSentences.of(full).to_bytes())
+    assert len(back) == len(full) and back.normalized == full.normalized
+    assert back.words.vocab == full.words.vocab and back.words.number == full.words.number
+    for name in ("df", "rows", "cols"):
+        got, want = getattr(back.words, name), getattr(full.words, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    for x, y in ((back, other), (other, back)):
+        plain = (full, other) if x is back else (other, full)
+        assert align_copies(x, y, 0.85) == align_copies(*plain, 0.85)
+        assert align_content(x, y, 0.3) == align_content(*plain, 0.3)
+
+
 @pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])
 def test_sorted_unique_is_np_unique(dtype):
     from dedupe.similarity.shingle import sorted_unique

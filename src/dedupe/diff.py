@@ -325,7 +325,7 @@ def diff_documents(
 
     config = config or ScanConfig()
     verdict, corpus = compare_documents(a, b, config, clean_config)
-    return build_diff(verdict, corpus.sentences(0), corpus.sentences(1), config, a.id, b.id)
+    return build_diff(verdict, corpus.sentence_set(0), corpus.sentence_set(1), config, a.id, b.id)
 
 
 def summarize(result: DiffResult, limit: int = 3) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from dedupe.config import ScanConfig
 from dedupe.models import Match
-from dedupe.similarity.align import SentenceSet, align_content_reaching, align_copies
+from dedupe.similarity.align import Sentences, align_content_reaching, align_copies
 from dedupe.similarity.shingle import intersection_size
 
 
@@ -56,7 +56,7 @@ class Verdict:
 def compare(
     fa: Fingerprint,
     fb: Fingerprint,
-    sentences: Callable[[int], SentenceSet],
+    sentences: Callable[[int], Sentences],
     config: ScanConfig,
     full: bool = False,
 ) -> Verdict:
@@ -117,7 +117,7 @@ def compare(
 
 
 def verify_pair(
-    fa: Fingerprint, fb: Fingerprint, sentences: Callable[[int], SentenceSet], config: ScanConfig
+    fa: Fingerprint, fb: Fingerprint, sentences: Callable[[int], Sentences], config: ScanConfig
 ) -> Match | None:
     """Verify a candidate pair; returns the :class:`Match` or ``None`` when they are different."""
     v = compare(fa, fb, sentences, config)
