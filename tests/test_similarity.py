@@ -483,6 +483,40 @@ def test_content_bound_never_refuses_an_alignment_that_reaches(monkeypatch, dens
     assert refused > 100  # the bound does refuse pairs
 
 
+def test_copy_bound_never_refuses_an_alignment_that_reaches():
+    import random
+
+    from dedupe.similarity import align
+
+    rng = random.Random(8)
+    base = [" ".join(rng.choice(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+                                 "kappa", "lambda", "mu"]) for _ in range(rng.randint(2, 12))).capitalize() + "."
+            for _ in range(40)]
+
+    def noisy(sentence: str) -> str:
+        chars = list(sentence)
+        for _ in range(rng.randint(0, 6)):  # typos: ratios around the 0.85 line
+            k = rng.randrange(len(chars))
+            chars[k] = rng.choice("abcdefghijklmnopqrstuvwxyz \u00e9\u00df")
+        return "".join(chars)
+
+    refused = 0
+    for _ in range(300):
+        a = prepare_sentences(" ".join(rng.sample(base, rng.randint(1, 8))))
+        b = prepare_sentences(" ".join(noisy(x) if rng.random() < 0.7 else x for x in rng.sample(base, rng.randint(1, 8))))
+        for ratio in (0.6, 0.85, 0.95):
+            full = align_copies(a, b, ratio)
+            assert align.align_copies_reaching(a, b, ratio, full.coverage_max) == full
+            for best in (0.3, 0.8, 1.0):
+                got = align.align_copies_reaching(a, b, ratio, best)
+                if got is None:
+                    refused += 1
+                    assert full.coverage_max < best
+                else:
+                    assert got == full
+    assert refused > 100
+
+
 @pytest.mark.parametrize("text", [
     "", "   \n\n", "One sentence only.", "Short. Words: the of and. Another one here!\nA new line, same words.",
     "Caf\u00e9 cr\u00e8me \u2014 \u201cquoted\u201d. \ud800 lone surrogate stays. Numbers 1,234 and 5.6%.",
@@ -498,6 +532,8 @@ def test_scored_sentences_round_trip_and_score_like_the_sentence_set(text):
     for name in ("df", "rows", "cols"):
         got, want = getattr(back.words, name), getattr(full.words, name)
         assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert np.array_equal(back.char_counts, full.char_counts)
+    assert [int(c.sum()) for c in full.char_counts] == [len(s) for s in full.normalized]
     for x, y in ((back, other), (other, back)):
         plain = (full, other) if x is back else (other, full)
         assert align_copies(x, y, 0.85) == align_copies(*plain, 0.85)

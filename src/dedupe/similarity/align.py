@@ -57,6 +57,11 @@ class SentenceSet:
         """The content words as numbers (computed on first use, kept with the set)."""
         return _SentenceWords.of(self.content)
 
+    @cached_property
+    def char_counts(self) -> np.ndarray:
+        """:func:`char_counts` of the normalized sentences (computed on first use)."""
+        return char_counts(self.normalized)
+
 
 class Sentences(Protocol):
     """What scoring reads of a text's sentences: a :class:`SentenceSet`, or the smaller
@@ -68,7 +73,48 @@ class Sentences(Protocol):
     @property
     def words(self) -> _SentenceWords: ...
 
+    @property
+    def char_counts(self) -> np.ndarray: ...
+
     def __len__(self) -> int: ...
+
+
+CHAR_BINS = 32
+
+
+def _char_bin_table() -> np.ndarray:
+    # Normalized text is case-folded: letters, the space and digits take most characters.
+    table = np.empty(128, dtype=np.int64)
+    for c in range(128):
+        ch = chr(c)
+        table[c] = c - 97 if "a" <= ch <= "z" else 26 if ch == " " else 27 if ch.isdigit() else 28 + c % 4
+    return table
+
+
+_CHAR_BIN = _char_bin_table()
+
+
+def char_counts(normalized: Sequence[str]) -> np.ndarray:
+    """How many characters of each sentence fall in each of :data:`CHAR_BINS` classes
+    (``int32[len(normalized), CHAR_BINS]``): one per letter a-z, the space, digits, and four
+    classes for every other character.
+
+    Two sentences have at most ``sum(min(counts_a, counts_b))`` characters in common, in order or
+    not, so that bounds the longest common subsequence, hence their rapidfuzz ratio
+    (:func:`align_copies_reaching`).
+    """
+    n = len(normalized)
+    if not n:
+        return np.zeros((0, CHAR_BINS), dtype=np.int32)
+    joined = "".join(normalized)
+    lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=n)
+    if joined.isascii():
+        bins = _CHAR_BIN[np.frombuffer(joined.encode("ascii"), dtype=np.uint8)]
+    else:
+        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        bins = np.where(points < 128, _CHAR_BIN[np.minimum(points, 127)], 28 + (points & 3).astype(np.int64))
+    rows = np.repeat(np.arange(n, dtype=np.int64) * CHAR_BINS, lengths)
+    return np.bincount(rows + bins, minlength=n * CHAR_BINS).astype(np.int32).reshape(n, CHAR_BINS)
 
 
 @dataclass(frozen=True)
@@ -83,29 +129,34 @@ class ScoredSentences:
 
     normalized: tuple[str, ...]
     words: _SentenceWords
+    char_counts: np.ndarray
 
     def __len__(self) -> int:
         return len(self.normalized)
 
     @classmethod
     def of(cls, sentences: SentenceSet) -> ScoredSentences:
-        return cls(sentences.normalized, sentences.words)
+        return cls(sentences.normalized, sentences.words, sentences.char_counts)
 
     def to_bytes(self) -> bytes:
         w = self.words
         # Sentences hold no line breaks (split_sentences splits at them), content words no spaces.
+        # The numbers are stored as int32 (a text has fewer words), used as int64 like the originals.
         parts = ("\n".join(self.normalized), " ".join(w.vocab), len(self.normalized), len(w.vocab),
-                 np.concatenate((w.df, w.rows, w.cols)).astype(np.int64).tobytes())
+                 np.concatenate((w.df, w.rows, w.cols, self.char_counts.ravel())).astype(np.int32).tobytes())
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ScoredSentences:
         normalized, vocab, n, n_words, numbers = pickle.loads(blob)
-        a = np.frombuffer(numbers, dtype=np.int64)
+        a = np.frombuffer(numbers, dtype=np.int32)
+        counts = a[len(a) - n * CHAR_BINS :].reshape(n, CHAR_BINS)
+        a = a[: len(a) - n * CHAR_BINS].astype(np.int64)
         entries = (len(a) - n_words) // 2
         words = vocab.split(" ") if n_words else []
         return cls(tuple(normalized.split("\n")) if n else (),
-                   _SentenceWords(tuple(words), a[:n_words], a[n_words : n_words + entries], a[n_words + entries :]))
+                   _SentenceWords(tuple(words), a[:n_words], a[n_words : n_words + entries], a[n_words + entries :]),
+                   counts)
 
 
 @dataclass(frozen=True)
@@ -131,8 +182,9 @@ class _SentenceWords:
     @classmethod
     def of(cls, content: Sequence[Sequence[str]]) -> _SentenceWords:
         # a sentence's words are distinct (prepare_sentences): each (sentence, word) pair once
-        number = {w: k for k, w in enumerate(dict.fromkeys(chain.from_iterable(content)))}
-        c = np.fromiter(map(number.__getitem__, chain.from_iterable(content)), dtype=np.int64)
+        number: dict[str, int] = {}
+        # setdefault's default is evaluated first: a new word gets the next number
+        c = np.array([number.setdefault(w, len(number)) for w in chain.from_iterable(content)], dtype=np.int64)
         rows = np.repeat(np.arange(len(content), dtype=np.int64), [len(words) for words in content])
         words = cls(tuple(number), np.bincount(c, minlength=len(number)), rows, c)
         words.__dict__["number"] = number
@@ -382,11 +434,37 @@ def align_copies(a: Sentences, b: Sentences, min_ratio: float) -> Alignment:
     Coverage is weighted by sentence length in characters. Beyond :data:`FULL_CELLS` sentence
     pairs only pairs near the guide path of rare shared words are scored (see module docstring).
     """
+    al = align_copies_reaching(a, b, min_ratio, 0.0)
+    assert al is not None  # every alignment reaches a coverage of 0
+    return al
+
+
+_BOUND_CELLS = 65_536  # sentence pairs up to which the copy bound is computed (all at once)
+
+
+def align_copies_reaching(a: Sentences, b: Sentences, min_ratio: float, best: float) -> Alignment | None:
+    """:func:`align_copies`, or ``None`` when no alignment can cover ``best`` of either text (then
+    the texts are not aligned at all).
+
+    The test is a bound that never returns ``None`` for texts whose alignment reaches ``best``:
+    two sentences of ``m`` and ``n`` characters have a ratio of at most ``2s / (m + n)``, where
+    ``s`` is the number of characters they could have in common (:func:`char_counts`); a text's
+    coverage is at most the length of its sentences with some sentence of the other text within
+    reach. Two different sentences rarely share enough characters to reach a ratio of 0.85.
+    """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
     cutoff = min_ratio * 100
     wa = np.array([len(s) for s in a.normalized], dtype=np.float64)
     wb = np.array([len(s) for s in b.normalized], dtype=np.float64)
+    if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS:
+        shared = np.minimum(a.char_counts[:, None, :], b.char_counts[None, :, :]).sum(axis=2)
+        near = 2.0 * shared >= min_ratio * (wa[:, None] + wb[None, :]) * (1.0 - _SLACK)
+        ta, tb = float(wa.sum()), float(wb.sum())
+        reach_a = float(wa[near.any(axis=1)].sum()) / ta * (1.0 + _SLACK) if ta else 0.0
+        reach_b = float(wb[near.any(axis=0)].sum()) / tb * (1.0 + _SLACK) if tb else 0.0
+        if max(reach_a, reach_b) < best:
+            return None
     if len(a) * len(b) > FULL_CELLS:
         rows, cols, ratios = _banded_copy_matches(a.normalized, b.normalized, cutoff)
         return _finish(rows, cols, ratios / 100.0, wa, wb)

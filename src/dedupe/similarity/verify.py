@@ -20,7 +20,7 @@ import numpy as np
 
 from dedupe.config import ScanConfig
 from dedupe.models import Match
-from dedupe.similarity.align import Sentences, align_content_reaching, align_copies
+from dedupe.similarity.align import Sentences, align_content_reaching, align_copies_reaching
 from dedupe.similarity.shingle import intersection_size
 
 
@@ -91,10 +91,14 @@ def compare(
     if verdict is not None and not full:
         return verdict
     sa, sb = sentences(fa.index), sentences(fb.index)
-    copies = align_copies(sa, sb, config.sentence_ratio)
-    scores["copied_sentences"] = round(copies.coverage_max, 4)
-    if verdict is None and smaller >= config.min_containment_shingles and copies.coverage_max >= config.near_coverage:
-        verdict = Verdict("near", copies.coverage_max, "copied_sentences", scores)
+    # Without ``full``, only the verdict counts: copies are aligned only when they could decide it.
+    copies_count = smaller >= config.min_containment_shingles
+    if full or copies_count:
+        copies = align_copies_reaching(sa, sb, config.sentence_ratio, 0.0 if full else config.near_coverage)
+        if copies is not None:
+            scores["copied_sentences"] = round(copies.coverage_max, 4)
+            if verdict is None and copies_count and copies.coverage_max >= config.near_coverage:
+                verdict = Verdict("near", copies.coverage_max, "copied_sentences", scores)
     if verdict is not None and not full:
         return verdict
     if config.paraphrase or full:
