@@ -483,6 +483,59 @@ def test_content_bound_never_refuses_an_alignment_that_reaches(monkeypatch, dens
     assert refused > 100  # the bound does refuse pairs
 
 
+_SENTENCE_TEXTS = [
+    "", "  \n \n", "One.", "The cat sat. The cat sat on the cat mat, the mat! Cats and cat.\n\nNew line here; dogs dog.",
+    "Caf\u00e9 cr\u00e8me \u2014 \u201cquoted\u201d \u0130stanbul STRASSE stra\u00dfe. \ud800 lone. 1,234 and 5.6% of 7.",
+    "Mr. Smith went to Washington. He said: \"It's done.\" (Really?) Yes... 3 a.m. U.S. officials, e.g. them.",
+]
+
+
+@pytest.mark.parametrize("numpy_only", [False, True])
+def test_scored_sentences_from_text_equal_those_of_the_sentence_set(monkeypatch, numpy_only):
+    import random
+    from pathlib import Path
+
+    from dedupe.similarity.align import ScoredSentences, scored_sentences
+
+    if not numpy_only:
+        compiled_kernels()
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1" if numpy_only else "")
+    rng = random.Random(2)
+    words = ["the", "cat", "cats", "sat", "a", "on", "Mat", "running", "runs", "x", "caf\u00e9", "1", "2024", "it's"]
+    texts = list(_SENTENCE_TEXTS)
+    texts += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))]
+    texts += [" ".join(rng.choice(words) + rng.choice(["", "", ".", ",", "!\n"]) for _ in range(rng.randint(0, 60)))
+              for _ in range(200)]
+    for text in texts:
+        got, want = scored_sentences(text), ScoredSentences.of(prepare_sentences(text))
+        assert got.normalized == want.normalized and np.array_equal(got.char_counts, want.char_counts)
+        for name in ("vocab", "df", "rows", "cols"):
+            a, b = getattr(got.words, name), getattr(want.words, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), (text, name)
+
+
+def test_hash_tokens_with_more_new_tokens_than_the_table_holds():
+    from dedupe.similarity.shingle import stable_hash64
+
+    tokens = [f"fresh{k}token" for k in range(5000)]  # the hash table starts at 1,024 entries and grows
+    assert hash_tokens(tokens).tolist() == [stable_hash64(t) for t in tokens]
+
+
+def test_vocabulary_lines_are_those_of_each_line():
+    from dedupe.normalize import content_form
+    from dedupe.similarity.shingle import Vocabulary
+
+    compiled_kernels()
+    fast, slow = Vocabulary(content_form, native=True), Vocabulary(content_form, native=False)
+    for text in ("", "\n", "a b\n\nc", "\nalpha beta-gamma\n d\u00e9j\u00e0 vu \n\n\u00fcber\n", "x\ny\nz z"):
+        ids_f, lines_f = fast.lookup_lines(text)
+        ids_s, lines_s = slow.lookup_lines(text)
+        assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s]) and np.array_equal(lines_f, lines_s)
+        per_line = [fast.hashes[fast.lookup_text(line, words=True)[0]] for line in text.split("\n")]
+        assert np.array_equal(fast.hashes[ids_f], np.concatenate([np.zeros(0, np.uint64), *per_line]))
+        assert np.array_equal(lines_f, np.repeat(np.arange(len(per_line)), [len(p) for p in per_line]))
+
+
 def test_copy_bound_never_refuses_an_alignment_that_reaches():
     import random
 
@@ -528,8 +581,7 @@ def test_scored_sentences_round_trip_and_score_like_the_sentence_set(text):
     other = prepare_sentences("Another one here, with words. Caf\u00e9 cr\u00e8me again. One sentence only.")
     back = ScoredSentences.from_bytes(ScoredSentences.of(full).to_bytes())
     assert len(back) == len(full) and back.normalized == full.normalized
-    assert back.words.vocab == full.words.vocab and back.words.number == full.words.number
-    for name in ("df", "rows", "cols"):
+    for name in ("vocab", "df", "rows", "cols"):
         got, want = getattr(back.words, name), getattr(full.words, name)
         assert got.dtype == want.dtype and np.array_equal(got, want)
     assert np.array_equal(back.char_counts, full.char_counts)

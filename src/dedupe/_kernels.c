@@ -493,28 +493,34 @@ static inline int token_char(const unsigned char *s, Py_ssize_t i, Py_ssize_t le
  * the first time (in id order). */
 static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *capsule, *ids_obj;
+    PyObject *capsule, *ids_obj, *lines_obj = Py_None;
     Py_buffer data;
     int words = 0;
-    if (!PyArg_ParseTuple(args, "Oy*Op", &capsule, &data, &ids_obj, &words)) return NULL;
+    if (!PyArg_ParseTuple(args, "Oy*Op|O", &capsule, &data, &ids_obj, &words, &lines_obj)) return NULL;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
-    Buf ids;
-    memset(&ids, 0, sizeof(ids));
-    if (!v || get_buf(ids_obj, &ids, 8, 'i', 1, "out_ids") < 0) {
-        release(&ids, 1);
+    Buf bufs[2];
+    memset(bufs, 0, sizeof(bufs));
+    int with_lines = lines_obj != Py_None;
+    if (!v || get_buf(ids_obj, &bufs[0], 8, 'i', 1, "out_ids") < 0 ||
+        (with_lines && get_buf(lines_obj, &bufs[1], 8, 'i', 1, "out_lines") < 0)) {
+        release(bufs, 2);
         PyBuffer_Release(&data);
         return NULL;
     }
     const unsigned char *s = data.buf;
-    Py_ssize_t len = data.len, cap = ids.view.len / 8, count = 0, out_len = 0;
-    int64_t *out = ids.view.buf;
+    Py_ssize_t len = data.len, cap = bufs[0].view.len / 8, count = 0, out_len = 0, line = 0;
+    if (with_lines && bufs[1].view.len / 8 < cap) cap = bufs[1].view.len / 8;
+    int64_t *out = bufs[0].view.buf, *out_lines = with_lines ? bufs[1].view.buf : NULL;
     PyObject *joined = PyBytes_FromStringAndSize(NULL, len);
     PyObject *fresh = PyList_New(0);
     if (!joined || !fresh) goto fail;
     char *jb = PyBytes_AS_STRING(joined);
     int size = 1;
     for (Py_ssize_t i = 0; i < len;) {
-        while (i < len && !token_char(s, i, len, words, &size)) i += size;
+        while (i < len && !token_char(s, i, len, words, &size)) {
+            line += s[i] == '\n';
+            i += size;
+        }
         if (i >= len) break;
         Py_ssize_t start = i;
         while (i < len && token_char(s, i, len, words, &size)) i += size;
@@ -536,6 +542,7 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
             }
             Py_DECREF(token);
         }
+        if (with_lines) out_lines[count] = line;
         out[count++] = id;
         if (out_len) jb[out_len++] = ' ';
         memcpy(jb + out_len, s + start, (size_t)(i - start));
@@ -545,13 +552,13 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         joined = NULL;
         goto fail;
     }
-    release(&ids, 1);
+    release(bufs, 2);
     PyBuffer_Release(&data);
     return Py_BuildValue("nNN", count, joined, fresh);
 fail:
     Py_XDECREF(joined);
     Py_XDECREF(fresh);
-    release(&ids, 1);
+    release(bufs, 2);
     PyBuffer_Release(&data);
     return NULL;
 }
@@ -792,7 +799,8 @@ static PyMethodDef methods[] = {
      "set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
-     "vocab_lookup(vocab, data, out_ids, words) -> (count, joined, new_tokens): ids of a text's tokens."},
+     "vocab_lookup(vocab, data, out_ids, words[, out_lines]) -> (count, joined, new_tokens): ids of a text's tokens\n"
+     "(and in out_lines, for each token, the number of line feeds before it)."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
     {"word_stats", word_stats, METH_VARARGS,
      "word_stats(stopwords, text) -> (words, stopwords among them) of an ASCII line (see the source)."},

@@ -25,7 +25,7 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -33,6 +33,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from dedupe.normalize import content_words_of_lines, fold_text, split_sentences, tokenize, tokenize_lines
+from dedupe.similarity.shingle import vocabulary
 
 
 @dataclass(frozen=True)
@@ -140,66 +141,113 @@ class ScoredSentences:
 
     def to_bytes(self) -> bytes:
         w = self.words
-        # Sentences hold no line breaks (split_sentences splits at them), content words no spaces.
-        # The numbers are stored as int32 (a text has fewer words), used as int64 like the originals.
-        parts = ("\n".join(self.normalized), " ".join(w.vocab), len(self.normalized), len(w.vocab),
+        # Sentences hold no line breaks (split_sentences splits at them). The numbers are stored as
+        # int32 (a text has fewer words), used as int64 like the originals.
+        parts = ("\n".join(self.normalized), len(self.normalized), w.vocab.astype(np.uint64).tobytes(),
                  np.concatenate((w.df, w.rows, w.cols, self.char_counts.ravel())).astype(np.int32).tobytes())
         return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ScoredSentences:
-        normalized, vocab, n, n_words, numbers = pickle.loads(blob)
+        normalized, n, vocab, numbers = pickle.loads(blob)
+        words = np.frombuffer(vocab, dtype=np.uint64)
+        n_words = len(words)
         a = np.frombuffer(numbers, dtype=np.int32)
         counts = a[len(a) - n * CHAR_BINS :].reshape(n, CHAR_BINS)
         a = a[: len(a) - n * CHAR_BINS].astype(np.int64)
         entries = (len(a) - n_words) // 2
-        words = vocab.split(" ") if n_words else []
         return cls(tuple(normalized.split("\n")) if n else (),
-                   _SentenceWords(tuple(words), a[:n_words], a[n_words : n_words + entries], a[n_words + entries :]),
-                   counts)
+                   _SentenceWords(words, a[:n_words], a[n_words : n_words + entries], a[n_words + entries :]), counts)
 
 
 @dataclass(frozen=True)
 class _SentenceWords:
     """The content words of a text's sentences, numbered, for aligning it with many others.
 
+    Words are known by the stable 64-bit hash of their content form (:class:`Vocabulary`'s), so
+    that a text's words are found without a string per word.
+
     Attributes:
-        vocab: The distinct words, in order of first use (word ``k`` is number ``k``).
+        vocab: ``uint64`` hashes of the distinct words, in order of first use (word ``k`` is number ``k``).
         df: For each word, the number of sentences holding it.
-        rows, cols: The (sentence, word) pairs: sentence ``rows[k]`` holds word ``cols[k]``.
+        rows, cols: The (sentence, word) pairs: sentence ``rows[k]`` holds word ``cols[k]``, in
+            order of sentences, and within one in order of first use.
     """
 
-    vocab: tuple[str, ...]
+    vocab: np.ndarray
     df: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
 
     @cached_property
-    def number(self) -> dict[str, int]:
-        """``word -> number`` (made on first use: of a pair, only one text's words are looked up)."""
-        return dict(zip(self.vocab, range(len(self.vocab))))
+    def index(self) -> tuple[np.ndarray, np.ndarray]:
+        """The words' hashes sorted, and the number of each (made on first use: of a pair, only one
+        text's words are looked up)."""
+        order = np.argsort(self.vocab, kind="stable")
+        return self.vocab[order], order
+
+    def numbers_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The number of each of ``hashes`` among these words, -1 where it is not one."""
+        keys, order = self.index
+        if not len(keys):
+            return np.full(len(hashes), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+        return np.where(keys[at] == hashes, order[at], -1)
 
     @classmethod
     def of(cls, content: Sequence[Sequence[str]]) -> _SentenceWords:
-        # a sentence's words are distinct (prepare_sentences): each (sentence, word) pair once
-        number: dict[str, int] = {}
-        # setdefault's default is evaluated first: a new word gets the next number
-        c = np.array([number.setdefault(w, len(number)) for w in chain.from_iterable(content)], dtype=np.int64)
+        """The words of sentences given as their content words (distinct within a sentence)."""
+        flat = list(chain.from_iterable(content))
+        vocab = vocabulary()
+        ids = vocab.lookup(flat)  # first: it may grow (replace) the hash array
+        hashes = vocab.hashes[ids]
         rows = np.repeat(np.arange(len(content), dtype=np.int64), [len(words) for words in content])
-        words = cls(tuple(number), np.bincount(c, minlength=len(number)), rows, c)
-        words.__dict__["number"] = number
-        return words
+        return cls.of_hashes(hashes, rows)
+
+    @classmethod
+    def of_hashes(cls, hashes: np.ndarray, rows: np.ndarray) -> _SentenceWords:
+        """The words of sentences given as each word's hash and sentence (``rows``, non-decreasing);
+        repeats of a word within a sentence count once, as :func:`prepare_sentences` keeps them."""
+        if len(hashes):
+            order = np.lexsort((np.arange(len(hashes)), hashes, rows))
+            sh, sr = hashes[order], rows[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = (sh[1:] != sh[:-1]) | (sr[1:] != sr[:-1])
+            keep = np.sort(order[first])  # each word's first place in each sentence, in text order
+            hashes, rows = hashes[keep], rows[keep]
+        distinct, first_at, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        by_use = np.argsort(first_at)
+        number = np.empty(len(distinct), dtype=np.int64)
+        number[by_use] = np.arange(len(distinct), dtype=np.int64)
+        cols = number[inverse.reshape(-1)]
+        return cls(distinct[by_use], np.bincount(cols, minlength=len(distinct)), rows.astype(np.int64), cols)
 
 
 def prepare_sentences(text: str) -> SentenceSet:
     """Split ``text`` into sentences and compute their normalized forms and content words."""
     texts = tuple(split_sentences(text))
+    normalized = _normalized(texts)
+    content = tuple(tuple(dict.fromkeys(words)) for words in content_words_of_lines(tokenize_lines(list(normalized))))
+    return SentenceSet(texts, normalized, content)
+
+
+def _normalized(texts: Sequence[str]) -> tuple[str, ...]:
     # normalize_text of each sentence, with one fold of them all: sentences hold no line breaks,
     # and a line break neither composes nor reorders with its neighbours under NFKC, nor folds.
     folded = fold_text("\n".join(texts)).split("\n") if texts else []
-    normalized = tuple(" ".join(f.split()) for f in folded)  # str.split's whitespace is re's \s
-    content = tuple(tuple(dict.fromkeys(words)) for words in content_words_of_lines(tokenize_lines(list(normalized))))
-    return SentenceSet(texts, normalized, content)
+    return tuple(" ".join(f.split()) for f in folded)  # str.split's whitespace is re's \s
+
+
+def scored_sentences(text: str) -> ScoredSentences:
+    """``ScoredSentences.of(prepare_sentences(text))``, without making the sentences' words as
+    strings: the tokens of all sentences are looked up at once in the :func:`vocabulary`, which
+    knows the hash of each token's content form (a third of the time)."""
+    normalized = _normalized(split_sentences(text))
+    vocab = vocabulary()
+    ids, rows = vocab.lookup_lines("\n".join(normalized))
+    forms = vocab.content[ids]
+    kept = forms != 0  # function words and one-letter tokens
+    return ScoredSentences(normalized, _SentenceWords.of_hashes(forms[kept], rows[kept]), char_counts(normalized))
 
 
 @dataclass(frozen=True)
@@ -478,7 +526,7 @@ def _joint_words(a: Sentences, b: Sentences) -> tuple[int, np.ndarray, np.ndarra
     order of first use): their count, their sentence frequency over both texts, and the numbers
     of ``b``'s words."""
     wa, wb = a.words, b.words
-    b_ids = np.fromiter(map(wa.number.get, wb.vocab, repeat(-1)), dtype=np.int64, count=len(wb.vocab))
+    b_ids = wa.numbers_of(wb.vocab)
     new = b_ids < 0
     n_words = len(wa.vocab) + int(new.sum())
     b_ids[new] = np.arange(len(wa.vocab), n_words)  # b's new words, in b's order of first use

@@ -32,7 +32,8 @@ def stable_hash64(text: str) -> int:
 def hash_tokens(tokens: list[str]) -> np.ndarray:
     """Stable 64-bit hashes of ``tokens``, in order."""
     vocab = vocabulary()
-    return vocab.hashes[vocab.lookup(tokens)]
+    ids = vocab.lookup(tokens)  # first: it may grow (replace) the hash array
+    return vocab.hashes[ids]
 
 
 class Vocabulary:
@@ -94,14 +95,34 @@ class Vocabulary:
                 if "" in tokens:
                     tokens = [t for t in tokens if t]
             return self.lookup(tokens), " ".join(tokens).encode("utf-8", "surrogatepass")
+        ids, joined, _ = self._native_lookup(text, words, False)
+        return ids, joined
+
+    def lookup_lines(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the word tokens of ``text`` (those of ``lookup_text(text, words=True)``) and the
+        line of each (0-based, lines end at line feeds)."""
+        if self._table is None or self._native is None:
+            from dedupe.normalize import tokenize_lines
+
+            per_line = tokenize_lines(text.split("\n"))
+            ids = self.lookup([t for tokens in per_line for t in tokens])
+            return ids, np.repeat(np.arange(len(per_line), dtype=np.int64), [len(t) for t in per_line])
+        ids, _, lines = self._native_lookup(text, True, True)
+        assert lines is not None
+        return ids, lines
+
+    def _native_lookup(self, text: str, words: bool, lines: bool) -> tuple[np.ndarray, bytes, np.ndarray | None]:
+        assert self._native is not None
         data = text.encode("utf-8", "surrogatepass")
         most = len(data) // 2 + 1  # tokens in the text, at most
         if self._size + most > self._limit:
             self._table = self._native.vocab_new()
             self._size = 0
         ids = np.empty(most, dtype=np.int64)
+        line_of = np.empty(most, dtype=np.int64) if lines else None
         try:
-            count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words)
+            extra = () if line_of is None else (line_of,)
+            count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words, *extra)
         except BaseException:
             # The table may hold tokens of this call that Python has no hashes for: start afresh.
             self._table = self._native.vocab_new()
@@ -110,7 +131,7 @@ class Vocabulary:
         if fresh:
             self._add(fresh, self._size)
             self._size += len(fresh)
-        return ids[:count], joined
+        return ids[:count], joined, None if line_of is None else line_of[:count]
 
     def _add(self, tokens: list[str], start: int) -> None:
         """Record tokens given ids ``start, start + 1, ...``."""
