@@ -151,13 +151,22 @@ class TopPartners:
         self.codes = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.uint16)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._size = 0
+        self._size = 0  # pairs pending
+        # The score of each document's k-th best partner at the last prune (0 before it has k): it
+        # only rises, so a pair scored below it for both of its documents can never be kept.
+        self._kth: np.ndarray | None = None
 
     def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
         """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``)."""
+        if self._kth is not None and len(codes):
+            kth = self._kth
+            keep = (scores >= kth[codes // self.n]) | (scores >= kth[codes % self.n])
+            codes, scores = codes[keep], scores[keep]
         self._pending.append((codes, scores))
         self._size += len(codes)
-        if self._size > max(self.prune_at, len(self.codes)):  # pending at most the kept: bounded temporaries
+        # Pruned when the pending pairs outnumber the kept ones (and prune_at): temporaries stay
+        # bounded, and each kept pair is sorted again only after as many new ones have come.
+        if self._size > max(self.prune_at, len(self.codes)):
             self._prune()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +191,7 @@ class TopPartners:
             scores = scores[first]
         m = len(codes)
         if m <= self.k:
-            self.codes, self.scores, self._size = codes, scores.astype(np.uint16), m
+            self.codes, self.scores = codes, scores.astype(np.uint16)
             return
         # Each pair twice, once under each of its documents; rank the partners of every document:
         # best score first, then the smaller code (position in ``codes``).
@@ -204,7 +213,6 @@ class TopPartners:
         new = np.empty(len(doc), dtype=bool)
         new[0] = True
         np.not_equal(doc[1:], doc[:-1], out=new[1:])
-        del doc
         # The first k entries of each document's run are its best partners: marked rank by rank.
         starts = np.flatnonzero(new)
         del new
@@ -214,8 +222,13 @@ class TopPartners:
             starts = starts[sizes > rank]
             sizes = sizes[sizes > rank]
             keep[position[starts + rank]] = True
+        # ``starts`` now holds the runs of the documents with k partners or more: note their k-th
+        # best scores, below which :meth:`add` turns pairs away.
+        if self._kth is None:
+            self._kth = np.zeros(self.n, dtype=np.uint16)
+        self._kth[doc[starts]] = scores[position[starts + self.k - 1]]
+        del doc
         self.codes, self.scores = codes[keep], scores[keep].astype(np.uint16)
-        self._size = len(self.codes)
 
 
 def decode_pairs(codes: np.ndarray, n: int) -> list[tuple[int, int]]:
