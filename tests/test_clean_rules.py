@@ -293,6 +293,27 @@ def test_compiled_word_stats_count_the_words_and_stopwords_python_finds(line: st
     assert native.word_stats(_stopwords_compiled(native), line) == (len(words), sum(w in STOPWORDS for w in words))
 
 
+_MIXED_LINE = st.lists(st.sampled_from(["the", "The", "of", " ", "\u2019", "\u2018", "'", "\u2014", "\u00a3", "5", "caf\u00e9",
+                                         "\u0130", "\u017fo", "\u00df", "\u201cso\u201d", "\u00a0", "x", "DON\u2019T",
+                                         "\u2019s", "_", "\u00bd", "\u0663"]), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_MIXED_LINE | st.text(max_size=60))
+def test_line_features_count_any_line_as_the_word_pattern_does(line: str):
+    from dedupe.clean.rules import STOPWORDS, LineFeatures
+
+    compiled_kernels()
+    words = [w.casefold() for w in _WORD_RE.findall(line)]  # the reference
+    for off in ("", "1"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DEDUPE_NO_KERNELS", off)
+            f = LineFeatures(line)
+        assert f.n_words == len(words)
+        assert f.stop_density == (sum(w in STOPWORDS for w in words) / len(words) if words else 0.0)
+        assert f.folded_words == tuple(words)
+
+
 def test_compiled_word_stats_refuses_non_ascii():
     from dedupe.clean.rules import _stopwords_compiled
 

@@ -120,6 +120,22 @@ def _ascii_words(text: str) -> list[str]:
     return spaced.split()
 
 
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+def _ascii_separated(text: str) -> str | None:
+    r"""An ASCII copy of ``text`` with the same words (``_WORD_RE``), when none of its non-ASCII
+    characters is a word character (``\w`` is ``str.isalnum()`` or ``_``), else ``None``.
+
+    The curly apostrophe joins words as the straight one does, so it becomes one; every other
+    character becomes a space, which neither is nor joins words. (No stopword holds an apostrophe.)
+    """
+    chars = set("".join(_NON_ASCII_RE.findall(text)))
+    if any(c.isalnum() for c in chars):
+        return None
+    return text.translate({ord(c): "'" if c == "\u2019" else " " for c in chars})
+
+
 class _LineShape:
     """The shape predicates of a line (prose, sentence, ...), from its word count, stopword
     density and sentence ending: shared by :class:`LineFeatures` and :class:`LineInfo`."""
@@ -203,15 +219,17 @@ class LineFeatures(_LineShape):
         self._lowered: str | None = None
         self._words: tuple[str, ...] | None = None
         self._folded: tuple[str, ...] | None = None
-        if text.isascii():
-            native = kernels()
-            if native is not None:
-                # Counted in one compiled pass, without a string per word: the words themselves are
-                # made only if a rule asks for them (most lines are prose that none asks about).
-                n, stops = native.word_stats(_stopwords_compiled(native), text)
-            else:
-                self._folded = self.folded_words
-                n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
+        native = kernels()
+        # Counted in one compiled pass, without a string per word: the words themselves are made
+        # only if a rule asks for them (most lines are prose that none asks about). A line whose
+        # only non-ASCII characters are not word characters (curly quotes, dashes, "£") is counted
+        # on an ASCII copy with the same words (_ascii_separated).
+        plain = text if text.isascii() else _ascii_separated(text) if native is not None else None
+        if native is not None and plain is not None:
+            n, stops = native.word_stats(_stopwords_compiled(native), plain)
+        elif plain is not None:
+            self._folded = self.folded_words
+            n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
         else:
             # Elsewhere folding can change a line's words ("İ" folds to "i" and a combining dot):
             # fold word by word.
@@ -226,11 +244,14 @@ class LineFeatures(_LineShape):
 
     @property
     def folded_words(self) -> tuple[str, ...]:
-        """The case-folded words (computed on first use for ASCII lines)."""
+        """The case-folded words (computed on first use for most lines)."""
         if self._folded is None:
-            # On ASCII, lower() is casefold() and maps word characters to word characters one for
-            # one, so the words of the lowered line are the case-folded words: no per-word casefold.
-            self._folded = tuple(_ascii_words(self._lowered or self.text.lower()))
+            if self.text.isascii():
+                # On ASCII, lower() is casefold() and maps word characters to word characters one for
+                # one, so the words of the lowered line are the case-folded words: no per-word casefold.
+                self._folded = tuple(_ascii_words(self._lowered or self.text.lower()))
+            else:
+                self._folded = tuple(map(str.casefold, self.words))
         return self._folded
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import Any
 
 _kernels: ModuleType | None
 try:
@@ -17,9 +18,22 @@ except ImportError:  # built without a C compiler
     _kernels = None
 
 
+_SWITCH = "DEDUPE_NO_KERNELS"
+# ``os.environ.get`` of an unset variable costs half a microsecond (it raises and catches a
+# KeyError), and the cleaner asks for every line: the mapping behind ``os.environ``, which its
+# updates (and so pytest's monkeypatch.setenv) keep current, is read directly where CPython has it.
+_environ: dict[Any, Any] | None = getattr(os.environ, "_data", None)
+_switch_key: Any = os.environ.encodekey(_SWITCH) if _environ is not None and hasattr(os.environ, "encodekey") else None
+
+
 def kernels() -> ModuleType | None:
     """The compiled kernels, or None when they are not built or ``DEDUPE_NO_KERNELS`` is set."""
-    if _kernels is None or os.environ.get("DEDUPE_NO_KERNELS"):
+    if _kernels is None:
+        return None
+    if _environ is not None and _switch_key is not None:
+        if _environ.get(_switch_key):
+            return None
+    elif os.environ.get(_SWITCH):
         return None
     return _kernels
 
