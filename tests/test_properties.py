@@ -173,3 +173,35 @@ def test_sentences_are_normalized_as_one_by_one(text: str):
     s = prepare_sentences(text)
     assert s.normalized == tuple(normalize_text(t) for t in s.texts)
     assert s.content == tuple(tuple(dict.fromkeys(content_words(n))) for n in s.normalized)
+
+
+_SENTENCE_BITS = st.sampled_from([".", "!", "?", "...", " ", "  ", "\n", "\t", '"', "'", "\u201d", "\u201c", "\u2019",
+                                  ")", "(", "[", "]", "A", "b", "7", "\u00c9", "Mr", "u.s", "e.g", "No", "x"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SENTENCE_BITS, max_size=40).map("".join))
+def test_sentences_split_where_the_look_behind_pattern_splits(text: str):
+    """split_sentences searches for the mark itself; this is the pattern it replaced (which looks
+    behind for the mark), with the same loop."""
+    import re
+
+    from dedupe import normalize
+
+    old = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+    want: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        start = 0
+        for m in old.finditer(line):
+            head = line[max(start, m.start() - normalize._ABBREV_TAIL) : m.start()].rstrip("\"'\u201d\u2019)]")
+            if normalize._ABBREV.search(head):
+                continue
+            if line[start : m.start()].strip():
+                want.append(line[start : m.start()].strip())
+            start = m.end()
+        if line[start:].strip():
+            want.append(line[start:].strip())
+    assert normalize.split_sentences(text) == want

@@ -496,6 +496,7 @@ def test_scored_sentences_from_text_equal_those_of_the_sentence_set(monkeypatch,
     from pathlib import Path
 
     from dedupe.similarity.align import ScoredSentences, scored_sentences
+    from dedupe.similarity.shingle import stable_hash64
 
     if not numpy_only:
         compiled_kernels()
@@ -507,7 +508,12 @@ def test_scored_sentences_from_text_equal_those_of_the_sentence_set(monkeypatch,
     texts += [" ".join(rng.choice(words) + rng.choice(["", "", ".", ",", "!\n"]) for _ in range(rng.randint(0, 60)))
               for _ in range(200)]
     for text in texts:
-        got, want = scored_sentences(text), ScoredSentences.of(prepare_sentences(text))
+        full = prepare_sentences(text)
+        got, want = scored_sentences(text), ScoredSentences.of(full)
+        # words numbered in order of first use, each sentence's words once
+        first_use = list(dict.fromkeys(w for sentence in full.content for w in sentence))
+        assert want.words.vocab.tolist() == [stable_hash64(w) for w in first_use]
+        assert want.words.cols.tolist() == [first_use.index(w) for sentence in full.content for w in sentence]
         assert got.normalized == want.normalized and np.array_equal(got.char_counts, want.char_counts)
         for name in ("vocab", "df", "rows", "cols"):
             a, b = getattr(got.words, name), getattr(want.words, name)

