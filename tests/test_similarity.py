@@ -542,6 +542,23 @@ def test_vocabulary_lines_are_those_of_each_line():
         assert np.array_equal(lines_f, np.repeat(np.arange(len(per_line)), [len(p) for p in per_line]))
 
 
+def test_compiled_copy_reach_equals_numpy(monkeypatch):
+    from dedupe.similarity import align
+
+    compiled_kernels()
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        a = rng.integers(0, 9, (rng.integers(0, 12), align.CHAR_BINS)).astype(np.int32)
+        b = rng.integers(0, 9, (rng.integers(0, 12), align.CHAR_BINS)).astype(np.int32)
+        ratio = float(rng.choice([0.5, 0.85, 0.95]))
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "")
+        fast = align._copy_reach(a, b, ratio)
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+        assert align._copy_reach(a, b, ratio) == fast
+    with pytest.raises(ValueError, match="rows of 32"):
+        compiled_kernels().char_reach(np.zeros(5, np.int32), np.zeros(32, np.int32), 0.5, 1.0)
+
+
 def test_copy_bound_never_refuses_an_alignment_that_reaches():
     import random
 

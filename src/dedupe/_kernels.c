@@ -786,6 +786,73 @@ static PyObject *set_jaccard(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): for two
+ * texts' sentences given as int32 rows of CHAR_BINS character-class counts (align.char_counts), the
+ * total length of each text's sentences and the length of those that some sentence of the other
+ * text could match at ``ratio``: 2 * sum(min(counts)) >= ratio * (m + n) * factor (see
+ * align.align_copies_reaching, whose NumPy code computes the same). */
+#define CHAR_BINS 32
+MULTIVERSION
+static void char_reach_loop(const int32_t *a, Py_ssize_t na, const int32_t *b, Py_ssize_t nb, const int64_t *la,
+                            const int64_t *lb, double ratio, double factor, char *near_a, char *near_b) {
+    for (Py_ssize_t i = 0; i < na; i++) {
+        const int32_t *ra = a + i * CHAR_BINS;
+        for (Py_ssize_t j = 0; j < nb; j++) {
+            const int32_t *rb = b + j * CHAR_BINS;
+            int64_t shared = 0;
+            for (int k = 0; k < CHAR_BINS; k++) shared += ra[k] < rb[k] ? ra[k] : rb[k];
+            if (2.0 * (double)shared >= ratio * ((double)la[i] + (double)lb[j]) * factor) near_a[i] = near_b[j] = 1;
+        }
+    }
+}
+
+static PyObject *char_reach(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[2];
+    double ratio, factor;
+    if (!PyArg_ParseTuple(args, "OOdd", &objs[0], &objs[1], &ratio, &factor)) return NULL;
+    Buf bufs[2];
+    static const Py_ssize_t sizes[2] = {4, 4};
+    static const int writable[2] = {0, 0};
+    static const char kinds[2] = {'i', 'i'};
+    static const char *names[2] = {"counts_a", "counts_b"};
+    if (get_bufs(objs, bufs, 2, sizes, kinds, writable, names) < 0) return NULL;
+    Py_ssize_t row = 4 * CHAR_BINS;
+    if (bufs[0].view.len % row || bufs[1].view.len % row) {
+        release(bufs, 2);
+        PyErr_SetString(PyExc_ValueError, "counts must be rows of 32 int32");
+        return NULL;
+    }
+    Py_ssize_t na = bufs[0].view.len / row, nb = bufs[1].view.len / row;
+    const int32_t *a = bufs[0].view.buf, *b = bufs[1].view.buf;
+    int64_t *la = PyMem_Calloc((size_t)(na + nb + 1), sizeof(int64_t)), *lb = la + na;
+    char *near_a = PyMem_Calloc((size_t)(na + nb + 1), 1), *near_b = near_a + na;
+    if (!la || !near_a) {
+        PyMem_Free(la);
+        PyMem_Free(near_a);
+        release(bufs, 2);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < na; i++)
+        for (int k = 0; k < CHAR_BINS; k++) la[i] += a[i * CHAR_BINS + k];
+    for (Py_ssize_t j = 0; j < nb; j++)
+        for (int k = 0; k < CHAR_BINS; k++) lb[j] += b[j * CHAR_BINS + k];
+    char_reach_loop(a, na, b, nb, la, lb, ratio, factor, near_a, near_b);
+    double reached_a = 0, total_a = 0, reached_b = 0, total_b = 0;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        total_a += (double)la[i];
+        if (near_a[i]) reached_a += (double)la[i];
+    }
+    for (Py_ssize_t j = 0; j < nb; j++) {
+        total_b += (double)lb[j];
+        if (near_b[j]) reached_b += (double)lb[j];
+    }
+    PyMem_Free(la);
+    PyMem_Free(near_a);
+    release(bufs, 2);
+    return Py_BuildValue("dddd", reached_a, total_a, reached_b, total_b);
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
@@ -802,6 +869,8 @@ static PyMethodDef methods[] = {
      "vocab_lookup(vocab, data, out_ids, words[, out_lines]) -> (count, joined, new_tokens): ids of a text's tokens\n"
      "(and in out_lines, for each token, the number of line feeds before it)."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
+    {"char_reach", char_reach, METH_VARARGS,
+     "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", word_stats, METH_VARARGS,
      "word_stats(stopwords, text) -> (words, stopwords among them) of an ASCII line (see the source)."},
     {NULL, NULL, 0, NULL},

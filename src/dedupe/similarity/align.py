@@ -33,6 +33,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from dedupe.normalize import content_words_of_lines, fold_text, split_sentences, tokenize, tokenize_lines
+from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import vocabulary
 
 
@@ -510,23 +511,36 @@ def align_copies_reaching(a: Sentences, b: Sentences, min_ratio: float, best: fl
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
+    if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS:
+        reached_a, total_a, reached_b, total_b = _copy_reach(a.char_counts, b.char_counts, min_ratio)
+        reach_a = reached_a / total_a * (1.0 + _SLACK) if total_a else 0.0
+        reach_b = reached_b / total_b * (1.0 + _SLACK) if total_b else 0.0
+        if max(reach_a, reach_b) < best:
+            return None
     cutoff = min_ratio * 100
     wa = np.array([len(s) for s in a.normalized], dtype=np.float64)
     wb = np.array([len(s) for s in b.normalized], dtype=np.float64)
-    if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS:
-        shared = np.minimum(a.char_counts[:, None, :], b.char_counts[None, :, :]).sum(axis=2)
-        near = 2.0 * shared >= min_ratio * (wa[:, None] + wb[None, :]) * (1.0 - _SLACK)
-        ta, tb = float(wa.sum()), float(wb.sum())
-        reach_a = float(wa[near.any(axis=1)].sum()) / ta * (1.0 + _SLACK) if ta else 0.0
-        reach_b = float(wb[near.any(axis=0)].sum()) / tb * (1.0 + _SLACK) if tb else 0.0
-        if max(reach_a, reach_b) < best:
-            return None
     if len(a) * len(b) > FULL_CELLS:
         rows, cols, ratios = _banded_copy_matches(a.normalized, b.normalized, cutoff)
         return _finish(rows, cols, ratios / 100.0, wa, wb)
     scores = cdist(a.normalized, b.normalized, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32)
     rows, cols = np.nonzero(scores >= cutoff)
     return _finish(rows, cols, scores[rows, cols] / 100.0, wa, wb)
+
+
+def _copy_reach(counts_a: np.ndarray, counts_b: np.ndarray, min_ratio: float) -> tuple[float, float, float, float]:
+    """The length of each text's sentences within reach of a copy in the other, and their total
+    length (see :func:`align_copies_reaching`; compiled where the kernels are)."""
+    native = kernels()
+    if native is not None:
+        result: tuple[float, float, float, float] = native.char_reach(
+            np.ascontiguousarray(counts_a, dtype=np.int32), np.ascontiguousarray(counts_b, dtype=np.int32),
+            min_ratio, 1.0 - _SLACK)
+        return result
+    la, lb = counts_a.sum(axis=1).astype(np.float64), counts_b.sum(axis=1).astype(np.float64)
+    shared = np.minimum(counts_a[:, None, :], counts_b[None, :, :]).sum(axis=2)
+    near = 2.0 * shared >= min_ratio * (la[:, None] + lb[None, :]) * (1.0 - _SLACK)
+    return float(la[near.any(axis=1)].sum()), float(la.sum()), float(lb[near.any(axis=0)].sum()), float(lb.sum())
 
 
 def _joint_words(a: Sentences, b: Sentences) -> tuple[int, np.ndarray, np.ndarray]:
