@@ -559,6 +559,33 @@ def test_compiled_copy_reach_equals_numpy(monkeypatch):
         compiled_kernels().char_reach(np.zeros(5, np.int32), np.zeros(32, np.int32), 0.5, 1.0)
 
 
+def test_compiled_content_reach_equals_numpy(monkeypatch):
+    import random
+
+    from dedupe.similarity import align
+
+    kernels = compiled_kernels()
+    rng = random.Random(6)
+    words = [f"w{k}x" for k in range(25)]
+
+    def text() -> str:
+        return " ".join(" ".join(rng.sample(words, rng.randint(1, 6))).capitalize() + "."
+                        for _ in range(rng.randint(1, 8)))
+
+    for _ in range(200):
+        a, b = prepare_sentences(text()), prepare_sentences(text())
+        overlap = rng.choice([0.1, 0.3, 0.6])
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "")
+        fast = align._content_reach(a, b, overlap)
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+        assert align._content_reach(a, b, overlap) == pytest.approx(fast, rel=1e-12)
+    w = a.words
+    keys, order = w.index
+    with pytest.raises(ValueError, match="out of range"):
+        kernels.content_reach(keys, order, w.df, w.rows, w.cols + 100, len(a), keys, order, w.df, w.rows, w.cols,
+                              len(a), align._idf_table(2 * len(a)), 0.3, 1.0)
+
+
 def test_copy_bound_never_refuses_an_alignment_that_reaches():
     import random
 

@@ -853,6 +853,102 @@ static PyObject *char_reach(PyObject *self, PyObject *args) {
     return Py_BuildValue("dddd", reached_a, total_a, reached_b, total_b);
 }
 
+/* content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, order_b, df_b, rows_b, cols_b, n_b,
+ *               idf, overlap, factor) -> (reached_a, total_a, reached_b, total_b)
+ * The content bound of align.align_content_reaching for two texts' numbered words (keys: the words'
+ * hashes sorted, order: their numbers; df: sentences per word; rows/cols: (sentence, word) pairs):
+ * words of both texts weigh idf[df_a + df_b], the others idf[df]; a sentence is within reach when
+ * the weight of its words found in the other text, times (2 - overlap), is at least overlap times
+ * its weight times factor. Returns, per text, the weight of the sentences within reach and in all. */
+static int reach_side(const int64_t *rows, const int64_t *cols, Py_ssize_t entries, Py_ssize_t n_sentences,
+                      const int64_t *jdf, const char *in_other, Py_ssize_t n_words, const double *idf,
+                      Py_ssize_t n_idf, double overlap, double factor, double *out) {
+    double *total = PyMem_Calloc((size_t)(2 * n_sentences + 1), sizeof(double)), *shared = total + n_sentences;
+    if (!total) return -1;
+    for (Py_ssize_t e = 0; e < entries; e++) {
+        int64_t r = rows[e], c = cols[e];
+        if (r < 0 || r >= n_sentences || c < 0 || c >= n_words || jdf[c] < 0 || jdf[c] >= n_idf) {
+            PyMem_Free(total);
+            PyErr_SetString(PyExc_ValueError, "rows, cols or df out of range");
+            return -1;
+        }
+        double w = idf[jdf[c]];
+        total[r] += w;
+        shared[r] += in_other[c] ? w : 0.0;
+    }
+    out[0] = out[1] = 0.0;
+    for (Py_ssize_t i = 0; i < n_sentences; i++) {
+        out[1] += total[i];
+        if (shared[i] * (2.0 - overlap) >= overlap * total[i] * factor) out[0] += total[i];
+    }
+    PyMem_Free(total);
+    return 0;
+}
+
+static PyObject *content_reach(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[11];
+    Py_ssize_t n_a, n_b;
+    double overlap, factor;
+    if (!PyArg_ParseTuple(args, "OOOOOnOOOOOnOdd", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &n_a, &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &n_b, &objs[10], &overlap, &factor))
+        return NULL;
+    Buf bufs[11];
+    static const Py_ssize_t sizes[11] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    static const int writable[11] = {0};
+    static const char kinds[11] = {'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'f'};
+    static const char *names[11] = {"keys_a", "order_a", "df_a", "rows_a", "cols_a", "keys_b", "order_b",
+                                    "df_b", "rows_b", "cols_b", "idf"};
+    if (get_bufs(objs, bufs, 11, sizes, kinds, writable, names) < 0) return NULL;
+    const uint64_t *keys_a = bufs[0].view.buf, *keys_b = bufs[5].view.buf;
+    const int64_t *order_a = bufs[1].view.buf, *df_a = bufs[2].view.buf, *rows_a = bufs[3].view.buf,
+                  *cols_a = bufs[4].view.buf, *order_b = bufs[6].view.buf, *df_b = bufs[7].view.buf,
+                  *rows_b = bufs[8].view.buf, *cols_b = bufs[9].view.buf;
+    const double *idf = bufs[10].view.buf;
+    Py_ssize_t va = bufs[0].view.len / 8, vb = bufs[5].view.len / 8, ea = bufs[3].view.len / 8,
+               eb = bufs[8].view.len / 8, n_idf = bufs[10].view.len / 8;
+    const char *bad = NULL;
+    if (bufs[1].view.len / 8 != va || bufs[2].view.len / 8 != va || bufs[6].view.len / 8 != vb ||
+        bufs[7].view.len / 8 != vb)
+        bad = "keys, order and df must have one entry per word";
+    else if (bufs[4].view.len / 8 != ea || bufs[9].view.len / 8 != eb) bad = "rows and cols must match";
+    else if (n_a < 0 || n_b < 0) bad = "negative sentence count";
+    for (Py_ssize_t k = 0; !bad && k < va; k++)
+        if (order_a[k] < 0 || order_a[k] >= va) bad = "order out of range";
+    for (Py_ssize_t k = 0; !bad && k < vb; k++)
+        if (order_b[k] < 0 || order_b[k] >= vb) bad = "order out of range";
+    if (bad) {
+        release(bufs, 11);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    int64_t *jdf_a = PyMem_Malloc((size_t)(va + vb + 1) * sizeof(int64_t)), *jdf_b = jdf_a + va;
+    char *in_b = PyMem_Calloc((size_t)(va + vb + 1), 1), *in_a = in_b + va;
+    double out[4];
+    int failed = !jdf_a || !in_b;
+    if (failed) PyErr_NoMemory();
+    if (!failed) {
+        memcpy(jdf_a, df_a, (size_t)va * sizeof(int64_t));
+        memcpy(jdf_b, df_b, (size_t)vb * sizeof(int64_t));
+        for (Py_ssize_t p = 0, q = 0; p < va && q < vb;) {  /* the words of both: a merge of the sorted keys */
+            if (keys_a[p] < keys_b[q]) p++;
+            else if (keys_b[q] < keys_a[p]) q++;
+            else {
+                int64_t wa = order_a[p++], wb = order_b[q++];
+                jdf_a[wa] = jdf_b[wb] = df_a[wa] + df_b[wb];
+                in_b[wa] = in_a[wb] = 1;
+            }
+        }
+        failed = reach_side(rows_a, cols_a, ea, n_a, jdf_a, in_b, va, idf, n_idf, overlap, factor, out) < 0 ||
+                 reach_side(rows_b, cols_b, eb, n_b, jdf_b, in_a, vb, idf, n_idf, overlap, factor, out + 2) < 0;
+    }
+    PyMem_Free(jdf_a);
+    PyMem_Free(in_b);
+    release(bufs, 11);
+    if (failed) return NULL;
+    return Py_BuildValue("dddd", out[0], out[1], out[2], out[3]);
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
@@ -869,6 +965,9 @@ static PyMethodDef methods[] = {
      "vocab_lookup(vocab, data, out_ids, words[, out_lines]) -> (count, joined, new_tokens): ids of a text's tokens\n"
      "(and in out_lines, for each token, the number of line feeds before it)."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
+    {"content_reach", content_reach, METH_VARARGS,
+     "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
+     "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
     {"char_reach", char_reach, METH_VARARGS,
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", word_stats, METH_VARARGS,

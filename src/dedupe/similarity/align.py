@@ -182,8 +182,7 @@ class _SentenceWords:
 
     @cached_property
     def index(self) -> tuple[np.ndarray, np.ndarray]:
-        """The words' hashes sorted, and the number of each (made on first use: of a pair, only one
-        text's words are looked up)."""
+        """The words' hashes sorted, and the number of each (made on first use, kept with the words)."""
         order = np.argsort(self.vocab, kind="stable")
         return self.vocab[order], order
 
@@ -593,19 +592,16 @@ def align_content_reaching(
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
+    if best > 0.0 or other > 0.0:
+        reached_a, total_a, reached_b, total_b = _content_reach(a, b, min_overlap)
+        reach_a = reached_a / total_a * (1.0 + _SLACK) if total_a else 0.0
+        reach_b = reached_b / total_b * (1.0 + _SLACK) if total_b else 0.0
+        if max(reach_a, reach_b) < best or min(reach_a, reach_b) < other:
+            return None
     n_words, df, b_ids = _joint_words(a, b)
     weight = _idf_table(len(a) + len(b))[df]
     a_rows, a_cols = a.words.rows, a.words.cols
     b_rows, b_cols = b.words.rows, b_ids[b.words.cols]
-    if best > 0.0 or other > 0.0:
-        in_b = np.zeros(n_words, dtype=bool)
-        in_b[b_ids] = True
-        in_a = np.zeros(n_words, dtype=bool)
-        in_a[: len(a.words.vocab)] = True
-        reach_a = _reachable_coverage(a_rows, a_cols, len(a), weight, in_b, min_overlap)
-        reach_b = _reachable_coverage(b_rows, b_cols, len(b), weight, in_a, min_overlap)
-        if max(reach_a, reach_b) < best or min(reach_a, reach_b) < other:
-            return None
     if (len(a) + len(b)) * n_words <= _DENSE_CELLS:
         ma = np.zeros((len(a), n_words), dtype=np.float64)
         ma[a_rows, a_cols] = 1.0
@@ -638,16 +634,35 @@ def align_content_reaching(
 _SLACK = 1e-9  # relative: the bound's sums are not added in the alignment's order
 
 
-def _reachable_coverage(rows: np.ndarray, cols: np.ndarray, n_sentences: int, weight: np.ndarray,
-                        in_other: np.ndarray, min_overlap: float) -> float:
-    """The most of a text's content weight an alignment at ``min_overlap`` can cover (see
-    :func:`align_content_reaching`), a little over: the comparison is made with slack for rounding."""
-    w = weight[cols]
-    total = np.bincount(rows, weights=w, minlength=n_sentences)
-    shared = np.bincount(rows, weights=w * in_other[cols], minlength=n_sentences)
+def _content_reach(a: Sentences, b: Sentences, min_overlap: float) -> tuple[float, float, float, float]:
+    """The content weight of each text's sentences within reach of an alignment at ``min_overlap``
+    (see :func:`align_content_reaching`; the comparison is made with slack for rounding), and its
+    total content weight. Compiled where the kernels are."""
+    wa, wb = a.words, b.words
+    idf = _idf_table(len(a) + len(b))
+    native = kernels()
+    if native is not None:
+        (keys_a, order_a), (keys_b, order_b) = wa.index, wb.index
+        result: tuple[float, float, float, float] = native.content_reach(
+            keys_a, order_a, wa.df, wa.rows, wa.cols, len(a), keys_b, order_b, wb.df, wb.rows, wb.cols, len(b),
+            idf, min_overlap, 1.0 - _SLACK)
+        return result
+    n_words, df, b_ids = _joint_words(a, b)
+    weight = idf[df]
+    in_b = np.zeros(n_words, dtype=bool)
+    in_b[b_ids] = True
+    in_a = np.zeros(n_words, dtype=bool)
+    in_a[: len(wa.vocab)] = True
+    return (*_reachable(wa.rows, wa.cols, len(a), weight, in_b, min_overlap),
+            *_reachable(wb.rows, b_ids[wb.cols], len(b), weight, in_a, min_overlap))
+
+
+def _reachable(rows: np.ndarray, cols: np.ndarray, n_sentences: int, weight: np.ndarray, in_other: np.ndarray,
+               min_overlap: float) -> tuple[float, float]:
+    total = np.bincount(rows, weights=weight[cols], minlength=n_sentences)
+    shared = np.bincount(rows, weights=weight[cols] * in_other[cols], minlength=n_sentences)
     reachable = shared * (2.0 - min_overlap) >= min_overlap * total * (1.0 - _SLACK)
-    whole = float(total.sum())
-    return float(total[reachable].sum()) / whole * (1.0 + _SLACK) if whole else 0.0
+    return float(total[reachable].sum()), float(total.sum())
 
 
 def _align_content_dense(ma: np.ndarray, mb: np.ndarray, weight: np.ndarray, min_overlap: float,
