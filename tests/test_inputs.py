@@ -107,3 +107,16 @@ def test_closed_pipe_is_quiet(tmp_path: Path):
     )
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
     assert proc.returncode == 0
+
+
+def test_jsonl_records_are_kept_only_when_asked(tmp_path: Path):
+    from dedupe.io import ReadOptions, iter_documents
+    from dedupe.pipeline import read_documents
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "text": "one two"}\n{"id": "b", "text": "three", "x": 1}\n', encoding="utf-8")
+    kept = list(iter_documents([str(path)]))
+    assert [d.record for d in kept] == ['{"id": "a", "text": "one two"}', '{"id": "b", "text": "three", "x": 1}']
+    table, _ = read_documents(iter_documents([str(path)], ReadOptions(keep_records=False)))
+    assert [(d.id, d.text, d.record) for d in table] == [("a", "one two", None), ("b", "three", None)]
+    assert table.spill.size == len(b"one twothree")  # the temporary file holds the texts only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -294,12 +295,11 @@ def scan(
         result = _run_with_progress(lambda progress: scan_index(location, config, progress), quiet)
         config = config_from_settings(describe_index(location)["settings"], config)
     else:
+        # JSONL records are kept only to be written back (--emit unique/duplicates --format jsonl).
+        read_options = dataclasses.replace(_read_options(text_field, id_field, encoding, strict, html_field, max_bytes),
+                                           keep_records=emit != "clusters" and fmt == "jsonl")
         result = _run_with_progress(
-            lambda progress: scan_paths(
-                paths, config, clean_config, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes),
-                progress, jobs,
-            ),
-            quiet,
+            lambda progress: scan_paths(paths, config, clean_config, read_options, progress, jobs), quiet
         )
     _warn_skipped(list(result.skipped), quiet)
     diffs = None
