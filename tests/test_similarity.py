@@ -182,6 +182,33 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypat
         assert np.array_equal(np.array([score_of[int(c)] for c in got]), got_scores)
 
 
+def test_content_bands_in_groups_give_the_pairs_of_one_pass(monkeypatch):
+    from dedupe.similarity import candidates
+
+    rng = np.random.default_rng(9)
+    n, num_perm = 400, 64
+    sigs = rng.integers(0, 6, (n, num_perm)).astype(np.uint32)  # few values: many collisions
+    sigs[200:] = sigs[:200]
+    sigs[200:, ::3] = rng.integers(0, 6, (200, (num_perm + 2) // 3))  # near copies of the first half
+    active = np.arange(n)
+    seen: list[np.ndarray] = []
+
+    def exact(codes: np.ndarray) -> np.ndarray:
+        seen.append(codes)
+        return np.ones(len(codes))
+
+    def serial(func, groups):
+        assert candidates._BANDS  # the settings are in place when the groups run
+        return [func(g) for g in groups]
+
+    one = candidates.content_candidates(sigs, active, exact, 0.15, 0.15, np.zeros(0, np.int64), 3)
+    for groups in (2, 3, 7):
+        got = candidates.content_candidates(sigs, active, exact, 0.15, 0.15, np.zeros(0, np.int64), 3, serial, groups)
+        assert np.array_equal(got[0], one[0]) and got[1] == one[1]
+    assert 0 < len(one[0]) < n * (n - 1) // 2  # the partner cap did drop pairs
+    assert not candidates._BANDS
+
+
 def test_content_alignment_credits_a_split_sentence():
     a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
                           "diplomats privately worried she was too soft on China.")

@@ -682,6 +682,13 @@ def find_matches(
     t0 = time.perf_counter()
     matches, active = exact_groups(corpus)
     content_active = active[corpus.has_content[active]]
+    n_jobs = resolve_jobs(jobs)
+    # Workers of the verification and banding stages: no cleaner to build (clean=False).
+    init: tuple[Any, ...] = (dataclasses.replace(config, clean=False), None, frozenset())
+
+    def map_bands(func: Any, groups: list[list[int]]) -> Iterator[Any]:
+        return _map(func, groups, n_jobs, init, "candidates", None, len(groups))
+
     pairs, raw = find_candidates(
         corpus.shingle_sigs,
         corpus.content_sigs,
@@ -693,13 +700,12 @@ def find_matches(
         config.content_candidate_threshold,
         # half a gigabyte at 1M documents, freed before the content banding
         shingles_done=lambda: corpus.drop_signatures(shingle=True),
+        # the content index's bands in one group per worker, when there are enough documents
+        map_bands=map_bands, groups=n_jobs if len(content_active) > 20_000 else 1,
     )
     corpus.drop_signatures()  # not needed by verification workers
     t1 = time.perf_counter()
-    n_jobs = resolve_jobs(jobs)
     _CORPUS["corpus"], _CORPUS["config"] = corpus, config
-    # Workers verify from _CORPUS: no cleaner to build (clean=False).
-    init: tuple[Any, ...] = (dataclasses.replace(config, clean=False), None, frozenset())
     try:
         # First pass: the verdicts that shingles decide. The pairs left need the sentences of both
         # documents; a document is in several of them, so its sentences are prepared once, stored,

@@ -14,8 +14,9 @@ signatures (rewrites, cut and noisy copies), the latter with an exact content-Ja
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -266,6 +267,8 @@ def find_candidates(
     content_floor: float,
     max_partners: int = 10,
     shingles_done: Callable[[], None] | None = None,
+    map_bands: BandMapper | None = None,
+    groups: int = 1,
 ) -> tuple[list[tuple[int, int]], int]:
     """Sorted candidate pairs ``(i, j)``, ``i < j``, of document indices.
 
@@ -295,6 +298,8 @@ def find_candidates(
 
         shingles_done: Called once the shingle index is done, before the content banding: the
             caller can free the shingle signatures then (this function drops its own reference).
+        map_bands, groups: Run the content index's bands in ``groups`` through ``map_bands``
+            (see :func:`content_candidates`); same pairs.
     Returns:
         The pairs and the number of LSH collisions: shingle-index pairs, plus content-index pairs
         per band before the screen (a pair colliding in two bands counts twice).
@@ -306,7 +311,7 @@ def find_candidates(
         shingles_done()
     if content_sigs is not None and content_jaccards is not None:
         extra, more = content_candidates(content_sigs, content_active, content_jaccards, content_threshold,
-                                         content_floor, codes, max_partners)
+                                         content_floor, codes, max_partners, map_bands, groups)
         codes, raw = sorted_unique(np.concatenate((codes, extra))), raw + more
     return decode_pairs(codes, n), raw
 
@@ -318,6 +323,33 @@ def shingle_candidates(shingle_sigs: np.ndarray, active: np.ndarray, threshold: 
     return codes, len(codes)
 
 
+BandMapper = Callable[[Callable[[list[int]], tuple[np.ndarray, np.ndarray, int]], list[list[int]]],
+                      Iterable[tuple[np.ndarray, np.ndarray, int]]]
+"""Runs a function over groups of bands, e.g. in worker processes forked after the content index's
+settings are set (:data:`_BANDS`); results in any order."""
+
+_BANDS: dict[str, Any] = {}
+
+
+def content_band_partners(bands: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The screened pairs of some bands of the content index (settings in :data:`_BANDS`, set by
+    :func:`content_candidates`), each document's best kept (:class:`TopPartners`): their codes,
+    scores, and the number of band collisions."""
+    st = _BANDS
+    sigs, members, n, levels = st["sigs"], st["members"], st["n"], st["levels"]
+    best = TopPartners(n, st["k"], levels)
+    raw = 0
+    for band in bands:
+        pairs = band_pairs(sigs, members, band, st["rows"], n)
+        raw += len(pairs)
+        est = estimated_jaccard(sigs, pairs, n)
+        keep = est >= st["screen"]
+        # the estimates are agreements out of num_perm: ranked as those integers
+        best.add(pairs[keep], np.rint(est[keep] * levels).astype(np.uint16))
+    codes, scores = best.result()
+    return codes, scores, raw
+
+
 def content_candidates(
     content_sigs: np.ndarray,
     content_active: np.ndarray,
@@ -326,22 +358,36 @@ def content_candidates(
     content_floor: float,
     known: np.ndarray,
     max_partners: int = 10,
+    map_bands: BandMapper | None = None,
+    groups: int = 1,
 ) -> tuple[np.ndarray, int]:
     """The content index's pairs not in ``known`` (sorted codes) that pass the screen and the exact
-    check (see :func:`find_candidates`), and the number of band collisions."""
+    check (see :func:`find_candidates`), and the number of band collisions.
+
+    With ``map_bands``, the bands are split in ``groups`` run by it (in worker processes), each
+    keeping its documents' best partners, and the union of what they keep is pruned the same way:
+    the same pairs as one pass over every band (a pair a group drops is outranked ``max_partners``
+    times by each of its documents there, hence in all bands too).
+    """
     n, num_perm = content_sigs.shape
     b2, r2 = lsh_params(content_threshold, num_perm)
     margin = 2 * (content_floor * (1 - content_floor) / num_perm) ** 0.5
     members = np.sort(content_active).astype(np.int64)
-    best = TopPartners(n, max_partners, num_perm)
-    raw = 0
-    for band in range(b2):
-        pairs = band_pairs(content_sigs, members, band, r2, n)
-        raw += len(pairs)
-        est = estimated_jaccard(content_sigs, pairs, n)
-        keep = est >= content_floor - margin
-        # the estimates are agreements out of num_perm: ranked as those integers
-        best.add(pairs[keep], np.rint(est[keep] * num_perm).astype(np.uint16))
-    extra = np.setdiff1d(best.result()[0], known, assume_unique=True)
-    del best
+    _BANDS.update(sigs=content_sigs, members=members, n=n, rows=r2, screen=content_floor - margin, k=max_partners,
+                  levels=num_perm)
+    try:
+        if map_bands is None or groups <= 1:
+            results: Iterable[tuple[np.ndarray, np.ndarray, int]] = [content_band_partners(list(range(b2)))]
+        else:
+            results = map_bands(content_band_partners, [list(range(g, b2, groups)) for g in range(groups)])
+        best = TopPartners(n, max_partners, num_perm)
+        raw = 0
+        for codes, scores, more in results:
+            best.add(codes, scores)
+            raw += more
+        kept = best.result()[0]
+        del best
+    finally:
+        _BANDS.clear()
+    extra = np.setdiff1d(kept, known, assume_unique=True)
     return extra[content_jaccards(extra) >= content_floor], raw
