@@ -620,9 +620,9 @@ def _no_sentences(index: int) -> Sentences:
 _NEEDS_SENTENCES = "needs sentences"
 STORE_SENTENCES_BELOW = 1.5
 """Sentences are prepared once and stored when the pairs waiting for them have fewer than this many
-documents per pair (2: no document shared). Reading back costs a tenth of preparing
-(``scored_sentences`` and its bytes: 147 us, reading back 11 us per document, measured on 3,905
-documents of a generated corpus)."""
+documents per pair (2: no document shared). Reading back costs a fifteenth of preparing
+(``scored_sentences`` and its bytes: about 175 us per document of a generated corpus, reading back
+11 us)."""
 
 
 def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:

@@ -9,6 +9,12 @@ Order of the tests (cheapest first, first hit wins):
    with rapidfuzz ratio >= ``sentence_ratio`` (typos, OCR noise, small edits everywhere).
 5. ``paraphrase``: the texts' sentences correspond, in order, as rewordings (IDF-weighted content
    overlap), covering most of one text and a fair part of the other.
+
+Tests 4 and 5 align sentences only when a cheap upper bound on the coverage says the alignment
+could reach the threshold (:func:`~dedupe.similarity.align.align_copies_reaching`,
+:func:`~dedupe.similarity.align.align_content_reaching`): most candidate pairs that get that far
+are settled by the bounds. The verdicts are those of aligning every pair; only the scores of
+``different`` pairs, which ``scan`` does not report, are left uncomputed (``full`` computes all).
 """
 
 from __future__ import annotations
