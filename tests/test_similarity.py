@@ -680,3 +680,34 @@ def test_sorted_unique_is_np_unique(dtype):
         got = sorted_unique(values)
         assert got.dtype == values.dtype and np.array_equal(got, np.unique(values))
         assert np.array_equal(values, original)  # the input is left as it was
+
+
+def test_verifying_by_sentences_alone_gives_the_verdict_of_every_test():
+    """scan's second verification pass skips the shingle tests its first pass ran."""
+    import random
+    from pathlib import Path
+
+    from dedupe.models import Document
+    from dedupe.pipeline import prepare, read_documents
+    from dedupe.similarity.verify import compare, verify_by_sentences, verify_pair
+
+    config = ScanConfig()
+    texts = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))]
+    rng = random.Random(3)
+    noisy = ["".join(c if rng.random() > 0.04 else rng.choice("xq ") for c in t) for t in texts]
+    docs = [Document(id=str(k), text=t, source="t", index=k) for k, t in enumerate(texts + noisy)]
+    table, keys = read_documents(docs)
+    corpus = prepare(table, keys, config)
+    kinds: set[str] = set()
+    for i in range(len(docs)):
+        for j in range(i + 1, len(docs)):
+            fa, fb = corpus.fingerprint(i), corpus.fingerprint(j)
+            scores = compare(fa, fb, corpus.sentences, config, full=True).scores
+            smaller = min(len(fa.shingles), len(fb.shingles))
+            if fa.digest == fb.digest or scores["jaccard"] >= config.threshold or (
+                    smaller >= config.min_containment_shingles and scores["containment"] >= config.containment):
+                continue  # decided by the shingle tests: never in the second pass
+            want = verify_pair(fa, fb, corpus.sentences, config)
+            assert verify_by_sentences(i, j, smaller, corpus.sentences, config) == want
+            kinds.add(want.kind if want else "different")
+    assert kinds == {"near", "paraphrase", "different"}

@@ -51,7 +51,7 @@ from dedupe.similarity.shingle import (
     vocabulary,
 )
 from dedupe.similarity.signature import SCHEME, Signer
-from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_pair
+from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_by_sentences, verify_pair
 from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill, SpillError
 
 Progress = Callable[[str, int, int], None]
@@ -627,11 +627,18 @@ documents per pair (2: no document shared). Reading back costs a fifteenth of pr
 
 def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     """Verify pairs; in the first pass (``_CORPUS["first"]``), a pair whose verdict needs the
-    sentences of its documents is left for the second pass (``_NEEDS_SENTENCES``)."""
+    sentences of its documents is left for the second pass (``_NEEDS_SENTENCES``), which looks at
+    nothing else."""
     corpus: StoredCorpus = _CORPUS["corpus"]
     config: ScanConfig = _CORPUS["config"]
-    sentences = _no_sentences if _CORPUS.get("first") else corpus.sentences
     out: list[Match | str | None] = []
+    if not _CORPUS.get("first"):
+        n_shingles = corpus.n_shingles
+        for i, j in pairs:
+            smaller = int(min(n_shingles[i], n_shingles[j]))
+            out.append(verify_by_sentences(i, j, smaller, corpus.sentences, config))
+        return out
+    sentences = _no_sentences
     for i, j in pairs:
         try:
             out.append(verify_pair(corpus.fingerprint(i), corpus.fingerprint(j), sentences, config))

@@ -96,7 +96,13 @@ def compare(
         verdict = Verdict("near", cont, "containment", scores)
     if verdict is not None and not full:
         return verdict
-    sa, sb = sentences(fa.index), sentences(fb.index)
+    return _compare_sentences(fa.index, fb.index, smaller, sentences, config, full, scores, verdict)
+
+
+def _compare_sentences(ia: int, ib: int, smaller: int, sentences: Callable[[int], Sentences], config: ScanConfig,
+                       full: bool, scores: dict[str, float], verdict: Verdict | None) -> Verdict:
+    """Tests 4 and 5 of :func:`compare` (``smaller``: shingles of the shorter text)."""
+    sa, sb = sentences(ia), sentences(ib)
     # Without ``full``, only the verdict counts: copies are aligned only when they could decide it.
     copies_count = smaller >= config.min_containment_shingles
     if full or copies_count:
@@ -130,8 +136,19 @@ def verify_pair(
     fa: Fingerprint, fb: Fingerprint, sentences: Callable[[int], Sentences], config: ScanConfig
 ) -> Match | None:
     """Verify a candidate pair; returns the :class:`Match` or ``None`` when they are different."""
-    v = compare(fa, fb, sentences, config)
+    return _match(fa.index, fb.index, compare(fa, fb, sentences, config))
+
+
+def verify_by_sentences(ia: int, ib: int, smaller: int, sentences: Callable[[int], Sentences],
+                        config: ScanConfig) -> Match | None:
+    """:func:`verify_pair` for a pair whose exact and shingle tests are known to decide nothing
+    (``scan``'s second verification pass: its first pass found that), from the sentences alone;
+    ``smaller`` is the number of shingles of the shorter text."""
+    return _match(ia, ib, _compare_sentences(ia, ib, smaller, sentences, config, False, {}, None))
+
+
+def _match(ia: int, ib: int, v: Verdict) -> Match | None:
     if v.kind == "different":
         return None
-    a, b = sorted((fa.index, fb.index))
+    a, b = sorted((ia, ib))
     return Match(a, b, v.kind, round(v.similarity, 4), v.measure)
