@@ -84,6 +84,10 @@ _ABBREV = re.compile(
 # characters, so the last 16 are enough (and keep the check linear when a line has thousands of
 # initials or abbreviations, where the text before the next real end keeps growing).
 _ABBREV_TAIL = 16
+# Every abbreviation above is at most four word characters before its final dot, after a word
+# boundary: a head ending in five word characters and the dot cannot match, and most sentence ends
+# are such (the search of _ABBREV, which tries every position, is then skipped: half its time).
+_LONG_WORD_END = re.compile(r"\w{5}\.")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -100,7 +104,7 @@ def split_sentences(text: str) -> list[str]:
         for m in _SENT_END.finditer(line):
             end = m.start() + 1  # after the mark
             head = line[max(start, end - _ABBREV_TAIL) : end].rstrip("\"'\u201d\u2019)]")
-            if _ABBREV.search(head):
+            if not (len(head) >= 6 and _LONG_WORD_END.fullmatch(head, len(head) - 6)) and _ABBREV.search(head):
                 continue
             piece = line[start:end].strip()
             if piece:

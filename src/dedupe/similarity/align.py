@@ -243,7 +243,11 @@ def _normalized(texts: Sequence[str]) -> tuple[str, ...]:
     # normalize_text of each sentence, with one fold of them all: sentences hold no line breaks,
     # and a line break neither composes nor reorders with its neighbours under NFKC, nor folds.
     folded = fold_text("\n".join(texts)).split("\n") if texts else []
-    return tuple(" ".join(f.split()) for f in folded)  # str.split's whitespace is re's \s
+    # Whitespace runs collapsed (str.split's whitespace is re's \s). The space is the only
+    # whitespace str.isprintable() accepts, so a printable sentence without a double space or an
+    # edge space has none to collapse (most sentences: split_sentences strips them).
+    return tuple(f if f.isprintable() and "  " not in f and f[:1] != " " and f[-1:] != " " else " ".join(f.split())
+                 for f in folded)
 
 
 def scored_sentences(text: str) -> ScoredSentences:
