@@ -711,3 +711,19 @@ def test_verifying_by_sentences_alone_gives_the_verdict_of_every_test():
             assert verify_by_sentences(i, j, smaller, corpus.sentences, config) == want
             kinds.add(want.kind if want else "different")
     assert kinds == {"near", "paraphrase", "different"}
+
+
+def test_intersection_size_compiled_equals_numpy(monkeypatch):
+    from dedupe.similarity.shingle import intersection_size
+
+    compiled_kernels()
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        pool = rng.integers(0, 2**64 - 1, 60, dtype=np.uint64)
+        a = np.unique(rng.choice(pool, rng.integers(0, 40)))
+        b = np.unique(rng.choice(pool, rng.integers(0, 40)))
+        want = len(np.intersect1d(a, b))
+        assert intersection_size(a, b) == want
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+        assert intersection_size(a, b) == want
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "")

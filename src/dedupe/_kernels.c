@@ -673,8 +673,8 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* Jaccard similarity of two sorted unique sets (1.0 for two empty ones). */
-static inline double sorted_jaccard(const uint64_t *a, int64_t la, const uint64_t *b, int64_t lb) {
+/* The number of values two sorted unique sets share. */
+static inline int64_t sorted_common(const uint64_t *a, int64_t la, const uint64_t *b, int64_t lb) {
     int64_t x = 0, y = 0, inter = 0;
     while (x < la && y < lb) {
         if (a[x] < b[y]) x++;
@@ -685,7 +685,29 @@ static inline double sorted_jaccard(const uint64_t *a, int64_t la, const uint64_
             y++;
         }
     }
+    return inter;
+}
+
+/* Jaccard similarity of two sorted unique sets (1.0 for two empty ones). */
+static inline double sorted_jaccard(const uint64_t *a, int64_t la, const uint64_t *b, int64_t lb) {
+    int64_t inter = sorted_common(a, la, b, lb);
     return (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)(la + lb - inter);
+}
+
+/* common_count(a, b) -> the number of values two sorted unique uint64 sets share. */
+static PyObject *common_count(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "OO", &objs[0], &objs[1])) return NULL;
+    Buf bufs[2];
+    static const Py_ssize_t sizes[2] = {8, 8};
+    static const int writable[2] = {0, 0};
+    static const char kinds[2] = {'i', 'i'};
+    static const char *names[2] = {"a", "b"};
+    if (get_bufs(objs, bufs, 2, sizes, kinds, writable, names) < 0) return NULL;
+    int64_t inter = sorted_common(bufs[0].view.buf, bufs[0].view.len / 8, bufs[1].view.buf, bufs[1].view.len / 8);
+    release(bufs, 2);
+    return PyLong_FromLongLong(inter);
 }
 
 /* read_sets(fd, offsets, lengths, out): sorted uint64 sets stored in file fd, one after the other
@@ -968,6 +990,8 @@ static PyMethodDef methods[] = {
     {"content_reach", content_reach, METH_VARARGS,
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
+    {"common_count", common_count, METH_VARARGS,
+     "common_count(a, b) -> the number of values two sorted unique uint64 sets share."},
     {"char_reach", char_reach, METH_VARARGS,
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", word_stats, METH_VARARGS,
