@@ -551,3 +551,25 @@ def test_clean_out_dir_interrupted_leaves_only_whole_files(tmp_path: Path, sig: 
             assert p.read_bytes() == (expected / p.relative_to(out)).read_bytes()
     assert interrupted
     assert snapshot(corpus) == before
+
+
+def test_write_atomic_interrupted_while_creating_its_file_leaves_nothing(tmp_path: Path, monkeypatch):
+    """Ctrl-C landing while the temporary file is being created (the interruption is raised right
+    after the system call): the file is removed all the same."""
+    from dedupe.io import write_atomic
+
+    real_open, opened = os.open, []
+
+    def open_then_interrupted(name, flags, mode=0o777, *args, **kwargs):
+        opened.append(real_open(name, flags, mode, *args, **kwargs))
+        if str(name).endswith(".tmp"):
+            raise KeyboardInterrupt
+        return opened[-1]
+
+    monkeypatch.setattr(os, "open", open_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "out" / "a.txt", "text")
+    monkeypatch.undo()
+    for fd in opened:
+        os.close(fd)
+    assert [p.name for p in tmp_path.rglob("*")] == ["out"]

@@ -472,14 +472,23 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
     Raises:
         InputError: the file cannot be written.
     """
-    import tempfile
+    import secrets
 
+    tmp = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
+        # The temporary file is named before it is created (mkstemp's way left it behind when Ctrl-C
+        # came while the file was being created: the interruption was raised inside mkstemp, before
+        # its name reached us), so that an interruption at any point below can remove it.
+        for _attempt in range(100):
+            tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+                break
+            except FileExistsError:
+                tmp = ""  # not ours
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary name")
         with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             fh.write(data)
             fh.flush()
@@ -488,8 +497,9 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError):
             raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
