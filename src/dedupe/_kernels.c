@@ -525,7 +525,7 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         Py_ssize_t start = i;
         while (i < len && token_char(s, i, len, words, &size)) i += size;
         if (count >= cap) {
-            PyErr_SetString(PyExc_ValueError, "out_ids too small");
+            PyErr_SetString(PyExc_ValueError, with_lines ? "out_ids or out_lines too small" : "out_ids too small");
             goto fail;
         }
         int is_new = 0;
@@ -886,7 +886,10 @@ static int reach_side(const int64_t *rows, const int64_t *cols, Py_ssize_t entri
                       const int64_t *jdf, const char *in_other, Py_ssize_t n_words, const double *idf,
                       Py_ssize_t n_idf, double overlap, double factor, double *out) {
     double *total = PyMem_Calloc((size_t)(2 * n_sentences + 1), sizeof(double)), *shared = total + n_sentences;
-    if (!total) return -1;
+    if (!total) {
+        PyErr_NoMemory();
+        return -1;
+    }
     for (Py_ssize_t e = 0; e < entries; e++) {
         int64_t r = rows[e], c = cols[e];
         if (r < 0 || r >= n_sentences || c < 0 || c >= n_words || jdf[c] < 0 || jdf[c] >= n_idf) {
@@ -934,7 +937,8 @@ static PyObject *content_reach(PyObject *self, PyObject *args) {
         bufs[7].view.len / 8 != vb)
         bad = "keys, order and df must have one entry per word";
     else if (bufs[4].view.len / 8 != ea || bufs[9].view.len / 8 != eb) bad = "rows and cols must match";
-    else if (n_a < 0 || n_b < 0) bad = "negative sentence count";
+    else if (n_a < 0 || n_b < 0 || n_a > PY_SSIZE_T_MAX / 32 || n_b > PY_SSIZE_T_MAX / 32)
+        bad = "sentence count out of range";
     for (Py_ssize_t k = 0; !bad && k < va; k++)
         if (order_a[k] < 0 || order_a[k] >= va) bad = "order out of range";
     for (Py_ssize_t k = 0; !bad && k < vb; k++)

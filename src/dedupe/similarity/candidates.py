@@ -148,6 +148,8 @@ class TopPartners:
     def __init__(self, n: int, k: int, levels: int, prune_at: int = 1 << 22) -> None:
         if not 0 < levels < 1 << 16:
             raise ValueError("levels must be in [1, 65535]")
+        if k < 1:
+            raise ValueError("k must be at least 1")
         self.n, self.k, self.levels, self.prune_at = n, k, levels, prune_at
         self.codes = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.uint16)

@@ -13,8 +13,9 @@ Order of the tests (cheapest first, first hit wins):
 Tests 4 and 5 align sentences only when a cheap upper bound on the coverage says the alignment
 could reach the threshold (:func:`~dedupe.similarity.align.align_copies_reaching`,
 :func:`~dedupe.similarity.align.align_content_reaching`): most candidate pairs that get that far
-are settled by the bounds. The verdicts are those of aligning every pair; only the scores of
-``different`` pairs, which ``scan`` does not report, are left uncomputed (``full`` computes all).
+are settled by the bounds. The verdicts are those of aligning every pair; only scores that do not
+decide the verdict (``scores``, and the similarity of a ``different`` pair, which ``scan`` does not
+report) may be left uncomputed: ``full`` computes all of them.
 """
 
 from __future__ import annotations
