@@ -224,18 +224,12 @@ class LineFeatures(_LineShape):
         # only if a rule asks for them (most lines are prose that none asks about). A line whose
         # only non-ASCII characters are not word characters (curly quotes, dashes, "£") is counted
         # on an ASCII copy with the same words (_ascii_separated).
-        plain = text if text.isascii() else _ascii_separated(text) if native is not None else None
+        plain = None if native is None else text if text.isascii() else _ascii_separated(text)
         if native is not None and plain is not None:
             n, stops = native.word_stats(_stopwords_compiled(native), plain)
-        elif plain is not None:
-            self._folded = self.folded_words
-            n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
         else:
-            # Elsewhere folding can change a line's words ("İ" folds to "i" and a combining dot):
-            # fold word by word.
-            self._words = tuple(_WORD_RE.findall(text))
-            self._folded = tuple(map(str.casefold, self._words))
-            n, stops = len(self._folded), sum(map(STOPWORDS.__contains__, self._folded))
+            folded = self.folded_words
+            n, stops = len(folded), sum(map(STOPWORDS.__contains__, folded))
         self.n_words = n
         self.stop_density = stops / n if n else 0.0
         # The line ends with one of .!?… followed by nothing but closing quotes and brackets (the two
@@ -251,6 +245,8 @@ class LineFeatures(_LineShape):
                 # one, so the words of the lowered line are the case-folded words: no per-word casefold.
                 self._folded = tuple(_ascii_words(self._lowered or self.text.lower()))
             else:
+                # Elsewhere folding can change a line's words ("İ" folds to "i" and a combining
+                # dot): fold word by word.
                 self._folded = tuple(map(str.casefold, self.words))
         return self._folded
 

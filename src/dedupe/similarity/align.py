@@ -515,9 +515,7 @@ def align_copies_reaching(a: Sentences, b: Sentences, min_ratio: float, best: fl
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
     if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS:
-        reached_a, total_a, reached_b, total_b = _copy_reach(a.char_counts, b.char_counts, min_ratio)
-        reach_a = reached_a / total_a * (1.0 + _SLACK) if total_a else 0.0
-        reach_b = reached_b / total_b * (1.0 + _SLACK) if total_b else 0.0
+        reach_a, reach_b = _shares(*_copy_reach(a.char_counts, b.char_counts, min_ratio))
         if max(reach_a, reach_b) < best:
             return None
     cutoff = min_ratio * 100
@@ -597,9 +595,7 @@ def align_content_reaching(
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
     if best > 0.0 or other > 0.0:
-        reached_a, total_a, reached_b, total_b = _content_reach(a, b, min_overlap)
-        reach_a = reached_a / total_a * (1.0 + _SLACK) if total_a else 0.0
-        reach_b = reached_b / total_b * (1.0 + _SLACK) if total_b else 0.0
+        reach_a, reach_b = _shares(*_content_reach(a, b, min_overlap))
         if max(reach_a, reach_b) < best or min(reach_a, reach_b) < other:
             return None
     n_words, df, b_ids = _joint_words(a, b)
@@ -636,6 +632,13 @@ def align_content_reaching(
 
 
 _SLACK = 1e-9  # relative: the bound's sums are not added in the alignment's order
+
+
+def _shares(reached_a: float, total_a: float, reached_b: float, total_b: float) -> tuple[float, float]:
+    """The coverage bound of each text from what is within reach and its total (0 for an empty
+    text), a little over (slack for rounding)."""
+    return (reached_a / total_a * (1.0 + _SLACK) if total_a else 0.0,
+            reached_b / total_b * (1.0 + _SLACK) if total_b else 0.0)
 
 
 def _content_reach(a: Sentences, b: Sentences, min_overlap: float) -> tuple[float, float, float, float]:

@@ -119,17 +119,16 @@ def _compare_sentences(ia: int, ib: int, smaller: int, sentences: Callable[[int]
         # (most candidates that get this far) are not aligned.
         need = (0.0, 0.0) if full else (config.paraphrase_threshold, config.paraphrase_other)
         content = align_content_reaching(sa, sb, config.sentence_overlap, *need)
-        if content is None:
-            return Verdict("different", max(scores.values(), default=0.0), "none", scores)
-        scores["reworded_sentences"] = round(content.coverage_max, 4)
-        scores["reworded_sentences_other"] = round(content.coverage_min, 4)
-        if (
-            verdict is None
-            and config.paraphrase
-            and content.coverage_max >= config.paraphrase_threshold
-            and content.coverage_min >= config.paraphrase_other
-        ):
-            verdict = Verdict("paraphrase", content.coverage_max, "reworded_sentences", scores)
+        if content is not None:
+            scores["reworded_sentences"] = round(content.coverage_max, 4)
+            scores["reworded_sentences_other"] = round(content.coverage_min, 4)
+            if (
+                verdict is None
+                and config.paraphrase
+                and content.coverage_max >= config.paraphrase_threshold
+                and content.coverage_min >= config.paraphrase_other
+            ):
+                verdict = Verdict("paraphrase", content.coverage_max, "reworded_sentences", scores)
     return verdict or Verdict("different", max(scores.values(), default=0.0), "none", scores)
 
 
