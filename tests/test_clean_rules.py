@@ -314,12 +314,53 @@ def test_line_features_count_any_line_as_the_word_pattern_does(line: str):
         assert f.folded_words == tuple(words)
 
 
-def test_compiled_word_stats_refuses_non_ascii():
+@settings(max_examples=1000, deadline=None)
+@given(_MIXED_LINE | st.text(max_size=60))
+def test_compiled_word_stats_count_lines_without_non_ascii_words_or_leave_them(line: str):
+    """The kernel's count is the pattern's own wherever it gives one, and it gives one exactly when
+    no non-ASCII character of the line is a word character (alphanumeric)."""
+    from dedupe.clean.rules import STOPWORDS, _stopwords_compiled
+
+    native = compiled_kernels()
+    words = [w.casefold() for w in _WORD_RE.findall(line)]
+    got = native.word_stats(_stopwords_compiled(native), line)
+    if any(not c.isascii() and c.isalnum() for c in line):
+        assert got is None
+    else:
+        assert got == (len(words), sum(w in STOPWORDS for w in words))
+
+
+def test_compiled_word_stats_on_curly_apostrophes_and_non_ascii_words():
     from dedupe.clean.rules import _stopwords_compiled
 
     native = compiled_kernels()
-    with pytest.raises(ValueError, match="ASCII"):
-        native.word_stats(_stopwords_compiled(native), "café")
+    table = _stopwords_compiled(native)
+    assert native.word_stats(table, "It\u2019s \u00a3500 \u2014 for the \u201cfans\u201d") == (5, 2)  # it's 500 for the fans
+    assert native.word_stats(table, "DON\u2019T stop") == (2, 0)  # "don't" is not a listed stopword
+    assert native.word_stats(table, "the caf\u00e9") is None
+    assert native.word_stats(table, "\u2019\u2019the\u2019") == (1, 1)
+
+
+_NORM_LINE = st.lists(st.sampled_from(["A", "b", "Z9", " ", "  ", "\t", "\x0b", "\x1c", "\x1f", "\x7f", "-", "_",
+                                        "...", "'", "(", "\n", "\x00", "The", "caf\u00e9", "\u00a0"]),
+                      max_size=20).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_NORM_LINE | st.text(st.characters(max_codepoint=127), max_size=60))
+def test_compiled_line_normalization_is_normalize_lines_own(line: str):
+    from dedupe.clean import rules
+
+    native = compiled_kernels()
+    got = native.normalize_ascii_line(line)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        expected = rules.normalize_line(line)
+    if line.isascii():
+        assert got == expected
+        assert rules.normalize_line(line) == expected
+    else:
+        assert got is None
 
 
 def test_cleaning_is_the_same_with_and_without_the_compiled_kernels(monkeypatch):

@@ -574,47 +574,104 @@ static int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
 
 #define WORD_STATS_LONGEST 64 /* longer words are looked up by their first bytes only: never a match */
 
-/* word_stats(stopwords, text) -> (words, stopwords_among_them) for an ASCII ``text``: the words
- * are the matches of ``\w+(?:'\w+)*`` (runs of word characters joined by single apostrophes, as
- * the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
- * (a vocabulary, see vocab_new). */
+/* The character of ``text`` at i as the cleaner's word counting sees it: an ASCII character as it
+ * is, the right single quotation mark (the curly apostrophe, which joins words as the straight one
+ * does) as "'", any other non-word character as a space; -1 for a non-ASCII word character
+ * (alphanumeric: Python's ``\w``), which the caller leaves to Python. */
+static inline int word_stats_char(int kind, const void *data, Py_ssize_t i) {
+    Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+    if (ch < 0x80) return (int)ch;
+    if (ch == 0x2019) return '\'';
+    return Py_UNICODE_ISALNUM(ch) ? -1 : ' ';
+}
+
+/* word_stats(stopwords, text) -> (words, stopwords_among_them), or None: the words are the matches
+ * of ``\w+(?:['’]\w+)*`` (runs of word characters joined by single apostrophes, straight or curly,
+ * as the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
+ * (a vocabulary, see vocab_new). None when a non-ASCII character of ``text`` is a word character:
+ * case-folding such words is left to Python. */
 static PyObject *word_stats(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *capsule, *text;
     if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
     if (!v) return NULL;
-    if (!PyUnicode_IS_ASCII(text)) {
-        PyErr_SetString(PyExc_ValueError, "word_stats needs an ASCII text");
-        return NULL;
-    }
-    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), words = 0, stops = 0;
     char word[WORD_STATS_LONGEST];
+    int c = 0;
+#define WS_AT(j) (c = word_stats_char(kind, data, (j)))
     for (Py_ssize_t i = 0; i < len;) {
-        if (!ascii_word_char(s[i])) {
+        if (WS_AT(i) < 0) Py_RETURN_NONE;
+        if (!ascii_word_char((unsigned char)c)) {
             i++;
             continue;
         }
         Py_ssize_t n = 0;
         for (;;) {
-            while (i < len && ascii_word_char(s[i])) {
-                unsigned char c = s[i++];
+            while (i < len && WS_AT(i) >= 0 && ascii_word_char((unsigned char)c)) {
                 if (n < WORD_STATS_LONGEST) word[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
                 n++;
-            }
-            if (i + 1 < len && s[i] == '\'' && ascii_word_char(s[i + 1])) {
-                if (n < WORD_STATS_LONGEST) word[n] = '\'';
-                n++;
                 i++;
-                continue;
+            }
+            if (c < 0) Py_RETURN_NONE;
+            if (i + 1 < len && c == '\'') {
+                int next = word_stats_char(kind, data, i + 1);
+                if (next < 0) Py_RETURN_NONE;
+                if (ascii_word_char((unsigned char)next)) {
+                    if (n < WORD_STATS_LONGEST) word[n] = '\'';
+                    n++;
+                    i++;
+                    continue;
+                }
             }
             break;
         }
         words++;
         if (n <= WORD_STATS_LONGEST && vocab_find(v, word, n) >= 0) stops++;
     }
+#undef WS_AT
     return Py_BuildValue("nn", words, stops);
+}
+
+/* Python's ``str.isspace`` on an ASCII character. */
+static inline int ascii_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31); }
+
+static inline int ascii_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* normalize_ascii_line(text) -> str or None: the cleaner's normalize_line of an ASCII ``text`` (None
+ * for any other): lower-cased, whitespace runs (as str.split finds them) collapsed to one space, and
+ * everything before the first and after the last alphanumeric character dropped (``[\W_]+`` at the
+ * edges). On ASCII, casefold() is lower(). */
+static PyObject *normalize_ascii_line(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
+    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), first = 0, last = len;
+    while (first < len && !ascii_alnum(s[first])) first++;
+    while (last > first && !ascii_alnum(s[last - 1])) last--;
+    PyObject *out = PyUnicode_New(last - first, 127);
+    if (!out) return NULL;
+    unsigned char *o = PyUnicode_1BYTE_DATA(out);
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = first; i < last; i++) {
+        unsigned char c = s[i];
+        if (ascii_space(c)) {
+            while (ascii_space(s[i + 1])) i++; /* s[last - 1] is alphanumeric: the run ends before it */
+            o[n++] = ' ';
+        } else {
+            o[n++] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+    }
+    if (n == last - first) return out;
+    PyObject *shorter = PyUnicode_Substring(out, 0, n);
+    Py_DECREF(out);
+    return shorter;
 }
 
 static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
@@ -999,7 +1056,9 @@ static PyMethodDef methods[] = {
     {"char_reach", char_reach, METH_VARARGS,
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", word_stats, METH_VARARGS,
-     "word_stats(stopwords, text) -> (words, stopwords among them) of an ASCII line (see the source)."},
+     "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
+    {"normalize_ascii_line", normalize_ascii_line, METH_VARARGS,
+     "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
     {NULL, NULL, 0, NULL},
 };
 

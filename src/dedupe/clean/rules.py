@@ -80,6 +80,12 @@ def normalize_line(text: str) -> str:
     Returns:
         The normalised form (may be empty for lines of punctuation only).
     """
+    native = kernels()
+    if native is not None:
+        # On ASCII, compiled: one pass, one string made.
+        folded = native.normalize_ascii_line(text)
+        if folded is not None:
+            return folded
     # str.split() and the regex \s agree on what is whitespace (both ask str.isspace), so the joined
     # split is the line with whitespace runs collapsed and stripped, at a third of a substitution's
     # cost. Cheaper still on the usual line: the space is the only whitespace character that
@@ -118,22 +124,6 @@ def _ascii_words(text: str) -> list[str]:
     if "'" in spaced:
         spaced = (" " + spaced.replace("''", " ") + " ").replace(" '", " ").replace("' ", " ")
     return spaced.split()
-
-
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
-
-
-def _ascii_separated(text: str) -> str | None:
-    r"""An ASCII copy of ``text`` with the same words (``_WORD_RE``), when none of its non-ASCII
-    characters is a word character (``\w`` is ``str.isalnum()`` or ``_``), else ``None``.
-
-    The curly apostrophe joins words as the straight one does, so it becomes one; every other
-    character becomes a space, which neither is nor joins words. (No stopword holds an apostrophe.)
-    """
-    chars = set("".join(_NON_ASCII_RE.findall(text)))
-    if any(c.isalnum() for c in chars):
-        return None
-    return text.translate({ord(c): "'" if c == "\u2019" else " " for c in chars})
 
 
 class _LineShape:
@@ -221,12 +211,12 @@ class LineFeatures(_LineShape):
         self._folded: tuple[str, ...] | None = None
         native = kernels()
         # Counted in one compiled pass, without a string per word: the words themselves are made
-        # only if a rule asks for them (most lines are prose that none asks about). A line whose
-        # only non-ASCII characters are not word characters (curly quotes, dashes, "£") is counted
-        # on an ASCII copy with the same words (_ascii_separated).
-        plain = None if native is None else text if text.isascii() else _ascii_separated(text)
-        if native is not None and plain is not None:
-            n, stops = native.word_stats(_stopwords_compiled(native), plain)
+        # only if a rule asks for them (most lines are prose that none asks about). The kernel counts
+        # any line whose non-ASCII characters are not word characters (curly quotes, dashes, "£");
+        # it leaves lines with non-ASCII words (None), whose case-folding is Python's, to Python.
+        stats = None if native is None else native.word_stats(_stopwords_compiled(native), text)
+        if stats is not None:
+            n, stops = stats
         else:
             folded = self.folded_words
             n, stops = len(folded), sum(map(STOPWORDS.__contains__, folded))
