@@ -205,3 +205,15 @@ def test_sentences_split_where_the_look_behind_pattern_splits(text: str):
         if line[start:].strip():
             want.append(line[start:].strip())
     assert normalize.split_sentences(text) == want
+
+
+_TYPOGRAPHY = st.lists(st.sampled_from(["a", " ", "\u2019", "\u201c", "\u201d", "\u2014", "\u00ad", "\u200b", "`",
+                                         "\ufeff", "\u00e9", "'", '"', "-", "\u00ab"]), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TYPOGRAPHY | st.text(any_char, max_size=40))
+def test_typography_is_mapped_as_the_translation_table_maps_it(text: str):
+    from dedupe.normalize import _TRANSLATE, map_typography
+
+    assert map_typography(text) == text.translate(_TRANSLATE)
