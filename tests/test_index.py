@@ -398,3 +398,27 @@ def test_sqlite_index_waits_for_another_process_creating_it(tmp_path: Path):
     finally:
         release.join()
         first.close()
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_sqlite_index_locked_past_the_timeout_says_locked_not_foreign(tmp_path: Path, create: bool):
+    """Another connection holds an exclusive lock (rollback journal) for longer than the index waits:
+    the error names the lock, not 'not a dedupe index'; the file is left as it was."""
+    from dedupe.index.base import IndexStoreError
+    from dedupe.index.sqlite import SQLiteIndex
+
+    path = tmp_path / "held.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(IndexStoreError) as info:
+            SQLiteIndex(str(path), create=create, timeout=0.3)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(info.value)
+    assert "locked by another process" in message and "0.3 s" in message
+    assert "not a dedupe index" not in message
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]

@@ -89,6 +89,7 @@ class SQLiteIndex:
     def __init__(self, path: str, create: bool = False, timeout: float = 600.0) -> None:
         self.location = path
         self.path = Path(path)
+        self.timeout = timeout
         if not self.path.exists() and not create:
             raise IndexStoreError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
         if self.path.is_dir():
@@ -110,12 +111,16 @@ class SQLiteIndex:
             else:
                 self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
+            if _is_busy(exc):
+                raise IndexStoreError(f"index {path} is locked by another process (gave up after {timeout:g} s)") from exc
             raise IndexStoreError(f"{path} is not a dedupe index (SQLite: {exc})") from exc
         self._bands: tuple[int, int, int, int] | None = None
 
     # -- transactions -------------------------------------------------------------------------
     def _write(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.timeout)
 
     # -- settings -----------------------------------------------------------------------------
     def read_settings(self) -> dict[str, Any] | None:
@@ -271,13 +276,18 @@ class SQLiteIndex:
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); waits for other writers."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, timeout: float) -> None:
         self.db = db
+        self.timeout = timeout
 
     def __enter__(self) -> None:
         try:
-            _while_busy(lambda: self.db.execute("BEGIN IMMEDIATE"), 600)
+            _while_busy(lambda: self.db.execute("BEGIN IMMEDIATE"), self.timeout)
         except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise IndexStoreError(
+                    f"cannot write to the index: locked by another process (gave up after {self.timeout:g} s)"
+                ) from exc
             raise IndexStoreError(f"cannot write to the index: {exc}") from exc
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -285,6 +295,11 @@ class _Transaction:
             self.db.execute("COMMIT")
         else:
             self.db.execute("ROLLBACK")
+
+
+def _is_busy(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite refused because another connection holds a lock."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def _while_busy(action: Callable[[], T], timeout: float) -> T:
@@ -296,7 +311,7 @@ def _while_busy(action: Callable[[], T], timeout: float) -> T:
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+            if not _is_busy(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
 
