@@ -301,6 +301,8 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
 
     rng = np.random.default_rng(3)
     words = [f"w{k}" for k in range(5000)] + ["café", "naïve", "北京", "x" * 300, "_", "9"]
+    # Tokens that share their first 8 bytes (the part a slot holds) and differ in length or after it.
+    words += [f"internat{k}" for k in range(300)] + ["internat", "internatio", "internation", "internat\u00e9", "interna"]
     fast = Vocabulary(content_form, limit=3000, native=True)  # small limit: the table is renewed
     slow = Vocabulary(content_form, limit=3000, native=False)
     for _ in range(40):

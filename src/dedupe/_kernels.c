@@ -320,15 +320,43 @@ static PyObject *features(PyObject *self, PyObject *args) {
 
 
 /* --- vocabulary: token -> id, for the text of a document given as tokens separated by spaces ---
- * Open addressing on a 64-bit FNV-1a hash of the token's bytes (only used inside this table); the
+ * Open addressing on a 64-bit hash of the token's bytes (only used inside this table); the
  * token bytes live in one growing arena. Ids are given in order of first sight; the caller keeps
  * per-id data (stable hashes) in arrays of its own and learns each new token from lookup(). */
 
+/* A slot holds what a lookup needs (hash, length, id and the token's first 8 bytes), so a token of
+ * up to 8 bytes (most words) is found without reading the arena: one cache line, not two. */
 typedef struct {
     uint64_t hash;
-    int64_t offset; /* into arena; -1 for an empty slot */
-    int64_t length;
+    uint64_t head;  /* token_head: the token's first 8 bytes */
+    int64_t offset; /* of the token's bytes in the arena; -1 for an empty slot */
+    uint32_t length;
+    uint32_t id;
 } Slot;
+
+#define VOCAB_MAX_SIZE 0xFFFFFFFFLL /* ids are 32-bit */
+#define VOCAB_MAX_TOKEN 0xFFFFFFFFLL
+
+/* The bytes s[0..min(n, 8)) as one 64-bit value, with fixed-size loads only (a copy of a variable
+ * size is a library call): for n < 8 the value is not the zero-padded bytes, but it still tells any
+ * two byte strings of the same length apart (every byte is loaded; the layout depends on n only). */
+static inline uint64_t token_head(const char *s, Py_ssize_t n) {
+    uint64_t w;
+    uint32_t a, b;
+    if (n >= 8) {
+        memcpy(&w, s, 8);
+        return w;
+    }
+    if (n >= 4) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        return (uint64_t)a | ((uint64_t)b << 32);
+    }
+    if (n > 0)
+        return (uint64_t)(unsigned char)s[0] | ((uint64_t)(unsigned char)s[n >> 1] << 8) |
+               ((uint64_t)(unsigned char)s[n - 1] << 16);
+    return 0;
+}
 
 typedef struct {
     Slot *slots;
@@ -374,12 +402,18 @@ static PyObject *vocab_new(PyObject *self, PyObject *args) {
     return capsule;
 }
 
-static inline uint64_t fnv1a(const char *s, Py_ssize_t n) {
-    uint64_t h = 0xCBF29CE484222325ULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001B3ULL;
+/* The table's own hash of token s[0..n) (never stored or shown): 8 bytes at a time, so that its
+ * cost is per word of the token rather than a multiplication per byte. */
+static inline uint64_t token_hash(const char *s, Py_ssize_t n) {
+    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ULL;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
     }
+    if (i < n) h = (h ^ token_head(s + i, n - i)) * 0xC4CEB9FE1A85EC53ULL;
     return fmix64(h);
 }
 
@@ -402,46 +436,58 @@ static int vocab_grow(Vocab *v) {
     return 0;
 }
 
-/* The slot of token s[0..n) (hash h): the one holding it, or the empty one where it would go. */
-static Py_ssize_t vocab_probe(const Vocab *v, uint64_t h, const char *s, Py_ssize_t n) {
+/* The slot of token s[0..n) (hash h, first bytes head): the one holding it, or the empty one where
+ * it would go. */
+static inline Py_ssize_t vocab_probe(const Vocab *v, uint64_t h, uint64_t head, const char *s, Py_ssize_t n) {
     Py_ssize_t mask = v->capacity - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
     while (v->slots[j].offset >= 0) {
         const Slot *slot = &v->slots[j];
-        if (slot->hash == h && slot->length == n && memcmp(v->arena + slot->offset + 8, s, (size_t)n) == 0) break;
+        if (slot->hash == h && slot->head == head && (Py_ssize_t)slot->length == n &&
+            (n <= 8 || memcmp(v->arena + slot->offset + 8, s + 8, (size_t)(n - 8)) == 0))
+            break;
         j = (j + 1) & mask;
     }
     return j;
 }
 
-/* The id of token s[0..n), adding it (id = size) when new; -1 when out of memory. *is_new tells. */
+/* The id of token s[0..n), adding it (id = size) when new; -1 when out of memory or past the
+ * table's limits (MemoryError, set here). *is_new tells. */
 static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
-    uint64_t h = fnv1a(s, n);
-    Py_ssize_t j = vocab_probe(v, h, s, n);
+    uint64_t h = token_hash(s, n), head = token_head(s, n);
+    Py_ssize_t j = vocab_probe(v, h, head, s, n);
     if (v->slots[j].offset >= 0) {
-        int64_t id;
-        memcpy(&id, v->arena + v->slots[j].offset, 8);
         *is_new = 0;
-        return id;
+        return (int64_t)v->slots[j].id;
     }
-    /* new: arena holds [8-byte id][token bytes] */
-    if (v->arena_used + n + 8 > v->arena_cap) {
+    if (v->size >= VOCAB_MAX_SIZE || n > VOCAB_MAX_TOKEN) {
+        PyErr_SetString(PyExc_MemoryError, "vocabulary full (2**32 tokens, or a token of 4 GB)");
+        return -1;
+    }
+    if (v->arena_used + n > v->arena_cap) {
         Py_ssize_t cap = v->arena_cap ? v->arena_cap : 65536;
-        while (v->arena_used + n + 8 > cap) cap *= 2;
+        while (v->arena_used + n > cap) cap *= 2;
         char *arena = PyMem_RawRealloc(v->arena, (size_t)cap);
-        if (!arena) return -1;
+        if (!arena) {
+            PyErr_NoMemory();
+            return -1;
+        }
         v->arena = arena;
         v->arena_cap = cap;
     }
     int64_t id = (int64_t)v->size;
-    memcpy(v->arena + v->arena_used, &id, 8);
-    memcpy(v->arena + v->arena_used + 8, s, (size_t)n);
+    memcpy(v->arena + v->arena_used, s, (size_t)n);
     v->slots[j].hash = h;
+    v->slots[j].head = head;
     v->slots[j].offset = v->arena_used;
-    v->slots[j].length = n;
-    v->arena_used += n + 8;
+    v->slots[j].length = (uint32_t)n;
+    v->slots[j].id = (uint32_t)id;
+    v->arena_used += n;
     v->size++;
     *is_new = 1;
-    if (2 * v->size > v->capacity && vocab_grow(v) < 0) return -1;
+    if (2 * v->size > v->capacity && vocab_grow(v) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
     return id;
 }
 
@@ -530,10 +576,7 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         }
         int is_new = 0;
         int64_t id = vocab_id(v, (const char *)s + start, i - start, &is_new);
-        if (id < 0) {
-            PyErr_NoMemory();
-            goto fail;
-        }
+        if (id < 0) goto fail;
         if (is_new) {
             PyObject *token = PyUnicode_DecodeUTF8((const char *)s + start, i - start, "surrogatepass");
             if (!token || PyList_Append(fresh, token) < 0) {
@@ -564,12 +607,9 @@ fail:
 }
 
 /* The id of token s[0..n), or -1 when the table does not hold it. */
-static int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
-    Py_ssize_t j = vocab_probe(v, fnv1a(s, n), s, n);
-    if (v->slots[j].offset < 0) return -1;
-    int64_t id;
-    memcpy(&id, v->arena + v->slots[j].offset, 8);
-    return id;
+static inline int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
+    Py_ssize_t j = vocab_probe(v, token_hash(s, n), token_head(s, n), s, n);
+    return v->slots[j].offset < 0 ? -1 : (int64_t)v->slots[j].id;
 }
 
 #define WORD_STATS_LONGEST 64 /* longer words are looked up by their first bytes only: never a match */
