@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import CRUFT_BOTTOM, CRUFT_TOP, article_body, seed_text, typo_noise
+from conftest import CRUFT_BOTTOM, CRUFT_TOP, article_body, compiled_kernels, seed_text, typo_noise
 from dedupe.clean import Cleaner
 from dedupe.clean.cleaner import split_lines
 from dedupe.cli import cli
@@ -217,3 +217,31 @@ def test_typography_is_mapped_as_the_translation_table_maps_it(text: str):
     from dedupe.normalize import _TRANSLATE, map_typography
 
     assert map_typography(text) == text.translate(_TRANSLATE)
+
+
+_SPLIT_BITS = st.sampled_from([".", "!", "?", " ", "\n", "\r\n", "\r", "\x0b", "\x1c", "\x85", "\u2028", "\u00a0", "\u3000",
+                               "\t", '"', "'", "\u201d", "\u201c", "\u2019", "\u2018", ")", "(", "[", "]", "A", "b", "Z",
+                               "7", "_", "\u00c9", "\u0250", "\u00bf", "Mr", "mrs", "u.s", "U.K", "e.g", "No", "etc",
+                               "Sept", "x", "abcde", "abcdefghijklmnop", "\u0130", "\u0131", "\u017f", "\u212a",
+                               "\u017ft", "caf\u00e9", "\u00e9t\u00e9", "\u0663", "\u00bd", "\u024f", "\u00c0",
+                               "\u00bf", ". A", ". \u024f", ". \u0250", "Mr. ", "xMr. ", "_no. ", "e.g. B", "U.S. ",
+                               "k. ", "\u00e9k. "])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_SPLIT_BITS, max_size=50).map("".join) | st.text(max_size=80))
+@example("He met xMr. Smith. Then Mr. Jones. Then abcdefghijklmnopMr. Brown.")
+@example("End. \u024fnd. \u0250nd. \u00c0nd. (\u00bfnd.")
+@example("Dr. A. B. Smith said \u201cno.\u201d Then sept. 5 U.K. Team _Mr. X")
+def test_compiled_sentence_splitting_is_the_python_loops(text: str):
+    """The compiled splitter against the Python loop (regexes), on ASCII and non-ASCII heads,
+    every line break str.splitlines knows and letters that match ASCII ones without case."""
+    import pytest
+
+    from dedupe import normalize
+
+    compiled_kernels()
+    compiled = normalize.split_sentences(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        assert normalize.split_sentences(text) == compiled

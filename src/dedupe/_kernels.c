@@ -714,6 +714,162 @@ static PyObject *normalize_ascii_line(PyObject *self, PyObject *args) {
     return shorter;
 }
 
+/* --- sentence splitting (normalize.split_sentences) --- */
+
+#define SENT_ABBREV_TAIL 16 /* normalize._ABBREV_TAIL */
+
+static inline int sent_closer(Py_UCS4 c) {
+    return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == ')' || c == ']';
+}
+
+static inline int sent_opener(Py_UCS4 c) {
+    return c == '"' || c == '\'' || c == 0x201C || c == 0x2018 || c == '(' || c == '[';
+}
+
+static inline int sent_start(Py_UCS4 c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c >= 0xC0 && c <= 0x24F);
+}
+
+static inline int uni_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
+
+/* The end of the match of normalize._SENT_END at p (a mark .!?), or -1: closers, then a run of
+ * whitespace, then (looked at, not taken) an optional opener and a capital, digit or Latin letter.
+ * None of the parts can give back characters to the next one, so there is nothing to backtrack. */
+static Py_ssize_t sent_end_match(int kind, const void *d, Py_ssize_t p, Py_ssize_t stop) {
+    Py_UCS4 c = PyUnicode_READ(kind, d, p);
+    if (c != '.' && c != '!' && c != '?') return -1;
+    Py_ssize_t q = p + 1;
+    while (q < stop && sent_closer(PyUnicode_READ(kind, d, q))) q++;
+    Py_ssize_t ws = q;
+    while (q < stop && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, q))) q++;
+    if (q == ws || q >= stop) return -1;
+    c = PyUnicode_READ(kind, d, q);
+    if (sent_opener(c)) {
+        if (q + 1 >= stop) return -1;
+        c = PyUnicode_READ(kind, d, q + 1);
+    }
+    return sent_start(c) ? q : -1;
+}
+
+/* Whether the ASCII head d[a..end) (ending with the mark at end - 1) ends a sentence at an
+ * abbreviation or initial, as normalize._abbreviation_end decides: not after five word characters
+ * and a dot; else a listed abbreviation or a single letter before the final dot, after a word
+ * boundary (the head's start counts as one), letters compared without case. */
+static int ascii_abbreviation_end(int kind, const void *d, Py_ssize_t a, Py_ssize_t end, PyObject *abbrevs) {
+    Py_ssize_t len = end - a;
+#define AT(i) PyUnicode_READ(kind, d, a + (i))
+#define WORD(c) ((c) == '_' || ((c) < 128 && ascii_alnum((unsigned char)(c))))
+    if (AT(len - 1) != '.') return 0;
+    if (len >= 6) {
+        int five = 1;
+        for (Py_ssize_t i = len - 6; i < len - 1 && five; i++) five = WORD(AT(i));
+        if (five) return 0;
+    }
+    if (len >= 2) {
+        Py_UCS4 c = AT(len - 2);
+        if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) && (len == 2 || !WORD(AT(len - 3)))) return 1;
+    }
+    Py_ssize_t n_abbrevs = PyTuple_GET_SIZE(abbrevs);
+    for (Py_ssize_t k = 0; k < n_abbrevs; k++) {
+        PyObject *w = PyTuple_GET_ITEM(abbrevs, k);
+        Py_ssize_t wl = PyUnicode_GET_LENGTH(w);
+        if (wl + 1 > len) continue;
+        Py_ssize_t at = len - 1 - wl;
+        int same = 1;
+        for (Py_ssize_t i = 0; i < wl && same; i++) {
+            Py_UCS4 c = AT(at + i);
+            if (c >= 'A' && c <= 'Z') c += 32;
+            same = c == PyUnicode_READ_CHAR(w, i);
+        }
+        if (same && (at == 0 || !WORD(AT(at - 1)))) return 1;
+    }
+    return 0;
+#undef AT
+#undef WORD
+}
+
+static int append_stripped(PyObject *out, PyObject *text, int kind, const void *d, Py_ssize_t a, Py_ssize_t b) {
+    while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
+    while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
+    if (a == b) return 0;
+    PyObject *piece = PyUnicode_Substring(text, a, b);
+    if (!piece) return -1;
+    int rc = PyList_Append(out, piece);
+    Py_DECREF(piece);
+    return rc;
+}
+
+/* split_sentences(text, abbreviations, abbreviation_end) -> list of str: normalize.split_sentences.
+ * ``abbreviations`` is the tuple of lower-case ASCII abbreviations of normalize._ABBREV, and
+ * ``abbreviation_end(head)`` decides heads that hold a non-ASCII character (case-insensitive
+ * matching there follows the regex engine's own rules). */
+static PyObject *split_sentences(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *text, *abbrevs, *fallback;
+    if (!PyArg_ParseTuple(args, "UO!O", &text, &PyTuple_Type, &abbrevs, &fallback)) return NULL;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(abbrevs); k++) {
+        PyObject *w = PyTuple_GET_ITEM(abbrevs, k);
+        if (!PyUnicode_Check(w) || !PyUnicode_IS_ASCII(w) || PyUnicode_GET_LENGTH(w) == 0) {
+            PyErr_SetString(PyExc_ValueError, "abbreviations must be non-empty ASCII strings");
+            return NULL;
+        }
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *d = PyUnicode_DATA(text);
+    int ascii = PyUnicode_IS_ASCII(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    Py_ssize_t i = 0;
+    while (i < len) {
+        /* one line (str.splitlines), stripped */
+        Py_ssize_t ls = i;
+        while (i < len && !Py_UNICODE_ISLINEBREAK(PyUnicode_READ(kind, d, i))) i++;
+        Py_ssize_t le = i;
+        if (i < len) {
+            if (PyUnicode_READ(kind, d, i) == '\r' && i + 1 < len && PyUnicode_READ(kind, d, i + 1) == '\n') i++;
+            i++;
+        }
+        while (ls < le && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, ls))) ls++;
+        while (le > ls && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, le - 1))) le--;
+        if (ls == le) continue;
+        Py_ssize_t start = ls;
+        for (Py_ssize_t p = ls; p < le; p++) {
+            Py_ssize_t m_end = sent_end_match(kind, d, p, le);
+            if (m_end < 0) continue;
+            Py_ssize_t end = p + 1, a = end - SENT_ABBREV_TAIL > start ? end - SENT_ABBREV_TAIL : start;
+            int head_ascii = ascii;
+            if (!ascii) {
+                head_ascii = 1;
+                for (Py_ssize_t q = a; q < end && head_ascii; q++) head_ascii = PyUnicode_READ(kind, d, q) < 128;
+            }
+            int abbrev;
+            if (head_ascii) {
+                abbrev = ascii_abbreviation_end(kind, d, a, end, abbrevs);
+            } else {
+                PyObject *head = PyUnicode_Substring(text, a, end);
+                PyObject *res = head ? PyObject_CallOneArg(fallback, head) : NULL;
+                Py_XDECREF(head);
+                abbrev = res ? PyObject_IsTrue(res) : -1;
+                Py_XDECREF(res);
+                if (abbrev < 0) goto fail;
+            }
+            if (abbrev) {
+                p = m_end - 1; /* finditer goes on after the match */
+                continue;
+            }
+            if (append_stripped(out, text, kind, d, start, end) < 0) goto fail;
+            start = m_end;
+            p = m_end - 1;
+        }
+        if (append_stripped(out, text, kind, d, start, le) < 0) goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
     (void)self;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
@@ -1097,6 +1253,8 @@ static PyMethodDef methods[] = {
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", word_stats, METH_VARARGS,
      "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
+    {"split_sentences", split_sentences, METH_VARARGS,
+     "split_sentences(text, abbreviations, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_VARARGS,
      "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
     {NULL, NULL, 0, NULL},
