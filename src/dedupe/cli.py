@@ -742,4 +742,10 @@ def index_stats(location: str, fmt: str, debug: bool) -> int:
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _on_sigterm)
-    cli.main(prog_name="dedupe")
+    try:
+        cli.main(prog_name="dedupe")
+    finally:
+        # The command is over: its output is written and its status chosen. A Ctrl-C or SIGTERM
+        # landing now (while the interpreter shuts down) would only replace that status with the
+        # signal's, or raise with nothing left to catch it: it is held until the process is gone.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
