@@ -364,6 +364,7 @@ typedef struct {
     Py_ssize_t size;
     char *arena;
     Py_ssize_t arena_used, arena_cap;
+    Py_ssize_t longest; /* bytes of the longest token */
 } Vocab;
 
 static const char *VOCAB_CAPSULE = "dedupe._kernels.Vocab";
@@ -483,6 +484,8 @@ static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
     v->slots[j].id = (uint32_t)id;
     v->arena_used += n;
     v->size++;
+    if (n > v->longest) v->longest = n;
+
     *is_new = 1;
     if (2 * v->size > v->capacity && vocab_grow(v) < 0) {
         PyErr_NoMemory();
@@ -630,36 +633,47 @@ static inline int word_stats_char(int kind, const void *data, Py_ssize_t i) {
  * as the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
  * (a vocabulary, see vocab_new). None when a non-ASCII character of ``text`` is a word character:
  * case-folding such words is left to Python. */
-static PyObject *word_stats(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *capsule, *text;
-    if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
-    Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
-    if (!v) return NULL;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t len = PyUnicode_GET_LENGTH(text), words = 0, stops = 0;
+/* An ASCII word character (Python's ``\w``) lower-cased, 0 for any other ASCII character. */
+static const unsigned char LOWER_WORD[128] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
+    ['8'] = '8', ['9'] = '9', ['_'] = '_',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h',
+    ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
+    ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+    ['y'] = 'y', ['z'] = 'z',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h',
+    ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p',
+    ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x',
+    ['Y'] = 'y', ['Z'] = 'z',
+};
+
+/* The scan of word_stats over the characters of kind ``kind`` (inlined twice: once for ASCII texts,
+ * where every read is a byte, once for the others). Returns -1 for a non-ASCII word character. */
+static inline __attribute__((always_inline)) int word_stats_scan(int kind, const void *data, Py_ssize_t len,
+                                                                 const Vocab *v, Py_ssize_t *words_out,
+                                                                 Py_ssize_t *stops_out) {
+    Py_ssize_t words = 0, stops = 0, longest = v->longest;
     char word[WORD_STATS_LONGEST];
     int c = 0;
 #define WS_AT(j) (c = word_stats_char(kind, data, (j)))
     for (Py_ssize_t i = 0; i < len;) {
-        if (WS_AT(i) < 0) Py_RETURN_NONE;
-        if (!ascii_word_char((unsigned char)c)) {
+        if (WS_AT(i) < 0) return -1;
+        if (!LOWER_WORD[c]) {
             i++;
             continue;
         }
         Py_ssize_t n = 0;
         for (;;) {
-            while (i < len && WS_AT(i) >= 0 && ascii_word_char((unsigned char)c)) {
-                if (n < WORD_STATS_LONGEST) word[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            while (i < len && WS_AT(i) >= 0 && LOWER_WORD[c]) {
+                if (n < WORD_STATS_LONGEST) word[n] = (char)LOWER_WORD[c];
                 n++;
                 i++;
             }
-            if (c < 0) Py_RETURN_NONE;
+            if (c < 0) return -1;
             if (i + 1 < len && c == '\'') {
                 int next = word_stats_char(kind, data, i + 1);
-                if (next < 0) Py_RETURN_NONE;
-                if (ascii_word_char((unsigned char)next)) {
+                if (next < 0) return -1;
+                if (LOWER_WORD[next]) {
                     if (n < WORD_STATS_LONGEST) word[n] = '\'';
                     n++;
                     i++;
@@ -669,10 +683,39 @@ static PyObject *word_stats(PyObject *self, PyObject *args) {
             break;
         }
         words++;
-        if (n <= WORD_STATS_LONGEST && vocab_find(v, word, n) >= 0) stops++;
+        /* a word longer than every token of the table is not in it */
+        if (n <= longest && n <= WORD_STATS_LONGEST && vocab_find(v, word, n) >= 0) stops++;
     }
 #undef WS_AT
-    return Py_BuildValue("nn", words, stops);
+    *words_out = words;
+    *stops_out = stops;
+    return 0;
+}
+
+static PyObject *word_stats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "word_stats(stopwords, text: str)");
+        return NULL;
+    }
+    Vocab *v = PyCapsule_GetPointer(args[0], VOCAB_CAPSULE);
+    if (!v) return NULL;
+    PyObject *text = args[1];
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
+    int rc = PyUnicode_IS_ASCII(text)
+                 ? word_stats_scan(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), len, v, &words, &stops)
+                 : word_stats_scan(PyUnicode_KIND(text), PyUnicode_DATA(text), len, v, &words, &stops);
+    if (rc < 0) Py_RETURN_NONE;
+    PyObject *out = PyTuple_New(2), *a = PyLong_FromSsize_t(words), *b = PyLong_FromSsize_t(stops);
+    if (!out || !a || !b) {
+        Py_XDECREF(out);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, a);
+    PyTuple_SET_ITEM(out, 1, b);
+    return out;
 }
 
 /* Python's ``str.isspace`` on an ASCII character. */
@@ -1251,7 +1294,7 @@ static PyMethodDef methods[] = {
      "common_count(a, b) -> the number of values two sorted unique uint64 sets share."},
     {"char_reach", char_reach, METH_VARARGS,
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
-    {"word_stats", word_stats, METH_VARARGS,
+    {"word_stats", (PyCFunction)(void (*)(void))word_stats, METH_FASTCALL,
      "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
     {"split_sentences", split_sentences, METH_VARARGS,
      "split_sentences(text, abbreviations, abbreviation_end) -> the sentences of text (see the source)."},
