@@ -729,10 +729,12 @@ static inline int ascii_alnum(unsigned char c) {
  * for any other): lower-cased, whitespace runs (as str.split finds them) collapsed to one space, and
  * everything before the first and after the last alphanumeric character dropped (``[\W_]+`` at the
  * edges). On ASCII, casefold() is lower(). */
-static PyObject *normalize_ascii_line(PyObject *self, PyObject *args) {
+static PyObject *normalize_ascii_line(PyObject *self, PyObject *text) {
     (void)self;
-    PyObject *text;
-    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "normalize_ascii_line(text: str)");
+        return NULL;
+    }
     if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
     const unsigned char *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), first = 0, last = len;
@@ -1298,7 +1300,7 @@ static PyMethodDef methods[] = {
      "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
     {"split_sentences", split_sentences, METH_VARARGS,
      "split_sentences(text, abbreviations, abbreviation_end) -> the sentences of text (see the source)."},
-    {"normalize_ascii_line", normalize_ascii_line, METH_VARARGS,
+    {"normalize_ascii_line", normalize_ascii_line, METH_O,
      "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
     {NULL, NULL, 0, NULL},
 };
