@@ -418,7 +418,7 @@ def test_sqlite_index_locked_past_the_timeout_says_locked_not_foreign(tmp_path: 
         holder.execute("ROLLBACK")
         holder.close()
     message = str(info.value)
-    assert "locked by another process" in message and "0.3 s" in message
+    assert "locked by another process" in message and "timeout 0.3 s" in message
     assert "not a dedupe index" not in message
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]

@@ -854,8 +854,16 @@ static PyObject *split_sentences(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "UO!O", &text, &PyTuple_Type, &abbrevs, &fallback)) return NULL;
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(abbrevs); k++) {
         PyObject *w = PyTuple_GET_ITEM(abbrevs, k);
-        if (!PyUnicode_Check(w) || !PyUnicode_IS_ASCII(w) || PyUnicode_GET_LENGTH(w) == 0) {
-            PyErr_SetString(PyExc_ValueError, "abbreviations must be non-empty ASCII strings");
+        /* the check below compares lower-cased text and takes a word boundary before the first letter */
+        int ok = PyUnicode_Check(w) && PyUnicode_IS_ASCII(w) && PyUnicode_GET_LENGTH(w) > 0 &&
+                 ascii_alnum((unsigned char)PyUnicode_READ_CHAR(w, 0));
+        for (Py_ssize_t i = 0; ok && i < PyUnicode_GET_LENGTH(w); i++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(w, i);
+            ok = !(c >= 'A' && c <= 'Z');
+        }
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError,
+                            "abbreviations must be lower-case ASCII strings starting with a letter or digit");
             return NULL;
         }
     }

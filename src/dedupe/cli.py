@@ -745,7 +745,21 @@ def main() -> None:
     try:
         cli.main(prog_name="dedupe")
     finally:
-        # The command is over: its output is written and its status chosen. A Ctrl-C or SIGTERM
-        # landing now (while the interpreter shuts down) would only replace that status with the
-        # signal's, or raise with nothing left to catch it: it is held until the process is gone.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        _finish()
+
+
+def _finish() -> None:
+    """The command is over and its status chosen; only the last buffered output remains.
+
+    A Ctrl-C or SIGTERM landing while that output is flushed (a reader that stopped reading) ends the
+    process at once with the signal's status, the output being incomplete; once it is flushed, late
+    signals are ignored: they would only replace the command's status while the interpreter shuts
+    down, or raise with nothing left to catch them.
+    """
+    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(ExitStatus.INTERRUPTED))
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(ExitStatus.TERMINATED))
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: the interpreter's flush is quiet too
+            stream.flush()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -110,11 +110,14 @@ class SQLiteIndex:
                             self._db.execute(statement)
             else:
                 self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, IndexStoreError) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
-            if _is_busy(exc):
-                raise IndexStoreError(f"index {path} is locked by another process (gave up after {timeout:g} s)") from exc
+            cause = exc.__cause__ if isinstance(exc, IndexStoreError) else exc  # the schema's transaction
+            if isinstance(cause, sqlite3.DatabaseError) and _is_busy(cause):
+                raise IndexStoreError(f"index {path} is locked by another process (timeout {timeout:g} s)") from exc
+            if isinstance(exc, IndexStoreError):
+                raise
             raise IndexStoreError(f"{path} is not a dedupe index (SQLite: {exc})") from exc
         self._bands: tuple[int, int, int, int] | None = None
 
@@ -286,7 +289,7 @@ class _Transaction:
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise IndexStoreError(
-                    f"cannot write to the index: locked by another process (gave up after {self.timeout:g} s)"
+                    f"cannot write to the index: locked by another process (timeout {self.timeout:g} s)"
                 ) from exc
             raise IndexStoreError(f"cannot write to the index: {exc}") from exc
 
