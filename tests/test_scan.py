@@ -362,3 +362,26 @@ def test_spill_reads_back_buffered_and_large_blobs():
     more = spill.append(b"later")
     assert spill.read(more, 5) == b"later" and spill.read(offsets[0], 10) == b"a" * 10
     spill.close()
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_texts_read_back_are_the_cleaned_ones_whether_cleaning_changed_them_or_not(clean: bool):
+    """A text that cleaning leaves as it is is read back from the documents' own file, not stored
+    twice; either way the corpus gives back exactly the cleaned text."""
+    from dedupe.config import CleanConfig
+    from dedupe.pipeline import clean_documents, prepare, read_documents
+
+    prose = seed_text("002").split("\n", 1)[1].replace("Exit mobile version", "").strip()  # the article alone
+    texts = [f"Headline number {k} of the day\n\n{prose}\n" if k % 2 else
+             f"Share this\n\nHeadline number {k} of the day\n\n{prose}\n\nAdvertisement\n" for k in range(80)]
+    texts[3] = texts[3].replace("\n", "\r\n")  # other line endings
+    docs = [Document(f"d{k}", t, "x", k) for k, t in enumerate(texts)]
+    table, keys = read_documents(docs)
+    cc = CleanConfig(recurring_min_docs=0)  # the same article in every document: its subheadings would recur
+    corpus = prepare(table, keys, ScanConfig(clean=clean), cc, jobs=2)
+    expected = [c.text for c in clean_documents(docs, cc)] if clean else texts
+    assert [corpus.text(k) for k in range(len(docs))] == expected
+    unchanged = [k for k in range(len(docs)) if expected[k] == texts[k]]
+    assert len(unchanged) >= (39 if clean else 80)
+    assert all(corpus._n_text[k] == -1 for k in unchanged)  # not stored again
+    assert all(corpus._n_text[k] >= 0 for k in range(len(docs)) if k not in unchanged)
