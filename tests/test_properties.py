@@ -245,3 +245,33 @@ def test_compiled_sentence_splitting_is_the_python_loops(text: str):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEDUPE_NO_KERNELS", "1")
         assert normalize.split_sentences(text) == compiled
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(max_size=40) | st.text(st.characters(max_codepoint=127), max_size=40), max_size=12))
+def test_compiled_character_classes_are_numpys(sentences: list[str]):
+    """align.char_counts compiled and in NumPy: the same counts per sentence and class."""
+    import numpy as np
+    import pytest
+
+    from dedupe.similarity.align import CHAR_BINS, char_counts
+
+    compiled_kernels()
+    got = char_counts(sentences)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        want = char_counts(sentences)
+    assert got.dtype == want.dtype == np.int32 and got.shape == want.shape == (len(sentences), CHAR_BINS)
+    assert np.array_equal(got, want)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(st.sampled_from([" ", "\t", "\x1c", "\x85", "\u00a0", "\u3000", "\u2028", "a", "B",
+                                         "\u00e9", "\U0001f600", "\x00", "\u200b"]), max_size=20) | st.text(max_size=30),
+                max_size=8))
+@example(["a  b", " x", "y ", "a \tb", "", "   ", "a\u3000\u3000b"])
+def test_compiled_whitespace_collapsing_is_split_and_join(strings: list[str]):
+    compiled_kernels()
+    from dedupe.similarity.native import kernels
+
+    assert kernels().collapse_whitespace(strings) == [" ".join(s.split()) for s in strings]

@@ -923,6 +923,129 @@ fail:
     return NULL;
 }
 
+/* char_counts(sentences, out): for each str of ``sentences`` (a list or tuple), how many of its
+ * characters fall in each of 32 classes, into the int32 rows of ``out`` (len(sentences) x 32):
+ * a-z 0-25, the space 26, digits 27, any other ASCII character 28 + c % 4, a non-ASCII one
+ * 28 + (code point & 3) (align.char_counts). */
+static PyObject *char_counts(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *seq, *out_obj;
+    if (!PyArg_ParseTuple(args, "OO", &seq, &out_obj)) return NULL;
+    PyObject *fast = PySequence_Fast(seq, "sentences must be a sequence");
+    if (!fast) return NULL;
+    Buf buf;
+    memset(&buf, 0, sizeof(buf));
+    if (get_buf(out_obj, &buf, 4, 'i', 1, "out") < 0) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (buf.view.len / 4 != n * 32) {
+        release(&buf, 1);
+        Py_DECREF(fast);
+        PyErr_SetString(PyExc_ValueError, "out must hold len(sentences) x 32 values");
+        return NULL;
+    }
+    int32_t *out = buf.view.buf;
+    memset(out, 0, (size_t)n * 32 * sizeof(int32_t));
+    static unsigned char bin[128];
+    if (!bin['b']) {
+        for (int c = 0; c < 128; c++)
+            bin[c] = (unsigned char)(c >= 'a' && c <= 'z' ? c - 'a' : c == ' ' ? 26 : (c >= '0' && c <= '9') ? 27 : 28 + c % 4);
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, k);
+        if (!PyUnicode_Check(t)) {
+            release(&buf, 1);
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_TypeError, "sentences must be str");
+            return NULL;
+        }
+        int32_t *row = out + k * 32;
+        Py_ssize_t len = PyUnicode_GET_LENGTH(t);
+        if (PyUnicode_IS_ASCII(t)) {
+            const unsigned char *d = PyUnicode_1BYTE_DATA(t);
+            for (Py_ssize_t i = 0; i < len; i++) row[bin[d[i]]]++;
+        } else {
+            int kind = PyUnicode_KIND(t);
+            const void *d = PyUnicode_DATA(t);
+            for (Py_ssize_t i = 0; i < len; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, d, i);
+                row[c < 128 ? bin[c] : 28 + (c & 3)]++;
+            }
+        }
+    }
+    release(&buf, 1);
+    Py_DECREF(fast);
+    Py_RETURN_NONE;
+}
+
+/* collapse_whitespace(strings) -> list: " ".join(s.split()) of each str (whitespace as str.isspace
+ * sees it), the string itself when that changes nothing. */
+static PyObject *collapse_whitespace(PyObject *self, PyObject *seq) {
+    (void)self;
+    PyObject *fast = PySequence_Fast(seq, "strings must be a sequence");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    if (!out) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, k);
+        if (!PyUnicode_Check(t)) {
+            PyErr_SetString(PyExc_TypeError, "strings must be str");
+            goto fail;
+        }
+        int kind = PyUnicode_KIND(t);
+        const void *d = PyUnicode_DATA(t);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(t);
+        /* unchanged: no whitespace but single spaces between other characters */
+        int same = 1;
+        for (Py_ssize_t i = 0; i < len && same; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, d, i);
+            if (c == ' ')
+                same = i > 0 && i + 1 < len && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, i + 1));
+            else
+                same = !Py_UNICODE_ISSPACE(c);
+        }
+        PyObject *r;
+        if (same) {
+            Py_INCREF(t);
+            r = t;
+        } else {
+            Py_UCS4 *buf = PyMem_Malloc((size_t)(len ? len : 1) * sizeof(Py_UCS4));
+            if (!buf) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            Py_ssize_t m = 0;
+            int pending = 0;
+            for (Py_ssize_t i = 0; i < len; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, d, i);
+                if (Py_UNICODE_ISSPACE(c)) {
+                    pending = m > 0;
+                    continue;
+                }
+                if (pending) buf[m++] = ' ';
+                pending = 0;
+                buf[m++] = c;
+            }
+            r = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, m);
+            PyMem_Free(buf);
+            if (!r) goto fail;
+        }
+        PyList_SET_ITEM(out, k, r);
+    }
+    Py_DECREF(fast);
+    return out;
+fail:
+    Py_DECREF(out);
+    Py_DECREF(fast);
+    return NULL;
+}
+
 static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
     (void)self;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
@@ -1306,6 +1429,10 @@ static PyMethodDef methods[] = {
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
     {"word_stats", (PyCFunction)(void (*)(void))word_stats, METH_FASTCALL,
      "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
+    {"char_counts", char_counts, METH_VARARGS,
+     "char_counts(sentences, out) -> None: per sentence, characters in each of 32 classes (see the source)."},
+    {"collapse_whitespace", collapse_whitespace, METH_O,
+     "collapse_whitespace(strings) -> list: ' '.join(s.split()) of each string."},
     {"split_sentences", split_sentences, METH_VARARGS,
      "split_sentences(text, abbreviations, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_O,

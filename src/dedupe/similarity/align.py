@@ -108,6 +108,11 @@ def char_counts(normalized: Sequence[str]) -> np.ndarray:
     n = len(normalized)
     if not n:
         return np.zeros((0, CHAR_BINS), dtype=np.int32)
+    native = kernels()
+    if native is not None:
+        out = np.empty((n, CHAR_BINS), dtype=np.int32)
+        native.char_counts(normalized, out)
+        return out
     joined = "".join(normalized)
     lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=n)
     if joined.isascii():
@@ -243,6 +248,9 @@ def _normalized(texts: Sequence[str]) -> tuple[str, ...]:
     # normalize_text of each sentence, with one fold of them all: sentences hold no line breaks,
     # and a line break neither composes nor reorders with its neighbours under NFKC, nor folds.
     folded = fold_text("\n".join(texts)).split("\n") if texts else []
+    native = kernels()
+    if native is not None:
+        return tuple(native.collapse_whitespace(folded))
     # Whitespace runs collapsed (str.split's whitespace is re's \s). The space is the only
     # whitespace str.isprintable() accepts, so a printable sentence without a double space or an
     # edge space has none to collapse (most sentences: split_sentences strips them).
