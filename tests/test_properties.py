@@ -275,3 +275,18 @@ def test_compiled_whitespace_collapsing_is_split_and_join(strings: list[str]):
     from dedupe.similarity.native import kernels
 
     assert kernels().collapse_whitespace(strings) == [" ".join(s.split()) for s in strings]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "\n", "\r\n", "\r", "Plain words here.", "\t"] + SEED_LINES[:20]),
+                max_size=12).map("".join))
+def test_clean_returns_what_rendering_would_when_nothing_is_removed(text: str):
+    """The shortcut for texts with nothing removed gives what rendering their lines gives."""
+    from dedupe.clean.cleaner import _render
+
+    result = Cleaner().clean(text)
+    if result.removed_lines == 0:
+        lines, newline, trailing = split_lines(text)
+        out = newline.join(_render(lines, set())[0])
+        assert result.text == (out + newline if out and trailing else out)
+        assert result.kept_lines == sum(1 for line in lines if line.strip())

@@ -372,6 +372,11 @@ class Cleaner:
             current, keep = _render(current, set(verdicts))
             origin = [origin[k] for k in keep]
         if not removed:
+            if lines and "\r" not in text:
+                # Nothing removed from a text with "\n" line ends only: rendering gives the text back
+                # (but for a text of line ends alone, which renders empty).
+                return CleanResult(text=text, removed=(), kept_lines=sum(1 for line in lines if line.strip()),
+                                   removed_lines=0)
             current, keep = _render(current, set())
         out = newline.join(current)
         if out and trailing:
