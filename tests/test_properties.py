@@ -290,3 +290,25 @@ def test_clean_returns_what_rendering_would_when_nothing_is_removed(text: str):
         out = newline.join(_render(lines, set())[0])
         assert result.text == (out + newline if out and trailing else out)
         assert result.kept_lines == sum(1 for line in lines if line.strip())
+
+
+_PARAGRAPHS = ["The council voted on Tuesday to close the old bridge for repairs.",
+               "The council voted on Tuesday to close the old bridge for repairs. It reopens in May.",
+               "the council  voted on Tuesday to close the old bridge for repairs",
+               "Residents said they had not been told about the plan before the vote.",
+               "Short line", "Share this", "Advertisement", "", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PARAGRAPHS + SEED_LINES[:10]), max_size=14).map("\n".join))
+def test_texts_spared_the_repeat_index_clean_as_with_it(text: str):
+    """repeated_paragraph skips indexing the kept lines when no two lines of 6+ words share a
+    normalised form or a 16-character head: cleaning is the same as when it always indexes them."""
+    import pytest
+
+    from dedupe.clean import rules
+
+    fast = Cleaner().clean(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rules, "_may_repeat", lambda lines: True)
+        assert Cleaner().clean(text) == fast

@@ -401,6 +401,7 @@ class LineContext:
     patterns: tuple[re.Pattern[str], ...] = field(default_factory=tuple)
     extracted: bool = False
     earlier: KeptParagraphs | None = field(default=None, repr=False)
+    may_repeat: bool | None = field(default=None, repr=False)  # see repeated_paragraph
 
     def kept_paragraphs(self) -> KeptParagraphs:
         """The kept lines before ``pos`` that :func:`repeated_paragraph` compares with, indexed.
@@ -985,7 +986,30 @@ def repeated_paragraph(ctx: LineContext) -> bool:
     line = ctx.line
     if line.n_words < 6:
         return False
-    return ctx.kept_paragraphs().repeats(line)
+    if ctx.may_repeat is None:
+        ctx.may_repeat = _may_repeat(ctx.lines)
+    return ctx.may_repeat and ctx.kept_paragraphs().repeats(line)
+
+
+def _may_repeat(lines: Sequence[LineInfo]) -> bool:
+    """Whether any line of 6+ words could repeat another: two of them share their normalised form
+    or the first :data:`_LEDE_KEY` characters of their stripped text.
+
+    A repeat (same normalised form) or a lede printed again (the line starts with an earlier line
+    of 8+ words, at least ``_LEDE_KEY`` characters long) needs one or the other; most texts have
+    neither, and are spared indexing their kept lines.
+    """
+    norms: set[str] = set()
+    heads: set[str] = set()
+    for info in lines:
+        if info.n_words < 6:
+            continue
+        norm, head = info.norm, info.text.strip()[:_LEDE_KEY]
+        if norm in norms or head in heads:
+            return True
+        norms.add(norm)
+        heads.add(head)
+    return False
 
 
 RULES: tuple[Rule, ...] = (
