@@ -378,3 +378,20 @@ def test_cleaning_is_the_same_with_and_without_the_compiled_kernels(monkeypatch)
         rules._cached_long_line_features.cache_clear()
         results[off] = [Cleaner().clean(t) for t in texts]
     assert results[""] == results["1"]
+
+
+def test_line_patterns_are_refused_by_length_only_past_their_longest_match():
+    import re
+    import sys
+
+    from dedupe.clean import rules
+
+    assert rules._longest_match(re.compile(r"^(?:ab|cde)$")) == 3
+    assert rules._longest_match(re.compile(r"^(?:a.{0,4}|b)$")) == 5
+    assert rules._longest_match(re.compile(r"^a.*$")) == sys.maxsize
+    # The longest lines the two whole-line tables take are still taken.
+    longest_ad = "sponsored by " + "x" * 40
+    assert len(longest_ad) == rules._AD_LABEL_LONGEST and rules._AD_LABEL.match(longest_ad)
+    longest_furniture = "powered by " + "x" * 40
+    assert len(longest_furniture) == rules._FURNITURE_LONGEST and rules._FURNITURE.match(longest_furniture)
+    assert Cleaner().clean(f"{BODY[0]}\n\n{longest_ad.title()}\n\n{BODY[1]}\n").removed[0].rule == "ad_label"

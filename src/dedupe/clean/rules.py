@@ -15,6 +15,7 @@ Rules run in registry order; the first rule that fires names the removal.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -513,6 +514,21 @@ def _exact(*phrases: str) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(phrases) + r")$")
 
 
+def _longest_match(pattern: re.Pattern[str]) -> int:
+    """The length of the longest string ``pattern`` can match, as the regex parser measures it
+    (``sys.maxsize`` when unbounded or when the parser cannot be asked): a longer line is refused
+    by its length, not by trying the alternatives (most lines are prose, far longer)."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        try:
+            import sre_parse as parser
+        except ImportError:
+            return sys.maxsize
+    longest = int(parser.parse(pattern.pattern, pattern.flags).getwidth()[1])
+    return longest if longest < parser.MAXREPEAT else sys.maxsize
+
+
 _AD_LABEL = _exact(
     r"advertisements?",
     r"advertising",
@@ -532,6 +548,8 @@ _AD_LABEL = _exact(
     r"scroll (?:down )?to continue(?: reading)?",
     r"skip (?:this )?ad",
 )
+
+_AD_LABEL_LONGEST = _longest_match(_AD_LABEL)
 
 _MEDIA_PREFIX = re.compile(
     r"^(?:click to play video|play video|watch(?: the)? video|video|watch|photo insert|photos?|image|"
@@ -649,6 +667,7 @@ _FURNITURE = _exact(
     r"ok",
     r"(?:text|font) size",
 )
+_FURNITURE_LONGEST = _longest_match(_FURNITURE)
 _GLUED_BYLINE = re.compile(r"\b(?:picture|photo|avatar|image|icon|logo|profile)By\b")
 _BYLINE = re.compile(
     r"^(?i:by|posted by|written by|words by|story by|report(?:ed)? by|from)\s+"
@@ -746,7 +765,8 @@ def recurring_line(ctx: LineContext) -> bool:
 
 def ad_label(ctx: LineContext) -> bool:
     """Ad slots and labels: "Advertisement", "Story continues below advertisement", "AdChoices"."""
-    return bool(_AD_LABEL.match(ctx.line.norm))
+    norm = ctx.line.norm
+    return len(norm) <= _AD_LABEL_LONGEST and bool(_AD_LABEL.match(norm))
 
 
 # The word limits of the line rules (Rule.max_words) are named: the registry declares them too.
@@ -822,7 +842,8 @@ def share_widget(ctx: LineContext) -> bool:
 def page_furniture(ctx: LineContext) -> bool:
     """Navigation and page furniture: "Back to top", "Skip to content", menus, copyright, glued bylines."""
     line = ctx.line
-    if _FURNITURE.match(line.norm):
+    norm = line.norm
+    if len(norm) <= _FURNITURE_LONGEST and _FURNITURE.match(norm):
         return True
     if "By" in line.text and _GLUED_BYLINE.search(line.text):  # case-sensitive: "By" is in every match
         return True
