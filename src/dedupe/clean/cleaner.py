@@ -270,14 +270,16 @@ def find_headline(
     """
     if body is None:
         return None
-    # The page title: the first line of three words or more (skips stray marks like "?").
-    first = next((info for info in infos if info.n_words >= 3), infos[0])
-    title = set(first.folded_words)
     above = [pos for pos in range(body[0] - 1, -1, -1) if verdicts[pos] is None]
+    title: set[str] | None = None  # made when a line is compared with it (most pages have none to compare)
     for pos in above[:-1] if above and above[-1] == 0 else above:
         info = infos[pos]
-        if _title_like(info) and info.n_words >= 3 and all(w in title for w in info.folded_words):
-            return pos
+        if _title_like(info) and info.n_words >= 3:
+            if title is None:
+                # The page title: the first line of three words or more (skips stray marks like "?").
+                title = set(next((i for i in infos if i.n_words >= 3), infos[0]).folded_words)
+            if all(w in title for w in info.folded_words):
+                return pos
     for pos in above[:_HEADLINE_WINDOW]:
         info = infos[pos]
         if _title_like(info) and info.n_words >= 3 and not info.ends_sentence:
