@@ -312,3 +312,13 @@ def test_texts_spared_the_repeat_index_clean_as_with_it(text: str):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rules, "_may_repeat", lambda lines: True)
         assert Cleaner().clean(text) == fast
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", "\n", "\r\n"] + SEED_LINES[:15] + CRUFT_LINES), max_size=16).map("\n".join),
+       st.booleans())
+def test_clean_text_is_the_text_clean_gives(text: str, extracted: bool):
+    """What scan uses (the text alone, no record of the removed lines) is clean()'s text."""
+    recurring = frozenset({"share this", "advertisement"})
+    cleaner = Cleaner()
+    assert cleaner.clean_text(text, recurring, extracted) == cleaner.clean(text, recurring, extracted).text

@@ -388,7 +388,7 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     t0 = time.perf_counter()
     # All of the chunk is cleaned first, then tokenized: the vocabulary's table stays in the CPU's
     # caches while the chunk's tokens are looked up (lookups 34 -> 24 us, all of it 211 -> 190 us per document).
-    cleaned = [cleaner.clean(raw, _W["recurring"], extracted=extracted).text if cleaner is not None else raw
+    cleaned = [cleaner.clean_text(raw, _W["recurring"], extracted=extracted) if cleaner is not None else raw
                for _, raw, extracted in chunk]
     t_clean = time.perf_counter() - t0
     for n, text in enumerate(cleaned):
