@@ -777,8 +777,6 @@ static PyObject *normalize_ascii_line(PyObject *self, PyObject *text) {
 
 /* --- sentence splitting (normalize.split_sentences) --- */
 
-#define SENT_ABBREV_TAIL 16 /* normalize._ABBREV_TAIL */
-
 static inline int sent_closer(Py_UCS4 c) {
     return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == ')' || c == ']';
 }
@@ -819,7 +817,7 @@ static Py_ssize_t sent_end_match(int kind, const void *d, Py_ssize_t p, Py_ssize
 static int ascii_abbreviation_end(int kind, const void *d, Py_ssize_t a, Py_ssize_t end, PyObject *abbrevs) {
     Py_ssize_t len = end - a;
 #define AT(i) PyUnicode_READ(kind, d, a + (i))
-#define WORD(c) ((c) == '_' || ((c) < 128 && ascii_alnum((unsigned char)(c))))
+#define WORD(c) ((c) < 128 && ascii_word_char((unsigned char)(c)))
     if (AT(len - 1) != '.') return 0;
     if (len >= 6) {
         int five = 1;
@@ -860,14 +858,20 @@ static int append_stripped(PyObject *out, PyObject *text, int kind, const void *
     return rc;
 }
 
-/* split_sentences(text, abbreviations, abbreviation_end) -> list of str: normalize.split_sentences.
- * ``abbreviations`` is the tuple of lower-case ASCII abbreviations of normalize._ABBREV, and
- * ``abbreviation_end(head)`` decides heads that hold a non-ASCII character (case-insensitive
- * matching there follows the regex engine's own rules). */
+/* split_sentences(text, abbreviations, tail, abbreviation_end) -> list of str:
+ * normalize.split_sentences. ``abbreviations`` is the tuple of lower-case ASCII abbreviations of
+ * normalize._ABBREV, ``tail`` normalize._ABBREV_TAIL (how much of the text before a mark is looked
+ * at), and ``abbreviation_end(head)`` decides heads that hold a non-ASCII character
+ * (case-insensitive matching there follows the regex engine's own rules). */
 static PyObject *split_sentences(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *text, *abbrevs, *fallback;
-    if (!PyArg_ParseTuple(args, "UO!O", &text, &PyTuple_Type, &abbrevs, &fallback)) return NULL;
+    Py_ssize_t tail;
+    if (!PyArg_ParseTuple(args, "UO!nO", &text, &PyTuple_Type, &abbrevs, &tail, &fallback)) return NULL;
+    if (tail < 1) {
+        PyErr_SetString(PyExc_ValueError, "tail must be at least 1");
+        return NULL;
+    }
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(abbrevs); k++) {
         PyObject *w = PyTuple_GET_ITEM(abbrevs, k);
         /* the check below compares lower-cased text and takes a word boundary before the first letter */
@@ -906,7 +910,7 @@ static PyObject *split_sentences(PyObject *self, PyObject *args) {
         for (Py_ssize_t p = ls; p < le; p++) {
             Py_ssize_t m_end = sent_end_match(kind, d, p, le);
             if (m_end < 0) continue;
-            Py_ssize_t end = p + 1, a = end - SENT_ABBREV_TAIL > start ? end - SENT_ABBREV_TAIL : start;
+            Py_ssize_t end = p + 1, a = end - tail > start ? end - tail : start;
             int head_ascii = ascii;
             if (!ascii) {
                 head_ascii = 1;
@@ -939,40 +943,42 @@ fail:
     return NULL;
 }
 
-/* char_counts(sentences, out): for each str of ``sentences`` (a list or tuple), how many of its
- * characters fall in each of 32 classes, into the int32 rows of ``out`` (len(sentences) x 32):
- * a-z 0-25, the space 26, digits 27, any other ASCII character 28 + c % 4, a non-ASCII one
+/* char_counts(sentences, bins, out): for each str of ``sentences`` (a list or tuple), how many of
+ * its characters fall in each of 32 classes, into the int32 rows of ``out`` (len(sentences) x 32):
+ * an ASCII character in class bins[c] (uint8[128], align._CHAR_BIN), a non-ASCII one in
  * 28 + (code point & 3) (align.char_counts). */
 static PyObject *char_counts(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *seq, *out_obj;
-    if (!PyArg_ParseTuple(args, "OO", &seq, &out_obj)) return NULL;
+    PyObject *seq, *objs[2];
+    if (!PyArg_ParseTuple(args, "OOO", &seq, &objs[0], &objs[1])) return NULL;
     PyObject *fast = PySequence_Fast(seq, "sentences must be a sequence");
     if (!fast) return NULL;
-    Buf buf;
-    memset(&buf, 0, sizeof(buf));
-    if (get_buf(out_obj, &buf, 4, 'i', 1, "out") < 0) {
+    Buf bufs[2];
+    static const Py_ssize_t sizes[2] = {1, 4};
+    static const int writable[2] = {0, 1};
+    static const char kinds[2] = {'i', 'i'};
+    static const char *names[2] = {"bins", "out"};
+    if (get_bufs(objs, bufs, 2, sizes, kinds, writable, names) < 0) {
         Py_DECREF(fast);
         return NULL;
     }
+    const unsigned char *bin = bufs[0].view.buf;
+    int bad = bufs[0].view.len != 128;
+    for (int c = 0; !bad && c < 128; c++) bad = bin[c] >= 32;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    if (buf.view.len / 4 != n * 32) {
-        release(&buf, 1);
+    if (bad || bufs[1].view.len / 4 != n * 32) {
+        release(bufs, 2);
         Py_DECREF(fast);
-        PyErr_SetString(PyExc_ValueError, "out must hold len(sentences) x 32 values");
+        PyErr_SetString(PyExc_ValueError, bad ? "bins must be 128 classes below 32"
+                                              : "out must hold len(sentences) x 32 values");
         return NULL;
     }
-    int32_t *out = buf.view.buf;
+    int32_t *out = bufs[1].view.buf;
     memset(out, 0, (size_t)n * 32 * sizeof(int32_t));
-    static unsigned char bin[128];
-    if (!bin['b']) {
-        for (int c = 0; c < 128; c++)
-            bin[c] = (unsigned char)(c >= 'a' && c <= 'z' ? c - 'a' : c == ' ' ? 26 : (c >= '0' && c <= '9') ? 27 : 28 + c % 4);
-    }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *t = PySequence_Fast_GET_ITEM(fast, k);
         if (!PyUnicode_Check(t)) {
-            release(&buf, 1);
+            release(bufs, 2);
             Py_DECREF(fast);
             PyErr_SetString(PyExc_TypeError, "sentences must be str");
             return NULL;
@@ -991,7 +997,7 @@ static PyObject *char_counts(PyObject *self, PyObject *args) {
             }
         }
     }
-    release(&buf, 1);
+    release(bufs, 2);
     Py_DECREF(fast);
     Py_RETURN_NONE;
 }
@@ -1446,11 +1452,11 @@ static PyMethodDef methods[] = {
     {"word_stats", (PyCFunction)(void (*)(void))word_stats, METH_FASTCALL,
      "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
     {"char_counts", char_counts, METH_VARARGS,
-     "char_counts(sentences, out) -> None: per sentence, characters in each of 32 classes (see the source)."},
+     "char_counts(sentences, bins, out) -> None: per sentence, characters in each of 32 classes (see the source)."},
     {"collapse_whitespace", collapse_whitespace, METH_O,
      "collapse_whitespace(strings) -> list: ' '.join(s.split()) of each string."},
     {"split_sentences", split_sentences, METH_VARARGS,
-     "split_sentences(text, abbreviations, abbreviation_end) -> the sentences of text (see the source)."},
+     "split_sentences(text, abbreviations, tail, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_O,
      "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
     {NULL, NULL, 0, NULL},

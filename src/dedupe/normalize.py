@@ -122,7 +122,7 @@ def split_sentences(text: str) -> list[str]:
     if native is not None:
         # The same scan compiled (a third of the time); heads with non-ASCII characters are still
         # judged by _abbreviation_end, whose case-insensitive regex has its own Unicode rules.
-        return native.split_sentences(text, _ABBREVIATIONS, _abbreviation_end)
+        return native.split_sentences(text, _ABBREVIATIONS, _ABBREV_TAIL, _abbreviation_end)
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()

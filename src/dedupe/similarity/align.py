@@ -94,6 +94,7 @@ def _char_bin_table() -> np.ndarray:
 
 
 _CHAR_BIN = _char_bin_table()
+_CHAR_BIN_BYTES = _CHAR_BIN.astype(np.uint8)  # the same classes, for the kernel
 
 
 def char_counts(normalized: Sequence[str]) -> np.ndarray:
@@ -111,7 +112,7 @@ def char_counts(normalized: Sequence[str]) -> np.ndarray:
     native = kernels()
     if native is not None:
         out = np.empty((n, CHAR_BINS), dtype=np.int32)
-        native.char_counts(normalized, out)
+        native.char_counts(normalized, _CHAR_BIN_BYTES, out)
         return out
     joined = "".join(normalized)
     lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=n)
