@@ -422,3 +422,16 @@ def test_sqlite_index_locked_past_the_timeout_says_locked_not_foreign(tmp_path: 
     assert "not a dedupe index" not in message
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]
+
+
+def test_sqlite_file_of_another_program_with_a_meta_table_is_not_an_index(tmp_path: Path):
+    """A database that happens to have a 'meta' table but not the index's other tables is refused
+    as such (it was an internal error once a command reached for the missing table)."""
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    r = CliRunner().invoke(cli, ["index", "stats", "--index", str(path)])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"dedupe: error: {path} is not a dedupe index (SQLite: no table bands, docs)"
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]

@@ -20,6 +20,7 @@ leaves the previous batches committed and nothing of the interrupted one.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,6 +75,9 @@ def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
     return h.view(np.int64)
 
 
+_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+
+
 class SQLiteIndex:
     """An index in one SQLite file.
 
@@ -109,7 +113,10 @@ class SQLiteIndex:
                         if statement.strip():
                             self._db.execute(statement)
             else:
-                self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+                tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                missing = sorted(_TABLES - tables)
+                if missing:  # another program's database (or a dedupe index cut short)
+                    raise sqlite3.DatabaseError(f"no table {', '.join(missing)}")
         except (sqlite3.DatabaseError, IndexStoreError) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
