@@ -364,6 +364,41 @@ def test_spill_reads_back_buffered_and_large_blobs():
     spill.close()
 
 
+def _append_in_child(spill, blob: bytes, conn) -> None:
+    conn.send(spill.append_shared(blob))
+
+
+def test_spill_shared_appends_from_forked_processes_do_not_overlap():
+    """Processes forked after share() append to the same file at the same time (the sentences of
+    candidate documents, written by the workers that prepared them): every blob reads back whole."""
+    import multiprocessing
+
+    from dedupe.store import Spill
+
+    ctx = multiprocessing.get_context("fork")
+    spill = Spill()
+    first = spill.append(b"before")  # buffered: share() writes it first
+    spill.share(ctx)
+    blobs = [bytes([k]) * (1000 + 37 * k) for k in range(24)]
+    children = []
+    for blob in blobs:
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_append_in_child, args=(spill, blob, theirs))
+        proc.start()
+        children.append((proc, ours))
+    mine = spill.append(b"from the parent")  # append() goes through the shared end too
+    offsets = [conn.recv() for _, conn in children]
+    for proc, _ in children:
+        proc.join()
+        assert proc.exitcode == 0
+    spill.unshare()
+    assert spill.size == 6 + len(b"from the parent") + sum(map(len, blobs))
+    assert [spill.read(o, len(b)) for o, b in zip(offsets, blobs)] == blobs
+    assert spill.read(first, 6) == b"before" and spill.read(mine, 15) == b"from the parent"
+    assert spill.read(spill.append(b"after"), 5) == b"after"  # buffered appends again
+    spill.close()
+
+
 @pytest.mark.parametrize("clean", [True, False])
 def test_texts_read_back_are_the_cleaned_ones_whether_cleaning_changed_them_or_not(clean: bool):
     """A text that cleaning leaves as it is is read back from the documents' own file, not stored

@@ -257,22 +257,32 @@ class StoredCorpus:
             return ScoredSentences.from_bytes(blob)
         return prepare_sentences(self.text(index))
 
-    def store_sentences(self, indices: Sequence[int], blobs: Sequence[bytes]) -> None:
-        """Keep the sentences of documents (``ScoredSentences`` bytes, from :func:`_sentence_chunk`)
-        in a temporary file, so that every candidate pair of a document reads them instead of
-        splitting again."""
+    def share_sentences(self, context: Any) -> None:
+        """Open the store of sentences (:meth:`append_sentences`) to processes forked after this
+        call (``context``: their :mod:`multiprocessing` context); :meth:`close_sentences` ends it."""
         if self._sentence_spill is None:
             self._sentence_spill = Spill()
             self._sentence_at = np.full(len(self), -1, dtype=np.int64)
             self._sentence_len = np.zeros(len(self), dtype=np.int64)
-        for k, blob in zip(indices, blobs):
-            self._sentence_at[k] = self._sentence_spill.append(blob)
-            self._sentence_len[k] = len(blob)
+        self._sentence_spill.share(context)
 
-    def flush_sentences(self) -> None:
-        """Write stored sentences to disk (before workers that read them are forked)."""
+    def append_sentences(self, blobs: Sequence[bytes]) -> int:
+        """Write the sentences of some documents (``ScoredSentences`` bytes, from
+        :func:`_sentence_chunk`), from any process: the offset of the first, the others following.
+        Every candidate pair of a document reads them back instead of splitting again; workers
+        write them themselves, so that they do not all pass through the main process."""
+        assert self._sentence_spill is not None, "share_sentences() first"
+        return self._sentence_spill.append_shared(b"".join(blobs))
+
+    def stored_sentences(self, indices: Sequence[int], at: int, lengths: np.ndarray) -> None:
+        """Note where :meth:`append_sentences` put the sentences of ``indices``."""
+        self._sentence_len[indices] = lengths
+        self._sentence_at[indices] = at + np.cumsum(lengths) - lengths
+
+    def close_sentences(self) -> None:
+        """End the appends of other processes (before workers that read the sentences are forked)."""
         if self._sentence_spill is not None:
-            self._sentence_spill.flush()
+            self._sentence_spill.unshare()
 
 
 def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
@@ -466,7 +476,7 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         _init_worker(*init_args)
         results: Iterable[Any] = map(func, chunks)
     else:
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        ctx = _context()
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
             pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)
         results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
@@ -480,6 +490,12 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         if pool is not None:
             pool.terminate()
             pool.join()
+
+
+def _context() -> Any:
+    """The :mod:`multiprocessing` context of the workers: fork where there is one (workers inherit the
+    corpus and its temporary files)."""
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
 
 
 def _windowed(pool: Any, func: Any, chunks: Iterator[Any], window: int) -> Iterator[Any]:
@@ -651,10 +667,22 @@ def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     return out
 
 
-def _sentence_chunk(indices: list[int]) -> list[bytes]:
-    """The sentences of documents as :meth:`StoredCorpus.store_sentences` keeps them."""
+@dataclass(frozen=True)
+class _SentencesWritten:
+    """Where :func:`_sentence_chunk` wrote the sentences of its documents."""
+
+    at: int
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+def _sentence_chunk(indices: list[int]) -> _SentencesWritten:
+    """Prepare the sentences of documents and store them (:meth:`StoredCorpus.append_sentences`)."""
     corpus: StoredCorpus = _CORPUS["corpus"]
-    return [scored_sentences(corpus.text(k)).to_bytes() for k in indices]
+    blobs = [scored_sentences(corpus.text(k)).to_bytes() for k in indices]
+    return _SentencesWritten(corpus.append_sentences(blobs), np.fromiter(map(len, blobs), np.int64, len(blobs)))
 
 
 def exact_groups(corpus: StoredCorpus) -> tuple[list[Match], np.ndarray]:
@@ -730,10 +758,13 @@ def find_matches(
             if len(docs) < STORE_SENTENCES_BELOW * len(waiting):
                 size = max(16, min(500, len(docs) // (n_jobs * 8) or 1))
                 parts = _chunks(docs, size)
-                for part, blobs in zip(parts, _map(_sentence_chunk, parts, n_jobs if len(docs) > 64 else 1, init,
-                                                   "sentences", progress, len(docs))):
-                    corpus.store_sentences(part, blobs)
-                corpus.flush_sentences()
+                corpus.share_sentences(_context())
+                try:
+                    for part, written in zip(parts, _map(_sentence_chunk, parts, n_jobs if len(docs) > 64 else 1,
+                                                         init, "sentences", progress, len(docs))):
+                        corpus.stored_sentences(part, written.at, written.lengths)
+                finally:
+                    corpus.close_sentences()
             second = _verify_pairs([pairs[k] for k in waiting], n_jobs, init, "align", progress)
             for k, r in zip(waiting, second):
                 results[k] = r

@@ -15,7 +15,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 from dedupe.errors import DedupeError
 from dedupe.models import Document, PageInfo
@@ -45,6 +45,7 @@ class Spill:
         self.size = 0  # bytes appended, written or not
         self._written = 0  # bytes on disk
         self._pending: list[bytes] = []  # small appends, written together (one system call per MB)
+        self._end: Any = None  # between share() and unshare(): the shared end of the file
 
     _FLUSH = 1 << 20
 
@@ -54,6 +55,8 @@ class Spill:
         Raises:
             SpillError: the temporary file cannot be written (typically: no space left in ``$TMPDIR``).
         """
+        if self._end is not None:
+            return self.append_shared(data)
         at = self.size
         self.size += len(data)
         self._pending.append(data)
@@ -69,18 +72,52 @@ class Spill:
         """
         if not self._pending:
             return
-        view = memoryview(b"".join(self._pending))
+        data = b"".join(self._pending)
         self._pending = []
+        self._pwrite(data, self._written)
+        self._written += len(data)
+
+    def _pwrite(self, data: bytes, at: int) -> None:
+        view = memoryview(data)
         try:
             while view:  # pwrite may write less than asked (2 GiB per call on Linux, a full disk)
-                done = os.pwrite(self._fd, view, self._written)
-                self._written += done
+                done = os.pwrite(self._fd, view, at)
+                at += done
                 view = view[done:]
         except OSError as exc:
             raise SpillError(
                 f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
                 "set TMPDIR to a directory with more space"
             ) from exc
+
+    def share(self, context: Any) -> None:
+        """Let processes forked after this call append to the file too (:meth:`append_shared`),
+        until :meth:`unshare`: the end of the file is then kept in shared memory (``context.Value``,
+        ``context`` a :mod:`multiprocessing` context), where each append reserves its bytes."""
+        self.flush()
+        self._end = context.Value("q", self.size)
+
+    def append_shared(self, data: bytes) -> int:
+        """Append ``data`` from any process forked after :meth:`share`; returns its offset. Written
+        at once, without buffering, so that what the call returns is on disk.
+
+        Raises:
+            SpillError: the temporary file cannot be written.
+        """
+        end = self._end
+        if end is None:
+            raise RuntimeError("append_shared() needs share() first")
+        with end.get_lock():
+            at = int(end.value)
+            end.value = at + len(data)
+        self._pwrite(data, at)
+        return at
+
+    def unshare(self) -> None:
+        """Back to appends by this process alone, after everything appended elsewhere."""
+        if self._end is not None:
+            self.size = self._written = int(self._end.value)
+            self._end = None
 
     def fileno(self) -> int:
         """The file descriptor (for ``pread`` by compiled code); everything appended is flushed first."""
