@@ -731,3 +731,45 @@ def test_intersection_size_compiled_equals_numpy(monkeypatch):
         monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
         assert intersection_size(a, b) == want
         monkeypatch.setenv("DEDUPE_NO_KERNELS", "")
+
+
+def test_verify_by_shingles_gives_verify_pairs_verdicts_or_leaves_the_pair_to_the_sentences():
+    """scan's first verification pass decides many pairs at once from counts alone; each verdict is
+    the one verify_pair gives, and a pair it leaves (None) is one whose verdict needs the sentences."""
+    from dedupe.similarity.verify import Fingerprint, verify_by_shingles, verify_pair
+
+    class NeedsSentences(Exception):
+        pass
+
+    def no_sentences(index: int):
+        raise NeedsSentences
+
+    rng = np.random.default_rng(3)
+    config = ScanConfig()
+    fps, pairs, expected = [], [], []
+    for k in range(600):
+        base = np.unique(rng.integers(0, 400, size=int(rng.integers(0, 120)))).astype(np.uint64)
+        kind = k % 4
+        if kind == 0:  # a cut copy: containment
+            other = base[: int(len(base) * rng.uniform(0.3, 1.0))]
+        elif kind == 1:  # an edited copy: Jaccard around the threshold
+            keep = base[rng.random(len(base)) < rng.uniform(0.5, 1.0)]
+            other = np.unique(np.concatenate((keep, rng.integers(0, 400, size=int(rng.integers(0, 40))).astype(np.uint64))))
+        else:
+            other = np.unique(rng.integers(0, 400, size=int(rng.integers(0, 120)))).astype(np.uint64)
+        digest = b"x" * 16 if kind == 3 and k % 8 == 3 else bytes([k % 256, k // 256]) * 8
+        other_digest = b"x" * 16 if kind == 3 else bytes([k % 256, k // 256 + 100]) * 8
+        a = Fingerprint(2 * k, digest, 100, base, np.zeros(0, dtype=np.uint64))
+        b = Fingerprint(2 * k + 1, other_digest, 100, other, np.zeros(0, dtype=np.uint64))
+        fps.append((a, b))
+        pairs.append((a.index, b.index))
+        try:
+            expected.append(verify_pair(a, b, no_sentences, config))
+        except NeedsSentences:
+            expected.append(None)
+    found = verify_by_shingles(pairs, [a.digest == b.digest for a, b in fps], [len(a.shingles) for a, _ in fps],
+                               [len(b.shingles) for _, b in fps],
+                               [len(np.intersect1d(a.shingles, b.shingles)) for a, b in fps], config)
+    assert found == expected
+    kinds = {m.measure for m in expected if m is not None}
+    assert kinds == {"identical", "jaccard", "containment"} and None in expected

@@ -1219,17 +1219,17 @@ static PyObject *read_sets(PyObject *self, PyObject *args) {
 }
 
 /* set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard similarity (float64) of pairs of
- * sorted unique sets in memory: set d is values[starts[d] : starts[d] + lengths[d]], pairs are codes
- * i * n + j. */
-static PyObject *set_jaccard(PyObject *self, PyObject *args) {
-    (void)self;
+ * sorted unique uint64 sets held in memory: set d is values[starts[d] : starts[d] + lengths[d]], pair k
+ * is sets codes[k] / n and codes[k] % n. set_common(...): the same with the number of values the two
+ * sets share (int64) in out. */
+static PyObject *set_pairs(PyObject *args, int common) {
     long long n;
     PyObject *objs[5];
     if (!PyArg_ParseTuple(args, "OOOOLO", &objs[0], &objs[1], &objs[2], &objs[3], &n, &objs[4])) return NULL;
     Buf bufs[5];
     static const Py_ssize_t sizes[5] = {8, 8, 8, 8, 8};
     static const int writable[5] = {0, 0, 0, 0, 1};
-    static const char kinds[5] = {'i', 'i', 'i', 'i', 'f'};
+    const char kinds[5] = {'i', 'i', 'i', 'i', common ? 'i' : 'f'};
     static const char *names[5] = {"values", "starts", "lengths", "codes", "out"};
     if (get_bufs(objs, bufs, 5, sizes, kinds, writable, names) < 0) return NULL;
     const uint64_t *values = bufs[0].view.buf;
@@ -1248,15 +1248,33 @@ static PyObject *set_jaccard(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
-    double *out = bufs[4].view.buf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = 0; k < m; k++) {
-        int64_t i = codes[k] / n, j = codes[k] % n;
-        out[k] = sorted_jaccard(values + starts[i], lengths[i], values + starts[j], lengths[j]);
+    if (common) {
+        int64_t *out = bufs[4].view.buf;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            int64_t i = codes[k] / n, j = codes[k] % n;
+            out[k] = sorted_common(values + starts[i], lengths[i], values + starts[j], lengths[j]);
+        }
+    } else {
+        double *out = bufs[4].view.buf;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            int64_t i = codes[k] / n, j = codes[k] % n;
+            out[k] = sorted_jaccard(values + starts[i], lengths[i], values + starts[j], lengths[j]);
+        }
     }
     Py_END_ALLOW_THREADS
     release(bufs, 5);
     Py_RETURN_NONE;
+}
+
+static PyObject *set_jaccard(PyObject *self, PyObject *args) {
+    (void)self;
+    return set_pairs(args, 0);
+}
+
+static PyObject *set_common(PyObject *self, PyObject *args) {
+    (void)self;
+    return set_pairs(args, 1);
 }
 
 /* char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): for two
@@ -1437,6 +1455,8 @@ static PyMethodDef methods[] = {
      "read_sets(fd, offsets, lengths, out): sorted sets stored in a file, read one after the other into out."},
     {"set_jaccard", set_jaccard, METH_VARARGS,
      "set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in memory."},
+    {"set_common", set_common, METH_VARARGS,
+     "set_common(values, starts, lengths, codes, n, out): values shared (int64) by pairs of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},
     {"vocab_lookup", vocab_lookup, METH_VARARGS,
      "vocab_lookup(vocab, data, out_ids, words[, out_lines]) -> (count, joined, new_tokens): ids of a text's tokens\n"

@@ -46,12 +46,20 @@ from dedupe.similarity.shingle import (
     content_hashes,
     content_set,
     ids_units,
+    intersection_size,
     ngram_hashes,
     stable_hash64,
     vocabulary,
 )
 from dedupe.similarity.signature import SCHEME, Signer
-from dedupe.similarity.verify import Fingerprint, Verdict, compare, verify_by_sentences, verify_pair
+from dedupe.similarity.verify import (
+    Fingerprint,
+    Verdict,
+    compare,
+    verify_by_sentences,
+    verify_by_shingles,
+    verify_pair,
+)
 from dedupe.store import ENCODING, ERRORS, DocumentTable, Spill, SpillError
 
 Progress = Callable[[str, int, int], None]
@@ -219,14 +227,7 @@ class StoredCorpus:
             used[part % n] = True
         docs = np.flatnonzero(used)
         del used
-        lengths = self._n_content[docs]
-        starts = np.zeros(len(docs), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        values = np.empty(int(lengths.sum()), dtype=np.uint64)
-        try:
-            native.read_sets(self.spill.fileno(), self._at[docs] + self.n_shingles[docs] * 8, lengths, values)
-        except OSError as exc:
-            raise SpillError(f"cannot read dedupe's temporary file ({exc.strerror})") from exc
+        values, starts, lengths = self._read_sets(docs, 1)
         local = np.full(n, -1, dtype=np.int64)
         local[docs] = np.arange(len(docs))
         for start in range(0, len(codes), step):
@@ -234,6 +235,43 @@ class StoredCorpus:
             native.set_jaccard(values, starts, lengths, local[part // n] * len(docs) + local[part % n], len(docs),
                                out[start : start + step])
         return out
+
+    def common_shingles(self, codes: np.ndarray) -> np.ndarray:
+        """The number of shingles each pair of ``codes`` (``i * n + j``) shares: a few thousand pairs
+        at a time (with the compiled kernels, each document's shingles are read once, in one ``pread``).
+
+        Raises:
+            SpillError: the temporary file cannot be read.
+        """
+        n = len(self)
+        native = kernels()
+        if native is None:
+            return np.array([intersection_size(self._shingles(c // n), self._shingles(c % n)) for c in codes.tolist()],
+                            dtype=np.int64)
+        docs, local = np.unique(np.concatenate((codes // n, codes % n)), return_inverse=True)
+        values, starts, lengths = self._read_sets(docs, 0)
+        out = np.empty(len(codes), dtype=np.int64)
+        native.set_common(values, starts, lengths, local[: len(codes)] * len(docs) + local[len(codes) :], len(docs), out)
+        return out
+
+    def _read_sets(self, docs: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Part 0 (shingles) or 1 (content) of documents ``docs``, one after the other: the values,
+        where each document's start, and their numbers (with the compiled kernels only)."""
+        lengths = self.n_shingles[docs] if part == 0 else self._n_content[docs]
+        starts = np.zeros(len(docs), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        values = np.empty(int(lengths.sum()), dtype=np.uint64)
+        native = kernels()
+        assert native is not None
+        try:
+            native.read_sets(self.spill.fileno(), self._at[docs] + (0 if part == 0 else self.n_shingles[docs] * 8),
+                             lengths, values)
+        except OSError as exc:
+            raise SpillError(f"cannot read dedupe's temporary file ({exc.strerror})") from exc
+        return values, starts, lengths
+
+    def _shingles(self, index: int) -> np.ndarray:
+        return np.frombuffer(self._read(index, 0), dtype=np.uint64)
 
     def _content(self, index: int) -> np.ndarray:
         c: np.ndarray = self._contents.get_or(index, lambda k: np.frombuffer(self._read(k, 1), dtype=np.uint64))
@@ -628,15 +666,6 @@ def compare_documents(
 
 _CORPUS: dict[str, Any] = {}
 
-
-class _NeedsSentences(Exception):
-    """Raised by the ``sentences`` of the first verification pass: this pair needs them."""
-
-
-def _no_sentences(index: int) -> Sentences:
-    raise _NeedsSentences
-
-
 _NEEDS_SENTENCES = "needs sentences"
 STORE_SENTENCES_BELOW = 1.5
 """Sentences are prepared once and stored when the pairs waiting for them have fewer than this many
@@ -652,19 +681,18 @@ def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     corpus: StoredCorpus = _CORPUS["corpus"]
     config: ScanConfig = _CORPUS["config"]
     out: list[Match | str | None] = []
+    n_shingles = corpus.n_shingles
     if not _CORPUS.get("first"):
-        n_shingles = corpus.n_shingles
         for i, j in pairs:
             smaller = int(min(n_shingles[i], n_shingles[j]))
             out.append(verify_by_sentences(i, j, smaller, corpus.sentences, config))
         return out
-    sentences = _no_sentences
-    for i, j in pairs:
-        try:
-            out.append(verify_pair(corpus.fingerprint(i), corpus.fingerprint(j), sentences, config))
-        except _NeedsSentences:
-            out.append(_NEEDS_SENTENCES)
-    return out
+    ia, ib = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+    same = (corpus.digests[ia] == corpus.digests[ib]).all(axis=1)
+    common = corpus.common_shingles(ia * len(corpus) + ib)
+    found = verify_by_shingles(pairs, same.tolist(), n_shingles[ia].tolist(), n_shingles[ib].tolist(),
+                               common.tolist(), config)
+    return [_NEEDS_SENTENCES if m is None else m for m in found]
 
 
 @dataclass(frozen=True)

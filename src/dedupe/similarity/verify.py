@@ -20,7 +20,7 @@ report) may be left uncomputed: ``full`` computes all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,14 +79,25 @@ def compare(
         The verdict with the scores computed on the way.
     """
     scores: dict[str, float] = {}
-    verdict: Verdict | None = None
-    if fa.digest == fb.digest and len(fa.shingles):
-        verdict = Verdict("exact", 1.0, "identical", scores)
-        if not full:
-            return verdict
+    same = fa.digest == fb.digest
+    if same and len(fa.shingles) and not full:
+        return Verdict("exact", 1.0, "identical", scores)
     inter = intersection_size(fa.shingles, fb.shingles)
-    union = len(fa.shingles) + len(fb.shingles) - inter
+    verdict = _shingle_tests(same, len(fa.shingles), len(fb.shingles), inter, config, scores)
+    if verdict is not None and not full:
+        return verdict
     smaller = min(len(fa.shingles), len(fb.shingles))
+    return _compare_sentences(fa.index, fb.index, smaller, sentences, config, full, scores, verdict)
+
+
+def _shingle_tests(same_digest: bool, len_a: int, len_b: int, inter: int, config: ScanConfig,
+                   scores: dict[str, float]) -> Verdict | None:
+    """Tests 1-3 of :func:`compare` for two texts of ``len_a`` and ``len_b`` shingles sharing
+    ``inter``: the verdict of the first that holds, or ``None``; the Jaccard and containment go
+    into ``scores``."""
+    verdict = Verdict("exact", 1.0, "identical", scores) if same_digest and len_a else None
+    union = len_a + len_b - inter
+    smaller = min(len_a, len_b)
     jac = inter / union if union else 0.0
     cont = inter / smaller if smaller else 0.0
     scores["jaccard"] = round(jac, 4)
@@ -95,9 +106,23 @@ def compare(
         verdict = Verdict("near", jac, "jaccard", scores)
     if verdict is None and smaller >= config.min_containment_shingles and cont >= config.containment:
         verdict = Verdict("near", cont, "containment", scores)
-    if verdict is not None and not full:
-        return verdict
-    return _compare_sentences(fa.index, fb.index, smaller, sentences, config, full, scores, verdict)
+    return verdict
+
+
+def verify_by_shingles(pairs: Sequence[tuple[int, int]], same_digest: Sequence[bool], len_a: Sequence[int],
+                       len_b: Sequence[int], common: Sequence[int], config: ScanConfig) -> list[Match | None]:
+    """:func:`verify_pair`'s first tests (exact, shingle Jaccard, containment) on many pairs at once,
+    from what they need alone: whether the digests are equal, the numbers of shingles of both texts
+    and how many they share (``scan``'s first verification pass). For each pair, its :class:`Match`
+    when one of the tests holds, else ``None``: its sentences decide (:func:`verify_by_sentences`)."""
+    out: list[Match | None] = []
+    for (ia, ib), same, la, lb, inter in zip(pairs, same_digest, len_a, len_b, common):
+        if same and la:
+            out.append(_match(ia, ib, Verdict("exact", 1.0, "identical", {})))
+            continue
+        verdict = _shingle_tests(same, la, lb, inter, config, {})
+        out.append(None if verdict is None else _match(ia, ib, verdict))
+    return out
 
 
 def _compare_sentences(ia: int, ib: int, smaller: int, sentences: Callable[[int], Sentences], config: ScanConfig,
