@@ -420,3 +420,35 @@ def test_texts_read_back_are_the_cleaned_ones_whether_cleaning_changed_them_or_n
     assert len(unchanged) >= (39 if clean else 80)
     assert all(corpus._n_text[k] == -1 for k in unchanged)  # not stored again
     assert all(corpus._n_text[k] >= 0 for k in range(len(docs)) if k not in unchanged)
+
+
+def test_spill_background_writes_read_back_and_report_errors(monkeypatch):
+    """Full buffers are written by a thread while appends go on; reads and flush wait for it, and
+    a write error (a full disk) reaches the owner as SpillError, at the latest on flush."""
+    import errno
+    import os
+
+    from dedupe.store import Spill, SpillError
+
+    spill = Spill()
+    blobs = [bytes([k % 251]) * (300_000 + k) for k in range(40)]  # 12 MB: several background writes
+    offsets = [spill.append(b) for b in blobs]
+    assert spill._writer is not None  # writing while we append
+    assert [spill.read(o, len(b)) for o, b in zip(offsets, blobs)] == blobs
+    assert spill._writer is None  # the read waited for it, and it is gone
+    spill.close()
+
+    spill = Spill()
+    real = os.pwrite
+
+    def full_disk(fd, data, offset):
+        if offset >= 2_000_000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", full_disk)
+    with pytest.raises(SpillError, match="No space left"):
+        for b in blobs:
+            spill.append(b)
+        spill.flush()
+    spill.close()
