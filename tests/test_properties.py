@@ -322,3 +322,28 @@ def test_clean_text_is_the_text_clean_gives(text: str, extracted: bool):
     recurring = frozenset({"share this", "advertisement"})
     cleaner = Cleaner()
     assert cleaner.clean_text(text, recurring, extracted) == cleaner.clean(text, recurring, extracted).text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([1, 2, 3, 5, 2**63 + 7, 2**64 - 1, 1 << 29, (1 << 29) + 1])
+                          | st.integers(1, 2**64 - 1)), max_size=60))
+@example([(0, 5), (0, 5), (1, 5), (1, 3), (1, 5), (3, 3)])
+def test_compiled_sentence_words_are_numpys(entries: list[tuple[int, int]]):
+    """align._SentenceWords.of_hashes compiled and in NumPy: the same words, numbers and entries
+    (repeats within a sentence once, words numbered by first use, colliding table slots)."""
+    import numpy as np
+    import pytest
+
+    from dedupe.similarity.align import _SentenceWords
+
+    compiled_kernels()
+    gaps = [g for g, _ in entries]
+    rows = np.cumsum(np.array(gaps, dtype=np.int64)) if entries else np.zeros(0, dtype=np.int64)
+    hashes = np.array([h for _, h in entries], dtype=np.uint64)
+    got = _SentenceWords.of_hashes(hashes, rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        want = _SentenceWords.of_hashes(hashes, rows)
+    for name in ("vocab", "df", "rows", "cols"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name

@@ -1002,6 +1002,77 @@ static PyObject *char_counts(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* sentence_words(hashes, rows, vocab, df, out_rows, out_cols) -> (words, entries): the content words
+ * of sentences given as each word's hash (uint64, in text order) and sentence (int64 rows,
+ * non-decreasing). Words are numbered in order of first use: vocab[w] is the hash of word w and
+ * df[w] the number of sentences that hold it; each (sentence, word) is one entry, at the first use
+ * of the word in that sentence, in text order: out_rows[e], out_cols[e]. Every output holds at least
+ * len(hashes) values. What align._SentenceWords.of_hashes computes with NumPy. */
+static PyObject *sentence_words(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Buf bufs[6];
+    static const Py_ssize_t sizes[6] = {8, 8, 8, 8, 8, 8};
+    static const int writable[6] = {0, 0, 1, 1, 1, 1};
+    static const char kinds[6] = {'i', 'i', 'i', 'i', 'i', 'i'};
+    static const char *names[6] = {"hashes", "rows", "vocab", "df", "out_rows", "out_cols"};
+    if (get_bufs(objs, bufs, 6, sizes, kinds, writable, names) < 0) return NULL;
+    const uint64_t *hashes = bufs[0].view.buf;
+    const int64_t *rows = bufs[1].view.buf;
+    uint64_t *vocab = bufs[2].view.buf;
+    int64_t *df = bufs[3].view.buf, *out_rows = bufs[4].view.buf, *out_cols = bufs[5].view.buf;
+    Py_ssize_t m = bufs[0].view.len / 8;
+    const char *bad = NULL;
+    if (bufs[1].view.len / 8 != m) bad = "hashes and rows differ in length";
+    else if (bufs[2].view.len / 8 < m || bufs[3].view.len / 8 < m || bufs[4].view.len / 8 < m ||
+             bufs[5].view.len / 8 < m)
+        bad = "outputs too small";
+    if (!bad && m && rows[0] < 0) bad = "rows must be non-negative";
+    for (Py_ssize_t k = 1; !bad && k < m; k++)
+        if (rows[k] < rows[k - 1]) bad = "rows must be non-decreasing";
+    if (bad) {
+        release(bufs, 6);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    /* Open addressing on the hash's low bits (the values are hashes already): the word's number and
+     * the last sentence it was seen in; a few times more slots than words. */
+    size_t cap = 16;
+    while (cap < (size_t)m * 2) cap <<= 1;
+    int64_t small[2 * 1024];
+    int64_t *slots = cap <= 1024 ? small : malloc(cap * 2 * sizeof(int64_t));
+    if (!slots) {
+        release(bufs, 6);
+        return PyErr_NoMemory();
+    }
+    for (size_t k = 0; k < cap; k++) slots[2 * k] = -1;
+    Py_ssize_t words = 0, entries = 0;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        uint64_t h = hashes[k];
+        size_t at = (size_t)(h ^ (h >> 29)) & (cap - 1);
+        while (slots[2 * at] >= 0 && vocab[slots[2 * at]] != h) at = (at + 1) & (cap - 1);
+        if (slots[2 * at] < 0) {
+            slots[2 * at] = words;
+            slots[2 * at + 1] = -1;
+            vocab[words] = h;
+            df[words] = 0;
+            words++;
+        }
+        int64_t w = slots[2 * at];
+        if (slots[2 * at + 1] != rows[k]) {  /* first use in this sentence (rows never go back) */
+            slots[2 * at + 1] = rows[k];
+            df[w]++;
+            out_rows[entries] = rows[k];
+            out_cols[entries] = w;
+            entries++;
+        }
+    }
+    if (slots != small) free(slots);
+    release(bufs, 6);
+    return Py_BuildValue("nn", words, entries);
+}
+
 /* collapse_whitespace(strings) -> list: " ".join(s.split()) of each str (whitespace as str.isspace
  * sees it), the string itself when that changes nothing. */
 static PyObject *collapse_whitespace(PyObject *self, PyObject *seq) {
@@ -1455,6 +1526,8 @@ static PyMethodDef methods[] = {
      "read_sets(fd, offsets, lengths, out): sorted sets stored in a file, read one after the other into out."},
     {"set_jaccard", set_jaccard, METH_VARARGS,
      "set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in memory."},
+    {"sentence_words", sentence_words, METH_VARARGS,
+     "sentence_words(hashes, rows, vocab, df, out_rows, out_cols) -> (words, entries): content words of sentences."},
     {"set_common", set_common, METH_VARARGS,
      "set_common(values, starts, lengths, codes, n, out): values shared (int64) by pairs of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},

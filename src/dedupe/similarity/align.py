@@ -223,6 +223,15 @@ class _SentenceWords:
         """The words of sentences given as each word's hash and sentence (``rows``, non-decreasing);
         repeats of a word within a sentence count once, as :func:`prepare_sentences` keeps them."""
         m = len(hashes)
+        native = kernels()
+        if native is not None:
+            # One pass in text order with a table of the words seen (the same numbers as below).
+            vocab, df = np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.int64)
+            out_rows, out_cols = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+            words, entries = native.sentence_words(np.ascontiguousarray(hashes, dtype=np.uint64),
+                                                   np.ascontiguousarray(rows, dtype=np.int64),
+                                                   vocab, df, out_rows, out_cols)
+            return cls(vocab[:words], df[:words], out_rows[:entries], out_cols[:entries])
         # One stable sort by hash: each word's entries form a run in text order, so its first use
         # opens the run and a repeat within a sentence follows an entry of the same sentence.
         order = np.argsort(hashes, kind="stable")
