@@ -153,6 +153,33 @@ def test_banding_caps_large_buckets_as_documented():
         assert got == expected and len(got) > 100
 
 
+@pytest.mark.parametrize("max_bucket", [1, 2, 5, 64])
+def test_screened_band_pairs_compiled_are_numpys(monkeypatch, max_bucket: int):
+    """The compiled screen of a band (pairs made and screened in one pass) keeps the pairs, with the
+    agreements, that band_pairs, estimated_jaccard and the screen keep; and counts the band's pairs."""
+    from dedupe.similarity.candidates import screened_band_pairs
+
+    compiled_kernels()
+    rng = np.random.default_rng(11)
+    n, num_perm = 500, 32
+    sigs = rng.integers(0, 4, size=(n, num_perm), dtype=np.uint32)  # few values: every agreement
+    sigs[:150, :2] = 9  # band 0: a bucket of 150
+    sigs[300:400] = sigs[:100]
+    sigs[300:400, ::2] = rng.integers(0, 4, size=(100, num_perm // 2))  # near copies
+    members = rng.permutation(np.arange(0, n))[:420]
+    for band in range(4):
+        for screen in (0.0, 0.3, 0.5, 0.75, 1.0, 1.01):
+            got = screened_band_pairs(sigs, members, band, 2, n, screen, max_bucket)
+            with monkeypatch.context() as mp:
+                mp.setenv("DEDUPE_NO_KERNELS", "1")
+                want = screened_band_pairs(sigs, members, band, 2, n, screen, max_bucket)
+            order_got, order_want = np.argsort(got[0]), np.argsort(want[0])
+            assert np.array_equal(got[0][order_got], want[0][order_want])
+            assert np.array_equal(got[1][order_got], want[1][order_want]) and got[1].dtype == want[1].dtype
+            assert got[2] == want[2] > 0
+            assert len(np.unique(got[0])) == len(got[0])  # a band gives a pair once
+
+
 @pytest.mark.parametrize("key_bits", [63, 20, 10])  # packed keys; pairs packed only; nothing packed
 def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypatch, key_bits):
     from dedupe.similarity import candidates

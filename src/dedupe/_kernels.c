@@ -1195,6 +1195,93 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, out_codes, out_scores)
+ * -> (pairs, kept): the pairs of the buckets of one LSH band, screened by their signatures' agreement,
+ * without making them all. Bucket b is docs[starts[b] : starts[b] + sizes[b]] (document rows of
+ * ``signatures``); a bucket of up to max_bucket + 1 documents gives all its pairs, a larger one
+ * (sorted by document) pairs each of its first max_bucket documents with those after it. A pair
+ * (code i * n + j, i < j) whose signatures agree in at least min_agree of num_perm values is kept:
+ * its code and agreement go to out_codes[kept] and out_scores[kept]. Returns the number of pairs
+ * of the band and the number kept. What candidates.band_pairs, estimated_jaccard and the screen
+ * compute with NumPy. */
+MULTIVERSION
+static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int64_t *docs, const int64_t *starts,
+                                const int64_t *sizes, Py_ssize_t buckets, int64_t max_bucket, int64_t n,
+                                int64_t min_agree, int64_t *out_codes, uint16_t *out_scores, int64_t *kept_out) {
+    int64_t pairs = 0, kept = 0;
+    for (Py_ssize_t b = 0; b < buckets; b++) {
+        const int64_t *d = docs + starts[b];
+        int64_t size = sizes[b];
+        int64_t heads = size <= max_bucket + 1 ? size - 1 : max_bucket;
+        for (int64_t h = 0; h < heads; h++) {
+            const uint32_t *ra = sigs + d[h] * perm;
+            for (int64_t q = h + 1; q < size; q++) {
+                const uint32_t *rb = sigs + d[q] * perm;
+                int64_t same = 0;
+                for (Py_ssize_t p = 0; p < perm; p++) same += ra[p] == rb[p];
+                pairs++;
+                if (same >= min_agree) {
+                    int64_t lo = d[h] < d[q] ? d[h] : d[q], hi = d[h] < d[q] ? d[q] : d[h];
+                    out_codes[kept] = lo * n + hi;
+                    out_scores[kept] = (uint16_t)same;
+                    kept++;
+                }
+            }
+        }
+    }
+    *kept_out = kept;
+    return pairs;
+}
+
+static PyObject *band_screen(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[6];
+    Py_ssize_t perm;
+    long long max_bucket, n, min_agree;
+    if (!PyArg_ParseTuple(args, "OnOOOLLLOO", &objs[0], &perm, &objs[1], &objs[2], &objs[3], &max_bucket, &n,
+                          &min_agree, &objs[4], &objs[5]))
+        return NULL;
+    Buf bufs[6];
+    static const Py_ssize_t sizes_[6] = {4, 8, 8, 8, 8, 2};
+    static const int writable[6] = {0, 0, 0, 0, 1, 1};
+    static const char kinds[6] = {'i', 'i', 'i', 'i', 'i', 'i'};
+    static const char *names[6] = {"signatures", "docs", "starts", "sizes", "out_codes", "out_scores"};
+    if (get_bufs(objs, bufs, 6, sizes_, kinds, writable, names) < 0) return NULL;
+    const uint32_t *sigs = bufs[0].view.buf;
+    const int64_t *docs = bufs[1].view.buf, *starts = bufs[2].view.buf, *sizes = bufs[3].view.buf;
+    Py_ssize_t n_docs = bufs[1].view.len / 8, buckets = bufs[2].view.len / 8;
+    Py_ssize_t rows = perm > 0 ? bufs[0].view.len / 4 / perm : 0;
+    Py_ssize_t room = bufs[4].view.len / 8 < bufs[5].view.len / 2 ? bufs[4].view.len / 8 : bufs[5].view.len / 2;
+    const char *bad = NULL;
+    if (perm < 1 || perm > 65535 || rows * perm * 4 != bufs[0].view.len) bad = "signatures are not rows of num_perm";
+    else if (bufs[3].view.len != bufs[2].view.len) bad = "starts and sizes differ in length";
+    else if (max_bucket < 1 || n < 1) bad = "max_bucket and n must be positive";
+    int64_t need = 0;
+    for (Py_ssize_t b = 0; !bad && b < buckets; b++) {
+        if (sizes[b] < 0 || starts[b] < 0 || starts[b] > n_docs || sizes[b] > n_docs - starts[b]) {
+            bad = "a bucket lies outside docs";
+            break;
+        }
+        int64_t s = sizes[b];
+        need += s <= max_bucket + 1 ? s * (s - 1) / 2 : max_bucket * (s - 1) - max_bucket * (max_bucket - 1) / 2;
+    }
+    for (Py_ssize_t k = 0; !bad && k < n_docs; k++)
+        if (docs[k] < 0 || docs[k] >= rows || docs[k] >= n) bad = "document out of range";
+    if (!bad && need > room) bad = "out_codes and out_scores too small for the band's pairs";
+    if (bad) {
+        release(bufs, 6);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    int64_t pairs, kept;
+    Py_BEGIN_ALLOW_THREADS
+    pairs = band_screen_loop(sigs, perm, docs, starts, sizes, buckets, (int64_t)max_bucket, (int64_t)n,
+                             (int64_t)min_agree, bufs[4].view.buf, bufs[5].view.buf, &kept);
+    Py_END_ALLOW_THREADS
+    release(bufs, 6);
+    return Py_BuildValue("LL", (long long)pairs, (long long)kept);
+}
+
 /* The number of values two sorted unique sets share. */
 static inline int64_t sorted_common(const uint64_t *a, int64_t la, const uint64_t *b, int64_t lb) {
     int64_t x = 0, y = 0, inter = 0;
@@ -1528,6 +1615,9 @@ static PyMethodDef methods[] = {
      "set_jaccard(values, starts, lengths, codes, n, out): exact Jaccard (float64) of sorted sets in memory."},
     {"sentence_words", sentence_words, METH_VARARGS,
      "sentence_words(hashes, rows, vocab, df, out_rows, out_cols) -> (words, entries): content words of sentences."},
+    {"band_screen", band_screen, METH_VARARGS,
+     "band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, out_codes, out_scores)"
+     " -> (pairs, kept): one LSH band's pairs, screened by signature agreement."},
     {"set_common", set_common, METH_VARARGS,
      "set_common(values, starts, lengths, codes, n, out): values shared (int64) by pairs of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},

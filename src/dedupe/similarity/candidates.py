@@ -90,12 +90,14 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
     return sorted_unique(np.concatenate([merged, *out])) if out else merged
 
 
-def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
-               max_bucket: int = 64) -> np.ndarray:
-    """The pairs (codes ``i * n + j``, ``i < j``, possibly repeated) of one band: see
-    :func:`bucket_pairs`. Memory: a few arrays of ``len(members)``, whatever the corpus."""
+def band_buckets(signatures: np.ndarray, members: np.ndarray, band: int, rows: int,
+                 max_bucket: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The buckets of one band with two documents or more: ``(docs, starts, sizes)``, bucket ``b``
+    being ``docs[starts[b] : starts[b] + sizes[b]]``, the members of a bucket of more than
+    ``max_bucket + 1`` sorted (see :func:`bucket_pairs`)."""
+    empty = np.zeros(0, dtype=np.int64)
     if len(members) < 2:
-        return np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     col = band_keys(signatures[members, band * rows : (band + 1) * rows], 1, rows)[:, 0]
     # Not a stable sort (a sixth of its time): within a bucket the documents are in any order, so
     # pairs are written smaller document first and a large bucket's members are sorted.
@@ -103,12 +105,24 @@ def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int
     sorted_keys = col[order]
     same = sorted_keys[1:] == sorted_keys[:-1]
     if not same.any():
-        return np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     # runs of equal keys: [start, stop) in sorted order
     edges = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
     starts, stops = edges[::2], edges[1::2] + 1
-    sizes = stops - starts
     docs = members[order]
+    sizes = (stops - starts).astype(np.int64)
+    for start, stop in zip(starts[sizes > max_bucket + 1].tolist(), stops[sizes > max_bucket + 1].tolist()):
+        docs[start:stop] = np.sort(docs[start:stop])
+    return docs, starts.astype(np.int64), sizes
+
+
+def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
+               max_bucket: int = 64) -> np.ndarray:
+    """The pairs (codes ``i * n + j``, ``i < j``, possibly repeated) of one band: see
+    :func:`bucket_pairs`. Memory: a few arrays of ``len(members)``, whatever the corpus."""
+    docs, starts, sizes = band_buckets(signatures, members, band, rows, max_bucket)
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
     out: list[np.ndarray] = []
     # Buckets that yield all their pairs, without a Python loop per bucket: member at offset o
     # pairs with the member d places after it, for every d that stays inside the bucket.
@@ -122,12 +136,39 @@ def band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int
             p = pos[pos + d < last]
             a, b = docs[p], docs[p + d]
             out.append(np.minimum(a, b) * n + np.maximum(a, b))
-    # Larger buckets (near-identical documents by the hundred): each with the first max_bucket.
-    for start, stop in zip(starts[~whole].tolist(), stops[~whole].tolist()):
-        bucket = np.sort(docs[start:stop])
+    # Larger buckets (near-identical documents by the hundred, sorted): each with the first max_bucket.
+    for start, size in zip(starts[~whole].tolist(), sizes[~whole].tolist()):
+        bucket = docs[start : start + size]
         for h in range(max_bucket):
             out.append(bucket[h] * n + bucket[h + 1 :])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def screened_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int,
+                        screen: float, max_bucket: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
+    """The pairs of one band (:func:`band_pairs`) whose signatures' estimated Jaccard
+    (:func:`estimated_jaccard`) reaches ``screen``: their codes, their agreements (out of
+    ``num_perm``, ``uint16``), and the number of pairs of the band. With the compiled kernels the
+    pairs are screened as they are found, without making them all (a band of a million documents'
+    content index has about four million)."""
+    native = kernels()
+    num_perm = signatures.shape[1]
+    if native is None or not (signatures.flags.c_contiguous and signatures.dtype == np.uint32):
+        pairs = band_pairs(signatures, members, band, rows, n, max_bucket)
+        est = estimated_jaccard(signatures, pairs, n)
+        keep = est >= screen
+        return pairs[keep], np.rint(est[keep] * num_perm).astype(np.uint16), len(pairs)
+    # The least agreement that passes: the screen applied to every estimate the kernel can give.
+    possible = (np.arange(num_perm + 1, dtype=np.float64) / num_perm).astype(np.float32)
+    passing = np.flatnonzero(possible >= screen)
+    min_agree = int(passing[0]) if len(passing) else num_perm + 1
+    docs, starts, sizes = band_buckets(signatures, members, band, rows, max_bucket)
+    big = sizes > max_bucket + 1
+    need = int(np.where(big, max_bucket * (sizes - 1) - max_bucket * (max_bucket - 1) // 2,
+                        sizes * (sizes - 1) // 2).sum())
+    codes, scores = np.empty(need, dtype=np.int64), np.empty(need, dtype=np.uint16)
+    total, kept = native.band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, codes, scores)
+    return codes[:kept].copy(), scores[:kept].copy(), int(total)
 
 
 _KEY_BITS = 63  # what a packed sort key may use (tests lower it to check the unpacked way)
@@ -342,12 +383,10 @@ def content_band_partners(bands: list[int]) -> tuple[np.ndarray, np.ndarray, int
     best = TopPartners(n, st["k"], levels)
     raw = 0
     for band in bands:
-        pairs = band_pairs(sigs, members, band, st["rows"], n)
-        raw += len(pairs)
-        est = estimated_jaccard(sigs, pairs, n)
-        keep = est >= st["screen"]
-        # the estimates are agreements out of num_perm: ranked as those integers
-        best.add(pairs[keep], np.rint(est[keep] * levels).astype(np.uint16))
+        # the estimates are agreements out of num_perm (levels): ranked as those integers
+        codes, scores, pairs = screened_band_pairs(sigs, members, band, st["rows"], n, st["screen"])
+        raw += pairs
+        best.add(codes, scores)
     codes, scores = best.result()
     return codes, scores, raw
 
