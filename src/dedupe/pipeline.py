@@ -179,7 +179,7 @@ class StoredCorpus:
         self.n_shingles[idx] = res.sizes[:, 0]
         self._n_content[idx] = res.sizes[:, 1]
         self._n_text[idx] = res.sizes[:, 2]
-        base = self.spill.append(res.blob)
+        base = res.at
         blob_sizes = res.sizes[:, 0] * 8 + res.sizes[:, 1] * 8 + np.maximum(res.sizes[:, 2], 0)
         self._at[idx] = base + np.concatenate(([0], np.cumsum(blob_sizes)[:-1]))
 
@@ -352,10 +352,12 @@ _W: dict[str, Any] = {}
 
 
 def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str],
-                 common: np.ndarray | None = None, table: DocumentTable | None = None) -> None:
+                 common: np.ndarray | None = None, table: DocumentTable | None = None,
+                 spill: Spill | None = None) -> None:
     # ``table`` reaches forked workers by inheritance (with its temporary file's descriptor), so
     # each worker reads the texts of its chunks itself: the main process only hands out indices.
     _W["table"] = table
+    _W["spill"] = spill  # where fingerprinting workers write (shared: Spill.append_shared)
     _W["config"] = config
     _W["cleaner"] = Cleaner(clean_config) if config.clean else None
     _W["recurring"] = recurring
@@ -413,7 +415,8 @@ class _Prepared:
     digests: np.ndarray
     lengths: np.ndarray
     sizes: np.ndarray  # per document: shingles, content words, bytes of cleaned text (-1: the raw text)
-    blob: bytes  # per document: shingle hashes, content hashes, cleaned text (UTF-8) unless it is the raw text
+    at: int  # where the worker wrote, in the corpus's file, per document: shingle hashes, content hashes and
+    # the cleaned text (UTF-8) unless it is the raw text
     clean_seconds: float
     sign_seconds: float
 
@@ -461,7 +464,8 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
         np.array([c[0] for c in chunk], dtype=np.int64), feats.shingle_sigs,
         feats.content_sigs if config.paraphrase else None,
         feats.counts[:, 1] > 0 if config.paraphrase else np.zeros(k, dtype=bool),
-        np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes, b"".join(parts),
+        np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes,
+        _W["spill"].append_shared(b"".join(parts)),
         t_clean, time.perf_counter() - t0 - t_clean,
     )
 
@@ -640,12 +644,17 @@ def prepare(
     t1 = time.perf_counter()
     corpus = StoredCorpus(documents, config.num_perm, config.paraphrase)
     t_clean = t_sign = 0.0
-    for res in _map(_prepare_span, _spans(documents, chunk), n_jobs,
-                    (config, clean_config, recurring, common, documents), "fingerprint", progress, n):
-        corpus.store(res)
-        t_clean += res.clean_seconds
-        t_sign += res.sign_seconds
-    corpus.spill.flush()
+    # The workers write what verification will need into the corpus's file themselves: it does not
+    # pass through this process, which only keeps the signatures and where each document's part is.
+    corpus.spill.share(_context())
+    try:
+        for res in _map(_prepare_span, _spans(documents, chunk), n_jobs,
+                        (config, clean_config, recurring, common, documents, corpus.spill), "fingerprint", progress, n):
+            corpus.store(res)
+            t_clean += res.clean_seconds
+            t_sign += res.sign_seconds
+    finally:
+        corpus.spill.unshare()
     t2 = time.perf_counter()
     share = t_clean / (t_clean + t_sign) if t_clean + t_sign else 0.0
     timings["count"] = timings.get("count", 0.0) + t1 - t0
