@@ -142,7 +142,7 @@ class StoredCorpus:
         self.n_shingles = np.zeros(n, dtype=np.int64)
         self._n_content = np.zeros(n, dtype=np.int64)
         self._n_text = np.zeros(n, dtype=np.int64)
-        self._at = np.zeros(n, dtype=np.int64)
+        self._at = np.zeros((3, n), dtype=np.int64)  # where each part of each document is stored
         self._fps = _Recent(self._CACHE)
         self._sentences = _Recent(self._CACHE)
         self._contents = _Recent(self._CACHE)
@@ -179,14 +179,18 @@ class StoredCorpus:
         self.n_shingles[idx] = res.sizes[:, 0]
         self._n_content[idx] = res.sizes[:, 1]
         self._n_text[idx] = res.sizes[:, 2]
-        base = res.at
-        blob_sizes = res.sizes[:, 0] * 8 + res.sizes[:, 1] * 8 + np.maximum(res.sizes[:, 2], 0)
-        self._at[idx] = base + np.concatenate(([0], np.cumsum(blob_sizes)[:-1]))
+        # The chunk's bytes: the shingles of all of its documents, then their content words, then
+        # the texts that cleaning changed.
+        at = res.at
+        for part, size in enumerate((res.sizes[:, 0] * 8, res.sizes[:, 1] * 8, np.maximum(res.sizes[:, 2], 0))):
+            ends = np.cumsum(size)
+            self._at[part][idx] = at + ends - size
+            at += int(ends[-1]) if len(ends) else 0
 
     def _read(self, index: int, part: int) -> bytes:
-        """Part 0 (shingles), 1 (content) or 2 (text) of a document's blob."""
-        sizes = (int(self.n_shingles[index]) * 8, int(self._n_content[index]) * 8, max(int(self._n_text[index]), 0))
-        return self.spill.read(int(self._at[index]) + sum(sizes[:part]), sizes[part])
+        """Part 0 (shingles), 1 (content) or 2 (text) of a document's stored data."""
+        size = (int(self.n_shingles[index]) * 8, int(self._n_content[index]) * 8, max(int(self._n_text[index]), 0))[part]
+        return self.spill.read(int(self._at[part][index]), size)
 
     def _load_fingerprint(self, index: int) -> Fingerprint:
         return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
@@ -264,8 +268,7 @@ class StoredCorpus:
         native = kernels()
         assert native is not None
         try:
-            native.read_sets(self.spill.fileno(), self._at[docs] + (0 if part == 0 else self.n_shingles[docs] * 8),
-                             lengths, values)
+            native.read_sets(self.spill.fileno(), self._at[part][docs], lengths, values)
         except OSError as exc:
             raise SpillError(f"cannot read dedupe's temporary file ({exc.strerror})") from exc
         return values, starts, lengths
@@ -456,10 +459,7 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     sizes = np.empty((k, 3), dtype=np.int64)
     sizes[:, :2] = feats.counts
     sizes[:, 2] = [-1 if t is None else len(t) for t in texts]
-    shingles, rare = feats.split()
-    parts: list[bytes] = []
-    for n in range(k):
-        parts += (shingles[n].tobytes(), rare[n].tobytes(), texts[n] or b"")
+    parts = [feats.shingles.tobytes(), feats.content.tobytes(), *(t for t in texts if t)]
     return _Prepared(
         np.array([c[0] for c in chunk], dtype=np.int64), feats.shingle_sigs,
         feats.content_sigs if config.paraphrase else None,
