@@ -452,3 +452,15 @@ def test_spill_background_writes_read_back_and_report_errors(monkeypatch):
             spill.append(b)
         spill.flush()
     spill.close()
+
+
+def test_text_keys_of_read_documents_are_text_key():
+    """read_documents hashes the texts it has encoded for the table: the keys are text_key's, in input
+    order (lone surrogates and non-ASCII included)."""
+    from dedupe.pipeline import read_documents, text_key
+
+    for count in (3, 2000):
+        docs = [Document(f"d{k}", f"text {k} " + "word " * (k % 700) + "\udc80é", "x", k) for k in range(count)]
+        table, keys = read_documents(docs)
+        assert keys == [text_key(d.text) for d in docs]
+        assert len(table) == count

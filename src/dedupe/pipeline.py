@@ -571,14 +571,20 @@ def _spans(documents: DocumentTable, size: int) -> Iterator[tuple[int, int]]:
         yield start, len(documents)
 
 
+def _bytes_key(data: bytes) -> int:
+    """:func:`text_key` of a text from its encoded bytes (``ENCODING``, ``ERRORS``)."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
 def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[int]]:
     """Stream ``documents`` into a :class:`DocumentTable` (texts go to disk); returns it with the
     :func:`text_key` of every document."""
     table = DocumentTable()
     keys = []
     for doc in documents:
-        table.append(doc)
-        keys.append(text_key(doc.text))
+        data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
+        table.append(doc, data)
+        keys.append(_bytes_key(data))
     table.spill.flush()  # on disk before workers are forked to read it
     return table, keys
 

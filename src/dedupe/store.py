@@ -226,14 +226,16 @@ class DocumentTable(Sequence[Document]):
         self._record_len = array("q")  # -1: no record
         self._pages: dict[int, PageInfo] = {}
 
-    def append(self, doc: Document) -> int:
-        """Store ``doc`` (its ``index`` becomes its position here); returns that position."""
+    def append(self, doc: Document, data: bytes | None = None) -> int:
+        """Store ``doc`` (its ``index`` becomes its position here); returns that position. ``data``:
+        its text encoded already (``ENCODING``, ``ERRORS``), if the caller has it."""
         k = len(self.ids)
         self.ids.append(doc.id)
         # One string object per source file, not one per JSONL record.
         self._sources.append(self._source_ids.setdefault(doc.source, doc.source))
         self._lines.append(-1 if doc.line is None else doc.line)
-        data = doc.text.encode(ENCODING, ERRORS)
+        if data is None:
+            data = doc.text.encode(ENCODING, ERRORS)
         self._text_at.append(self.spill.append(data))
         self._text_len.append(len(data))
         if doc.record is None:
