@@ -435,3 +435,33 @@ def test_sqlite_file_of_another_program_with_a_meta_table_is_not_an_index(tmp_pa
     assert r.stderr.strip() == f"dedupe: error: {path} is not a dedupe index (SQLite: no table bands, docs)"
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]
+
+
+@pytest.mark.parametrize("tables", [["notes"], ["meta"], ["meta", "docs", "bands", "notes"]])
+def test_index_add_refuses_another_programs_database_and_leaves_it_untouched(tmp_path: Path, tables: list[str]):
+    """'index add --index F' on an existing SQLite database of another program does not add the
+    index's tables to it (nor switch its journal): exit 2, and the file is byte for byte as it was."""
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as c:
+        for name in tables:
+            c.execute(f"CREATE TABLE {name} (x TEXT)")
+        c.execute(f"INSERT INTO {tables[0]} VALUES ('keep me')")
+    c.close()
+    before = path.read_bytes()
+    doc = tmp_path / "a.txt"
+    doc.write_text("A short article about nothing in particular, written for this test.\n")
+    r = CliRunner().invoke(cli, ["index", "add", str(doc), "--index", str(path)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"dedupe: error: {path} is not a dedupe index (SQLite: ")
+    assert path.read_bytes() == before
+    assert not Path(str(path) + "-wal").exists()
+
+
+def test_index_add_creates_an_index_in_an_empty_sqlite_file(tmp_path: Path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # a database with no table at all
+    doc = tmp_path / "a.txt"
+    doc.write_text("A short article about nothing in particular, written for this test.\n")
+    r = CliRunner().invoke(cli, ["index", "add", str(doc), "--index", str(path)])
+    assert r.exit_code == 0, r.output
+    assert CliRunner().invoke(cli, ["index", "stats", "--index", str(path)]).exit_code == 0

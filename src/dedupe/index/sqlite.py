@@ -102,6 +102,16 @@ class SQLiteIndex:
             raise IndexStoreError(f"cannot create index {path}: directory {self.path.parent} does not exist")
         try:
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            # Another program's database is refused before anything is written to it (not even the
+            # journal mode): to open, every table of the index must be there; to create, the file
+            # must hold no table, or the index's tables and nothing else.
+            tables = _while_busy(lambda: {row[0] for row in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")}, timeout)
+            missing, foreign = sorted(_TABLES - tables), sorted(tables - _TABLES)
+            if foreign and create:
+                raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
+            if missing and (tables or not create):
+                raise sqlite3.DatabaseError(f"no table {', '.join(missing)}")
             # Two processes creating the same index at once: switching to WAL can say "locked"
             # without waiting in the busy handler.
             _while_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchall(), timeout)
@@ -112,11 +122,6 @@ class SQLiteIndex:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             self._db.execute(statement)
-            else:
-                tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                missing = sorted(_TABLES - tables)
-                if missing:  # another program's database (or a dedupe index cut short)
-                    raise sqlite3.DatabaseError(f"no table {', '.join(missing)}")
         except (sqlite3.DatabaseError, IndexStoreError) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
