@@ -436,6 +436,8 @@ def test_spill_background_writes_read_back_and_report_errors(monkeypatch):
     assert spill._writer is not None  # writing while we append
     assert [spill.read(o, len(b)) for o, b in zip(offsets, blobs)] == blobs
     assert spill._writer is None  # the read waited for it, and it is gone
+    huge = spill.append(b"h" * (9 << 20))  # one huge document: written at once, not queued
+    assert spill._writer is None and spill.read(huge + (9 << 20) - 3, 3) == b"hhh"
     spill.close()
 
     spill = Spill()

@@ -82,6 +82,7 @@ class Spill:
         self._owner = os.getpid()
 
     _FLUSH = 1 << 20
+    _BACKGROUND_MAX = 8 << 20  # a larger buffer (a huge document) is written at once: memory in flight stays bounded
 
     def append(self, data: bytes) -> int:
         """Append ``data``; returns its offset. Small blobs are buffered and written together.
@@ -115,7 +116,7 @@ class Spill:
         self._pending = []
         at = self._written
         self._written += len(data)
-        if not background or os.getpid() != self._owner:
+        if not background or os.getpid() != self._owner or len(data) > self._BACKGROUND_MAX:
             self._wait()
             self._pwrite(data, at)
             return
