@@ -466,3 +466,51 @@ def test_text_keys_of_read_documents_are_text_key():
         table, keys = read_documents(docs)
         assert keys == [text_key(d.text) for d in docs]
         assert len(table) == count
+
+
+def test_a_failed_read_leaves_no_writer_thread_behind():
+    """Reading stops with an error after megabytes of text (a library caller's generator fails):
+    the table's writer thread stops and its temporary file is closed at once."""
+    import threading
+
+    from dedupe.pipeline import read_documents
+
+    def documents():
+        for k in range(3000):
+            yield Document(f"d{k}", f"document {k} " + "word " * 300, "x", k)
+        raise ValueError("the caller's input broke")
+
+    with pytest.raises(ValueError, match="input broke"):
+        read_documents(documents())
+    assert not [t for t in threading.enumerate() if t.name == "dedupe-spill-writer"]
+
+
+def test_spill_unshare_does_not_wait_for_the_lock_of_a_killed_appender():
+    """A worker killed while it held the shared end's lock (pool.terminate() on Ctrl-C) leaves the
+    lock taken: unshare() in the parent must not wait for it."""
+    import multiprocessing
+    import os
+    import signal
+
+    from dedupe.store import Spill
+
+    ctx = multiprocessing.get_context("fork")
+    spill = Spill()
+    spill.share(ctx)
+    spill.append_shared(b"abc")
+
+    def die_holding_the_lock():
+        spill._end.get_lock().acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    proc = ctx.Process(target=die_holding_the_lock)
+    proc.start()
+    proc.join()
+    import threading
+
+    done = threading.Thread(target=spill.unshare, daemon=True)  # would block for good if it took the lock
+    done.start()
+    done.join(10)
+    assert not done.is_alive()
+    assert spill.size == 3 and spill.read(0, 3) == b"abc"
+    spill.close()

@@ -581,11 +581,15 @@ def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[i
     :func:`text_key` of every document."""
     table = DocumentTable()
     keys = []
-    for doc in documents:
-        data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
-        table.append(doc, data)
-        keys.append(_bytes_key(data))
-    table.spill.flush()  # on disk before workers are forked to read it
+    try:
+        for doc in documents:
+            data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
+            table.append(doc, data)
+            keys.append(_bytes_key(data))
+        table.spill.flush()  # on disk before workers are forked to read it
+    except BaseException:
+        table.spill.close()  # its writer thread and temporary file go now, not with the process
+        raise
     return table, keys
 
 

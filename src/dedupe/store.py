@@ -11,6 +11,7 @@ keeps ids, offsets and signatures.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import tempfile
@@ -30,6 +31,25 @@ class SpillError(DedupeError):
     """The temporary file cannot be written."""
 
 
+def _pwrite(fd: int, data: bytes, at: int) -> None:
+    """Write all of ``data`` at offset ``at`` of ``fd``.
+
+    Raises:
+        SpillError: the file cannot be written.
+    """
+    view = memoryview(data)
+    try:
+        while view:  # pwrite may write less than asked (2 GiB per call on Linux, a full disk)
+            done = os.pwrite(fd, view, at)
+            at += done
+            view = view[done:]
+    except OSError as exc:
+        raise SpillError(
+            f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
+            "set TMPDIR to a directory with more space"
+        ) from exc
+
+
 class _Writer(threading.Thread):
     """Writes a :class:`Spill`'s full buffers in the background, so that the process goes on
     producing (parsing input, receiving results) while the kernel copies the bytes into the page
@@ -45,7 +65,7 @@ class _Writer(threading.Thread):
         self.queue: queue.Queue[tuple[bytes, int] | None] = queue.Queue(self._DEPTH)
         self.error: BaseException | None = None
 
-    def run(self) -> None:
+    def run(self) -> None:  # holds the file descriptor only: a Spill dropped unflushed is still freed
         while True:
             item = self.queue.get()
             if item is None:
@@ -121,7 +141,7 @@ class Spill:
             self._pwrite(data, at)
             return
         if self._writer is None:
-            self._writer = _Writer(self._pwrite)
+            self._writer = _Writer(functools.partial(_pwrite, self._fd))
             self._writer.start()
         self._raise_error()
         self._writer.queue.put((data, at))
@@ -142,22 +162,21 @@ class Spill:
             self._wait()
 
     def _pwrite(self, data: bytes, at: int) -> None:
-        view = memoryview(data)
-        try:
-            while view:  # pwrite may write less than asked (2 GiB per call on Linux, a full disk)
-                done = os.pwrite(self._fd, view, at)
-                at += done
-                view = view[done:]
-        except OSError as exc:
-            raise SpillError(
-                f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
-                "set TMPDIR to a directory with more space"
-            ) from exc
+        _pwrite(self._fd, data, at)
+
+    def __del__(self) -> None:
+        # A Spill dropped without close() (an error while reading the input, in a program that goes
+        # on): its writer thread stops once it has written what it holds.
+        writer = getattr(self, "_writer", None)
+        if writer is not None and getattr(self, "_owner", None) == os.getpid():
+            writer.queue.put(None)
 
     def share(self, context: Any) -> None:
         """Let processes forked after this call append to the file too (:meth:`append_shared`),
         until :meth:`unshare`: the end of the file is then kept in shared memory (``context.Value``,
         ``context`` a :mod:`multiprocessing` context), where each append reserves its bytes."""
+        if self._end is not None:
+            raise RuntimeError("share() twice")
         self.flush()
         self._end = context.Value("q", self.size)
 
@@ -180,7 +199,9 @@ class Spill:
     def unshare(self) -> None:
         """Back to appends by this process alone, after everything appended elsewhere."""
         if self._end is not None:
-            self.size = self._written = int(self._end.value)
+            # Read without the lock: no other process appends now, and one killed while it held the
+            # lock (Ctrl-C terminates the workers) would leave it taken for good.
+            self.size = self._written = int(self._end.get_obj().value)
             self._end = None
 
     def fileno(self) -> int:

@@ -106,7 +106,7 @@ class SQLiteIndex:
             # journal mode): to open, every table of the index must be there; to create, the file
             # must hold no table, or the index's tables and nothing else.
             tables = _while_busy(lambda: {row[0] for row in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")}, timeout)
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")}, timeout)
             missing, foreign = sorted(_TABLES - tables), sorted(tables - _TABLES)
             if foreign and create:
                 raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
