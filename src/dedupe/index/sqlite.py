@@ -103,14 +103,13 @@ class SQLiteIndex:
         try:
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
             # Another program's database is refused before anything is written to it (not even the
-            # journal mode): to open, every table of the index must be there; to create, the file
-            # must hold no table, or the index's tables and nothing else.
+            # journal mode): every table of the index must be there, or (to create) no table at all.
             tables = _while_busy(lambda: {row[0] for row in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")}, timeout)
             missing, foreign = sorted(_TABLES - tables), sorted(tables - _TABLES)
-            if foreign and create:
-                raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
             if missing and (tables or not create):
+                if create and foreign:
+                    raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
                 raise sqlite3.DatabaseError(f"no table {', '.join(missing)}")
             # Two processes creating the same index at once: switching to WAL can say "locked"
             # without waiting in the busy handler.
