@@ -211,6 +211,34 @@ def test_full_temporary_directory_is_a_one_line_error(tmp_path: Path, monkeypatc
     assert snapshot(tmp_path) == before
 
 
+def test_full_temporary_directory_in_a_worker_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Workers write their results into the temporary files themselves: a full disk there (made to
+    fail in the forked workers only, as it would) reaches the user as the same one-line error."""
+    import errno
+
+    import dedupe.store
+
+    parent = os.getpid()
+    real = os.pwrite
+
+    def no_space_in_workers(fd: int, data: object, offset: int) -> int:
+        if os.getpid() != parent:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data, offset)  # type: ignore[arg-type]
+
+    base = seed_text("002")
+    with (tmp_path / "c.jsonl").open("w", encoding="utf-8") as fh:
+        for k in range(120):  # enough documents for worker processes
+            fh.write(json.dumps({"id": f"d{k}", "text": f"Update {k}: {PROSE}\n\n{base}"}) + "\n")
+    monkeypatch.setattr(dedupe.store.os, "pwrite", no_space_in_workers)
+    before = snapshot(tmp_path)
+    r = run("scan", str(tmp_path), "--jobs", "2")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("dedupe: error: cannot write dedupe's temporary file") and "TMPDIR" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert snapshot(tmp_path) == before
+
+
 def test_many_small_files(tmp_path: Path):
     """20,000 files in one directory (benchmarks/bench_io.py does 100,000)."""
     d = tmp_path / "many"
