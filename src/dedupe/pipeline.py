@@ -43,11 +43,13 @@ from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
+    bytes_hash64,
     content_hashes,
     content_set,
     ids_units,
     intersection_size,
     ngram_hashes,
+    sorted_unique,
     stable_hash64,
     vocabulary,
 )
@@ -194,7 +196,7 @@ class StoredCorpus:
 
     def _load_fingerprint(self, index: int) -> Fingerprint:
         return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
-                           np.frombuffer(self._read(index, 0), dtype=np.uint64), self._content(index))
+                           self._shingles(index), self._content(index))
 
     def fingerprint(self, index: int) -> Fingerprint:
         """The fingerprint of document ``index`` (read back from disk, recently used ones cached)."""
@@ -210,39 +212,21 @@ class StoredCorpus:
     def content_jaccards(self, codes: np.ndarray) -> np.ndarray:
         """Exact Jaccard similarity of the rare content words of the pairs ``codes`` (``i * n + j``).
 
-        With the compiled kernels, the sets of the documents in the pairs are read once each (one
-        ``pread`` per document, a few hundred bytes) and compared in memory: a document is in many
-        pairs (about 15 at a million documents), and reading per pair took ten times as long.
+        With the compiled kernels, the sets of the documents in the pairs are read once each and
+        compared in memory (:meth:`_pairs_of_sets`): a document is in many pairs (about 15 at a
+        million documents), and reading per pair took ten times as long.
 
         Raises:
             SpillError: the temporary file cannot be read.
         """
-        n = len(self)
         native = kernels()
         if native is None:
-            return exact_jaccards(codes, n, self._content)
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
-        out = np.empty(len(codes), dtype=np.float64)
-        step = 1 << 20  # pairs per slice: bounded temporaries
-        used = np.zeros(n, dtype=bool)
-        for start in range(0, len(codes), step):
-            part = codes[start : start + step]
-            used[part // n] = True
-            used[part % n] = True
-        docs = np.flatnonzero(used)
-        del used
-        values, starts, lengths = self._read_sets(docs, 1)
-        local = np.full(n, -1, dtype=np.int64)
-        local[docs] = np.arange(len(docs))
-        for start in range(0, len(codes), step):
-            part = codes[start : start + step]
-            native.set_jaccard(values, starts, lengths, local[part // n] * len(docs) + local[part % n], len(docs),
-                               out[start : start + step])
-        return out
+            return exact_jaccards(codes, len(self), self._content)
+        return self._pairs_of_sets(native.set_jaccard, codes, 1, np.empty(len(codes), dtype=np.float64))
 
     def common_shingles(self, codes: np.ndarray) -> np.ndarray:
-        """The number of shingles each pair of ``codes`` (``i * n + j``) shares: a few thousand pairs
-        at a time (with the compiled kernels, each document's shingles are read once, in one ``pread``).
+        """The number of shingles each pair of ``codes`` (``i * n + j``) shares (with the compiled
+        kernels, each document's shingles read once: :meth:`_pairs_of_sets`).
 
         Raises:
             SpillError: the temporary file cannot be read.
@@ -252,15 +236,19 @@ class StoredCorpus:
         if native is None:
             return np.array([intersection_size(self._shingles(c // n), self._shingles(c % n)) for c in codes.tolist()],
                             dtype=np.int64)
-        docs, local = np.unique(np.concatenate((codes // n, codes % n)), return_inverse=True)
-        values, starts, lengths = self._read_sets(docs, 0)
-        out = np.empty(len(codes), dtype=np.int64)
-        native.set_common(values, starts, lengths, local[: len(codes)] * len(docs) + local[len(codes) :], len(docs), out)
-        return out
+        return self._pairs_of_sets(native.set_common, codes, 0, np.empty(len(codes), dtype=np.int64))
 
-    def _read_sets(self, docs: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Part 0 (shingles) or 1 (content) of documents ``docs``, one after the other: the values,
-        where each document's start, and their numbers (with the compiled kernels only)."""
+    def _pairs_of_sets(self, kernel: Callable[..., None], codes: np.ndarray, part: int, out: np.ndarray) -> np.ndarray:
+        """``kernel`` (the compiled ``set_jaccard`` or ``set_common``) on the pairs ``codes`` of sets of
+        part 0 (shingles) or 1 (content): the sets of the documents in the pairs are read once each
+        (one ``pread`` per document) and compared in memory, a slice of pairs at a time; into ``out``.
+
+        Raises:
+            SpillError: the temporary file cannot be read.
+        """
+        n = len(self)
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        docs = sorted_unique(np.concatenate((codes // n, codes % n)))
         lengths = self.n_shingles[docs] if part == 0 else self._n_content[docs]
         starts = np.zeros(len(docs), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
@@ -271,7 +259,12 @@ class StoredCorpus:
             native.read_sets(self.spill.fileno(), self._at[part][docs], lengths, values)
         except OSError as exc:
             raise SpillError(f"cannot read dedupe's temporary file ({exc.strerror})") from exc
-        return values, starts, lengths
+        step = 1 << 20  # pairs per slice: bounded temporaries
+        for start in range(0, len(codes), step):
+            pairs = codes[start : start + step]
+            local = np.searchsorted(docs, pairs // n) * len(docs) + np.searchsorted(docs, pairs % n)
+            kernel(values, starts, lengths, local, len(docs), out[start : start + step])
+        return out
 
     def _shingles(self, index: int) -> np.ndarray:
         return np.frombuffer(self._read(index, 0), dtype=np.uint64)
@@ -571,11 +564,6 @@ def _spans(documents: DocumentTable, size: int) -> Iterator[tuple[int, int]]:
         yield start, len(documents)
 
 
-def _bytes_key(data: bytes) -> int:
-    """:func:`text_key` of a text from its encoded bytes (``ENCODING``, ``ERRORS``)."""
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
 def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[int]]:
     """Stream ``documents`` into a :class:`DocumentTable` (texts go to disk); returns it with the
     :func:`text_key` of every document."""
@@ -585,7 +573,7 @@ def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[i
         for doc in documents:
             data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
             table.append(doc, data)
-            keys.append(_bytes_key(data))
+            keys.append(bytes_hash64(data))  # text_key(doc.text)
         table.spill.flush()  # on disk before workers are forked to read it
     except BaseException:
         table.spill.close()  # its writer thread and temporary file go now, not with the process

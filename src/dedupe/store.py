@@ -138,7 +138,7 @@ class Spill:
         self._written += len(data)
         if not background or os.getpid() != self._owner or len(data) > self._BACKGROUND_MAX:
             self._wait()
-            self._pwrite(data, at)
+            _pwrite(self._fd, data, at)
             return
         if self._writer is None:
             self._writer = _Writer(functools.partial(_pwrite, self._fd))
@@ -160,9 +160,6 @@ class Spill:
     def _raise_error(self) -> None:
         if self._writer is not None and self._writer.error is not None:
             self._wait()
-
-    def _pwrite(self, data: bytes, at: int) -> None:
-        _pwrite(self._fd, data, at)
 
     def __del__(self) -> None:
         # A Spill dropped without close() (an error while reading the input, in a program that goes
@@ -193,7 +190,7 @@ class Spill:
         with end.get_lock():
             at = int(end.value)
             end.value = at + len(data)
-        self._pwrite(data, at)
+        _pwrite(self._fd, data, at)
         return at
 
     def unshare(self) -> None:

@@ -26,7 +26,12 @@ EMPTY = np.zeros(0, dtype=_U64)
 
 def stable_hash64(text: str) -> int:
     """BLAKE2b-64 of the text's UTF-8 (stable across runs and machines, unlike ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return bytes_hash64(text.encode("utf-8", "surrogatepass"))
+
+
+def bytes_hash64(data: bytes) -> int:
+    """:func:`stable_hash64` of a text from its UTF-8 (``surrogatepass``), for a caller that has it."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def hash_tokens(tokens: list[str]) -> np.ndarray:

@@ -117,9 +117,6 @@ def verify_by_shingles(pairs: Sequence[tuple[int, int]], same_digest: Sequence[b
     when one of the tests holds, else ``None``: its sentences decide (:func:`verify_by_sentences`)."""
     out: list[Match | None] = []
     for (ia, ib), same, la, lb, inter in zip(pairs, same_digest, len_a, len_b, common):
-        if same and la:
-            out.append(_match(ia, ib, Verdict("exact", 1.0, "identical", {})))
-            continue
         verdict = _shingle_tests(same, la, lb, inter, config, {})
         out.append(None if verdict is None else _match(ia, ib, verdict))
     return out
