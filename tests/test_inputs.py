@@ -120,3 +120,57 @@ def test_jsonl_records_are_kept_only_when_asked(tmp_path: Path):
     table, _ = read_documents(iter_documents([str(path)], ReadOptions(keep_records=False)))
     assert [(d.id, d.text, d.record) for d in table] == [("a", "one two", None), ("b", "three", None)]
     assert table.spill.size == len(b"one twothree")  # the temporary file holds the texts only
+
+
+_JSON_CASES = [
+    '{"id": "a", "text": "x"}',
+    '{"id": 1, "id": 2, "text": "last key wins"}',
+    '{"id": 123456789012345678901234567890, "text": "an id beyond 64 bits"}',
+    '{"id": -9223372036854775809, "text": "just below int64"}',
+    '{"id": 1.5, "text": "a float id"}',
+    '{"id": 1e400, "text": "an infinite id"}',
+    '{"id": NaN, "text": "NaN"}',
+    '{"text": "a lone surrogate \\ud800 escaped"}',
+    '{"text": "a pair \\ud83d\\ude00 escaped", "n": 18446744073709551616}',
+    '{"text": "nul \\u0000 and tab \\t"}',
+    ' {"text": "spaces around"} ',
+    '{"text": "trailing form feed"}\x0c',
+    '{"text": "raw control \x01 char"}',
+    '{"text": "unterminated',
+    "[1, 2]",
+    '"a string"',
+    "[" * 5000 + "]" * 5000,
+]
+
+
+@pytest.mark.parametrize("raw", _JSON_CASES)
+def test_parse_json_is_json_loads(raw: str):
+    """The fast parser gives json.loads's record, as far as the fields read go (types included), or
+    its exact error."""
+    from dedupe.io import parse_json
+
+    try:
+        want: object = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        with pytest.raises(type(exc)) as got:
+            parse_json(raw, "id")
+        assert str(got.value) == str(exc)
+        return
+    got_value = parse_json(raw, "id")
+    assert type(got_value) is type(want)
+    if not isinstance(want, dict):
+        assert repr(got_value) == repr(want)
+        return
+    assert isinstance(got_value, dict)
+    for key in ("id", "text", "html"):
+        assert repr(got_value.get(key)) == repr(want.get(key)) and type(got_value.get(key)) is type(want.get(key))
+
+
+def test_jsonl_id_beyond_64_bits_is_kept_whole(tmp_path: Path):
+    p = tmp_path / "in.jsonl"
+    text = seed_text("004")
+    p.write_text("".join(json.dumps({"id": 123456789012345678901234567890 + k, "text": text}) + "\n" for k in (0, 1)))
+    r = run("scan", str(p), "--format", "json")
+    assert r.exit_code == 0, r.output
+    (cluster,) = json.loads(r.stdout)["clusters"]
+    assert sorted(m["id"] for m in cluster["members"]) == ["123456789012345678901234567890", "123456789012345678901234567891"]
