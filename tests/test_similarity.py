@@ -800,3 +800,38 @@ def test_verify_by_shingles_gives_verify_pairs_verdicts_or_leaves_the_pair_to_th
     assert found == expected
     kinds = {m.measure for m in expected if m is not None}
     assert kinds == {"identical", "jaccard", "containment"} and None in expected
+
+
+def _quick_hash64_reference(data: bytes) -> int:
+    """The definition of ``quick_hash64``, written out in Python integers."""
+    mask = (1 << 64) - 1
+
+    def fmix(h: int) -> int:
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) & mask
+        h ^= h >> 33
+        h = (h * 0xC4CEB9FE1A85EC53) & mask
+        return h ^ (h >> 33)
+
+    acc = 0
+    for i in range(0, len(data), 8):
+        word = int.from_bytes(data[i : i + 8], "little")  # a short last word: padded with zero bytes
+        acc = (acc + fmix((word + (i // 8) * 0x9E3779B97F4A7C15) & mask)) & mask
+    return fmix(acc ^ ((len(data) * 0xC2B2AE3D27D4EB4F) & mask))
+
+
+def test_quick_hash64_is_its_definition_compiled_or_not(monkeypatch):
+    from dedupe.similarity.shingle import quick_hash64
+
+    compiled_kernels()
+    rng = np.random.default_rng(7)
+    datas = [rng.integers(0, 256, size=n, dtype=np.uint8).tobytes() for n in [*range(70), 2300, 100_003]]
+    datas += ["Café «quoted» – \u2028 text".encode(), b"\x00" * 16]
+    want = [_quick_hash64_reference(d) for d in datas]
+    monkeypatch.delenv("DEDUPE_NO_KERNELS", raising=False)
+    assert [quick_hash64(d) for d in datas] == want
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+    assert [quick_hash64(d) for d in datas] == want
+    # Pinned: the sample a scan counts recurring lines on must not change by accident.
+    assert quick_hash64(b"The quick brown fox") == _quick_hash64_reference(b"The quick brown fox") == 11758307784171529671
+    assert len(set(want)) == len(set(datas)) == len(datas)

@@ -1303,6 +1303,34 @@ static inline double sorted_jaccard(const uint64_t *a, int64_t la, const uint64_
     return (la == 0 && lb == 0) ? 1.0 : (double)inter / (double)(la + lb - inter);
 }
 
+/* quick_hash64(data) -> a 64-bit hash of bytes: the sum (mod 2**64) over the 8-byte little-endian
+ * words of the data (the last one padded with zero bytes) of fmix64(word + position * MULTS_BASE),
+ * mixed with the length. Order-dependent, every bit mixed, about 0.1 ns per byte; the NumPy
+ * version (similarity.shingle.quick_hash64) computes the same. */
+static PyObject *quick_hash64(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    const unsigned char *p = view.buf;
+    Py_ssize_t n = view.len, full = n / 8;
+    uint64_t acc = 0;
+    for (Py_ssize_t i = 0; i < full; i++) {
+        uint64_t w;
+        memcpy(&w, p + 8 * i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        acc += fmix64(w + (uint64_t)i * MULTS_BASE);
+    }
+    if (n % 8) {
+        uint64_t w = 0;
+        for (Py_ssize_t j = 0; j < n % 8; j++) w |= (uint64_t)p[8 * full + j] << (8 * j);
+        acc += fmix64(w + (uint64_t)full * MULTS_BASE);
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(fmix64(acc ^ ((uint64_t)n * 0xC2B2AE3D27D4EB4FULL)));
+}
+
 /* common_count(a, b) -> the number of values two sorted unique uint64 sets share. */
 static PyObject *common_count(PyObject *self, PyObject *args) {
     (void)self;
@@ -1628,6 +1656,8 @@ static PyMethodDef methods[] = {
     {"content_reach", content_reach, METH_VARARGS,
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
+    {"quick_hash64", quick_hash64, METH_VARARGS,
+     "quick_hash64(data) -> a 64-bit hash of bytes (see similarity.shingle.quick_hash64)."},
     {"common_count", common_count, METH_VARARGS,
      "common_count(a, b) -> the number of values two sorted unique uint64 sets share."},
     {"char_reach", char_reach, METH_VARARGS,

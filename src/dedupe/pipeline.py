@@ -43,14 +43,13 @@ from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
-    bytes_hash64,
     content_hashes,
     content_set,
     ids_units,
     intersection_size,
     ngram_hashes,
+    quick_hash64,
     sorted_unique,
-    stable_hash64,
     vocabulary,
 )
 from dedupe.similarity.signature import SCHEME, Signer
@@ -472,7 +471,7 @@ seen 100 and 25 times."""
 
 def text_key(text: str) -> int:
     """A 64-bit hash of a raw text: what picks the batch sample (order-free)."""
-    return stable_hash64(text)
+    return quick_hash64(text.encode(ENCODING, ERRORS))
 
 
 def sample_indices(keys: Sequence[int], size: int = RECURRING_SAMPLE) -> list[int]:
@@ -573,7 +572,7 @@ def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[i
         for doc in documents:
             data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
             table.append(doc, data)
-            keys.append(bytes_hash64(data))  # text_key(doc.text)
+            keys.append(quick_hash64(data))  # text_key(doc.text)
         table.spill.flush()  # on disk before workers are forked to read it
     except BaseException:
         table.spill.close()  # its writer thread and temporary file go now, not with the process

@@ -26,12 +26,26 @@ EMPTY = np.zeros(0, dtype=_U64)
 
 def stable_hash64(text: str) -> int:
     """BLAKE2b-64 of the text's UTF-8 (stable across runs and machines, unlike ``hash``)."""
-    return bytes_hash64(text.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
-def bytes_hash64(data: bytes) -> int:
-    """:func:`stable_hash64` of a text from its UTF-8 (``surrogatepass``), for a caller that has it."""
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+_QUICK_LENGTH = _U64(0xC2B2AE3D27D4EB4F)
+
+
+def quick_hash64(data: bytes) -> int:
+    """A fast 64-bit hash of bytes (stable across runs and machines), for choosing samples of texts:
+    the sum, modulo 2**64, over the 8-byte little-endian words of ``data`` (the last padded with zero
+    bytes) of ``fmix64(word + position * 0x9E3779B97F4A7C15)``, mixed with the length. The compiled
+    kernel takes about 0.3 us for a 2 KB news text, a tenth of BLAKE2b (:func:`stable_hash64`)."""
+    native = kernels()
+    if native is not None:
+        value: int = native.quick_hash64(data)
+        return value
+    full, tail = divmod(len(data), 8)
+    words = np.frombuffer(data + bytes(-len(data) % 8), dtype="<u8").astype(_U64)
+    with np.errstate(over="ignore"):
+        acc = fmix64(words + np.arange(full + (tail > 0), dtype=_U64) * _MULTS[0]).sum(dtype=_U64)
+        return int(fmix64(np.array([acc ^ (_U64(len(data)) * _QUICK_LENGTH)], dtype=_U64))[0])
 
 
 def hash_tokens(tokens: list[str]) -> np.ndarray:
