@@ -402,10 +402,15 @@ def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypa
     corpus = prepare(table, keys, ScanConfig())
     n = len(texts)
     codes = np.array([i * n + j for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
-    fast = corpus.content_jaccards(codes)
+    fast = corpus.content_jaccards(codes)  # many pairs: documents placed by a table of all of them
+    threaded = corpus.content_jaccards(codes, threads=3)
+    few = codes[::200]  # fewer pairs than a quarter of the documents: placed by searching
+    assert len(few) < n // 4
+    fast_few = corpus.content_jaccards(few, threads=2)
     monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
     slow = corpus.content_jaccards(codes)
     assert np.array_equal(fast, slow) and (fast > 0).sum() > 100
+    assert np.array_equal(threaded, slow) and np.array_equal(fast_few, slow[::200])
     corpus.close()
 
 
