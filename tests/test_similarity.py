@@ -840,3 +840,41 @@ def test_quick_hash64_is_its_definition_compiled_or_not(monkeypatch):
     # Pinned: the sample a scan counts recurring lines on must not change by accident.
     assert quick_hash64(b"The quick brown fox") == _quick_hash64_reference(b"The quick brown fox") == 11758307784171529671
     assert len(set(want)) == len(set(datas)) == len(datas)
+
+
+def test_compiled_vocabulary_folds_like_fold_text():
+    """``lookup_folded`` (the compiled table folding the raw text itself, or leaving it to Python)
+    gives the ids and joined tokens of ``lookup_text(fold_text(text), words=True)``, on texts mixing
+    ASCII with separators it folds itself and characters it must leave to Python."""
+    compiled_kernels()
+    from dedupe.normalize import content_form, fold_separators, fold_text
+    from dedupe.similarity.shingle import Vocabulary
+
+    separators = fold_separators()
+    folds = [chr(c) for c in range(0x10000) if (separators[c >> 3] >> (c & 7)) & 1]
+    assert {"£", "\u2019", "\u201c", "\u2014", "\u00a0", "\u2026", "\u00b4", "\u00a8"} <= set(folds)
+    assert not {"\u200b", "\u00ad", "\ufeff", "™", "½", "é", "ß", "\u0301", "Ａ", "ﬁ", "İ", "ǅ"} & set(folds)
+    alphabet = list("aZ09_ .,;'`\"-\n\t") + ["£", "\u2019", "\u00a0", "\u2026", "\u00b4", "\u00a8", "«", "€", "\u3000",
+                                            "é", "e\u0301", "ß", "™", "½", "\u200b", "\u00ad", "Ａ", "ﬁ", "İ", "🙂",
+                                            "\ud800", "北", "\u2028", "ǅ", "\u0301"]
+    rng = np.random.default_rng(11)
+    fast = Vocabulary(content_form, native=True)
+    slow = Vocabulary(content_form, native=False)
+    folded_by_kernel = 0
+    for _ in range(2000):
+        pool = alphabet if rng.random() < 0.3 else alphabet[: alphabet.index("é")]  # most: ASCII and separators
+        text = "".join(pool[k] for k in rng.integers(0, len(pool), size=int(rng.integers(0, 60))))
+        ids_f, joined_f = fast.lookup_folded(text)
+        ids_s, joined_s = slow.lookup_text(fold_text(text), words=True)
+        assert joined_f == joined_s, repr(text)
+        assert np.array_equal(fast.hashes[ids_f], slow.hashes[ids_s]), repr(text)
+        assert np.array_equal(fast.content[ids_f], slow.content[ids_s]), repr(text)
+        folded_by_kernel += fast._native.vocab_lookup(fast._table, text.encode("utf-8", "surrogatepass"),
+                                                      np.empty(len(text) * 4 + 1, dtype=np.int64), True, None,
+                                                      separators) is not None
+    assert 1000 < folded_by_kernel < 2000  # both ways taken
+    # Every separator, between words: the same tokens as folding in Python.
+    for char in folds:
+        text = f"Ab{char}Cd x{char}{char}9"
+        ids_f, joined_f = fast.lookup_folded(text)
+        assert joined_f == " ".join(tokenize(fold_text(text))).encode(), repr(char)

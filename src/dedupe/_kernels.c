@@ -535,26 +535,73 @@ static inline int token_char(const unsigned char *s, Py_ssize_t i, Py_ssize_t le
     return Py_UNICODE_ISALNUM(ch) ? 1 : 0;
 }
 
-/* vocab_lookup(vocab, data: bytes, out_ids: int64 buffer, words: bool) -> (count, joined, new_tokens)
+/* An ASCII word character (Python's ``\w``) lower-cased, 0 for any other ASCII character. */
+static const unsigned char LOWER_WORD[128] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
+    ['8'] = '8', ['9'] = '9', ['_'] = '_',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h',
+    ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
+    ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+    ['y'] = 'y', ['z'] = 'z',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h',
+    ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p',
+    ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x',
+    ['Y'] = 'y', ['Z'] = 'z',
+};
+
+/* vocab_lookup(vocab, data: bytes, out_ids: int64 buffer, words: bool[, out_lines[, separators]])
+ * -> (count, joined, new_tokens)
  * data is UTF-8: with ``words``, text whose tokens are its runs of word characters (as
  * normalize.tokenize finds them), else tokens separated by runs of spaces. Writes the tokens' ids
  * in order and returns their number, the tokens joined by single spaces, and the tokens seen for
- * the first time (in id order). */
+ * the first time (in id order).
+ *
+ * With ``separators`` (a bitmap of the Basic Multilingual Plane, bit c set for a character that
+ * normalize.fold_text turns into non-word characters only, and that no normalization joins to a
+ * neighbour; ``words`` mode, no ``out_lines``), data is a raw text, and the tokens are those of
+ * its fold_text: ASCII word characters lower-cased, every other character a separator. A text
+ * with a non-ASCII character outside the bitmap returns None, before anything is looked up. */
+static int fold_separable(const unsigned char *s, Py_ssize_t len, const unsigned char *sep) {
+    for (Py_ssize_t i = 0; i < len;) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int size = 1;
+        Py_UCS4 ch = utf8_at(s, i, len, &size);
+        if (ch >= 0x10000 || !((sep[ch >> 3] >> (ch & 7)) & 1)) return 0;
+        i += size;
+    }
+    return 1;
+}
+
 static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *capsule, *ids_obj, *lines_obj = Py_None;
+    PyObject *capsule, *ids_obj, *lines_obj = Py_None, *sep_obj = Py_None;
     Py_buffer data;
     int words = 0;
-    if (!PyArg_ParseTuple(args, "Oy*Op|O", &capsule, &data, &ids_obj, &words, &lines_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "Oy*Op|OO", &capsule, &data, &ids_obj, &words, &lines_obj, &sep_obj)) return NULL;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
-    Buf bufs[2];
+    Buf bufs[3];
     memset(bufs, 0, sizeof(bufs));
-    int with_lines = lines_obj != Py_None;
+    int with_lines = lines_obj != Py_None, fold = sep_obj != Py_None;
     if (!v || get_buf(ids_obj, &bufs[0], 8, 'i', 1, "out_ids") < 0 ||
-        (with_lines && get_buf(lines_obj, &bufs[1], 8, 'i', 1, "out_lines") < 0)) {
-        release(bufs, 2);
+        (with_lines && get_buf(lines_obj, &bufs[1], 8, 'i', 1, "out_lines") < 0) ||
+        (fold && get_buf(sep_obj, &bufs[2], 1, 'i', 0, "separators") < 0)) {
+        release(bufs, 3);
         PyBuffer_Release(&data);
         return NULL;
+    }
+    if (fold && (!words || with_lines || bufs[2].view.len != 0x10000 / 8)) {
+        PyErr_SetString(PyExc_ValueError, "separators: 8192 bytes, in words mode without out_lines");
+        release(bufs, 3);
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (fold && !fold_separable(data.buf, data.len, bufs[2].view.buf)) {
+        release(bufs, 3);
+        PyBuffer_Release(&data);
+        Py_RETURN_NONE;
     }
     const unsigned char *s = data.buf;
     Py_ssize_t len = data.len, cap = bufs[0].view.len / 8, count = 0, out_len = 0, line = 0;
@@ -566,22 +613,35 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     char *jb = PyBytes_AS_STRING(joined);
     int size = 1;
     for (Py_ssize_t i = 0; i < len;) {
-        while (i < len && !token_char(s, i, len, words, &size)) {
-            line += s[i] == '\n';
-            i += size;
+        if (fold) {
+            /* separators: any byte but an ASCII word character (non-ASCII ones checked above) */
+            while (i < len && !(s[i] < 0x80 && LOWER_WORD[s[i]])) i++;
+        } else {
+            while (i < len && !token_char(s, i, len, words, &size)) {
+                line += s[i] == '\n';
+                i += size;
+            }
         }
         if (i >= len) break;
         Py_ssize_t start = i;
-        while (i < len && token_char(s, i, len, words, &size)) i += size;
+        if (out_len) jb[out_len++] = ' ';
+        const char *token_at = jb + out_len;
+        if (fold) {
+            while (i < len && s[i] < 0x80 && LOWER_WORD[s[i]]) jb[out_len++] = (char)LOWER_WORD[s[i++]];
+        } else {
+            while (i < len && token_char(s, i, len, words, &size)) i += size;
+            memcpy(jb + out_len, s + start, (size_t)(i - start));
+            out_len += i - start;
+        }
         if (count >= cap) {
             PyErr_SetString(PyExc_ValueError, with_lines ? "out_ids or out_lines too small" : "out_ids too small");
             goto fail;
         }
         int is_new = 0;
-        int64_t id = vocab_id(v, (const char *)s + start, i - start, &is_new);
+        int64_t id = vocab_id(v, token_at, i - start, &is_new);
         if (id < 0) goto fail;
         if (is_new) {
-            PyObject *token = PyUnicode_DecodeUTF8((const char *)s + start, i - start, "surrogatepass");
+            PyObject *token = PyUnicode_DecodeUTF8(token_at, i - start, "surrogatepass");
             if (!token || PyList_Append(fresh, token) < 0) {
                 Py_XDECREF(token);
                 goto fail;
@@ -590,21 +650,18 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
         }
         if (with_lines) out_lines[count] = line;
         out[count++] = id;
-        if (out_len) jb[out_len++] = ' ';
-        memcpy(jb + out_len, s + start, (size_t)(i - start));
-        out_len += i - start;
     }
     if (_PyBytes_Resize(&joined, out_len) < 0) {
         joined = NULL;
         goto fail;
     }
-    release(bufs, 2);
+    release(bufs, 3);
     PyBuffer_Release(&data);
     return Py_BuildValue("nNN", count, joined, fresh);
 fail:
     Py_XDECREF(joined);
     Py_XDECREF(fresh);
-    release(bufs, 2);
+    release(bufs, 3);
     PyBuffer_Release(&data);
     return NULL;
 }
@@ -633,19 +690,6 @@ static inline int word_stats_char(int kind, const void *data, Py_ssize_t i) {
  * as the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
  * (a vocabulary, see vocab_new). None when a non-ASCII character of ``text`` is a word character:
  * case-folding such words is left to Python. */
-/* An ASCII word character (Python's ``\w``) lower-cased, 0 for any other ASCII character. */
-static const unsigned char LOWER_WORD[128] = {
-    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
-    ['8'] = '8', ['9'] = '9', ['_'] = '_',
-    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h',
-    ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
-    ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
-    ['y'] = 'y', ['z'] = 'z',
-    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h',
-    ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p',
-    ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x',
-    ['Y'] = 'y', ['Z'] = 'z',
-};
 
 /* The scan of word_stats over the characters of kind ``kind`` (inlined twice: once for ASCII texts,
  * where every read is a byte, once for the others). Returns -1 for a non-ASCII word character. */

@@ -33,7 +33,7 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.io import ReadOptions, iter_documents
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
-from dedupe.normalize import fold_text, normalize_text
+from dedupe.normalize import normalize_text
 from dedupe.similarity.align import (
     ScoredSentences,
     Sentences,
@@ -348,11 +348,15 @@ def fingerprint(index: int, text: str, config: ScanConfig) -> Fingerprint:
 
 
 def _token_ids(text: str, config: ScanConfig) -> tuple[str, np.ndarray, bytes]:
-    """The normalized text, the vocabulary ids of its tokens and the tokens joined by spaces."""
-    # Tokens ignore whitespace, so only character shingles need the whitespace-collapsed text.
-    normalized = normalize_text(text) if config.shingle.kind == "char" else fold_text(text)
-    ids, joined = vocabulary().lookup_text(normalized, words=True)
-    return normalized, ids, joined
+    """The normalized text (character shingles only: ``""`` for word shingles, which do not need
+    it), the vocabulary ids of its tokens and the tokens joined by spaces."""
+    if config.shingle.kind == "char":
+        normalized = normalize_text(text)
+        ids, joined = vocabulary().lookup_text(normalized, words=True)
+        return normalized, ids, joined
+    # Tokens ignore whitespace: the tokens of the folded text, folded by the vocabulary if it can.
+    ids, joined = vocabulary().lookup_folded(text)
+    return "", ids, joined
 
 
 def _digest(joined: bytes) -> bytes:
@@ -427,7 +431,7 @@ def _sample_chunk(items: list[tuple[int, bool, bool]]) -> list[tuple[frozenset[s
     for index, lines, words in items:
         text = table.text(index)
         keys = recurring_line_keys(text) if lines else frozenset()
-        out.append((keys, content_hashes(fold_text(text)) if words else None))
+        out.append((keys, content_hashes(text) if words else None))
     return out
 
 

@@ -114,8 +114,23 @@ class Vocabulary:
                 if "" in tokens:
                     tokens = [t for t in tokens if t]
             return self.lookup(tokens), " ".join(tokens).encode("utf-8", "surrogatepass")
-        ids, joined, _ = self._native_lookup(text, words, False)
-        return ids, joined
+        found = self._native_lookup(text, words, False)
+        assert found is not None
+        return found[0], found[1]
+
+    def lookup_folded(self, text: str) -> tuple[np.ndarray, bytes]:
+        """``lookup_text(fold_text(text), words=True)``. The compiled table folds a text itself when
+        its non-ASCII characters all are separators that folding keeps so
+        (:func:`~dedupe.normalize.fold_separators`: punctuation, currency signs, curly quotes,
+        dashes, no-break spaces), which spares folding it in Python (17.6 us for a news text with a
+        pound sign, 2.2 us for an ASCII one)."""
+        from dedupe.normalize import fold_separators, fold_text
+
+        if self._table is not None and self._native is not None:
+            found = self._native_lookup(text, True, False, fold_separators())
+            if found is not None:
+                return found[0], found[1]
+        return self.lookup_text(fold_text(text), words=True)
 
     def lookup_lines(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the word tokens of ``text`` (those of ``lookup_text(text, words=True)``) and the
@@ -126,11 +141,14 @@ class Vocabulary:
             per_line = tokenize_lines(text.split("\n"))
             ids = self.lookup([t for tokens in per_line for t in tokens])
             return ids, np.repeat(np.arange(len(per_line), dtype=np.int64), [len(t) for t in per_line])
-        ids, _, lines = self._native_lookup(text, True, True)
-        assert lines is not None
-        return ids, lines
+        found = self._native_lookup(text, True, True)
+        assert found is not None and found[2] is not None
+        return found[0], found[2]
 
-    def _native_lookup(self, text: str, words: bool, lines: bool) -> tuple[np.ndarray, bytes, np.ndarray | None]:
+    def _native_lookup(self, text: str, words: bool, lines: bool,
+                       separators: bytes | None = None) -> tuple[np.ndarray, bytes, np.ndarray | None] | None:
+        """The compiled lookup; with ``separators`` (:meth:`lookup_folded`), None when it leaves the
+        text to Python."""
         assert self._native is not None
         data = text.encode("utf-8", "surrogatepass")
         most = len(data) // 2 + 1  # tokens in the text, at most
@@ -139,9 +157,14 @@ class Vocabulary:
             self._size = 0
         ids = np.empty(most, dtype=np.int64)
         line_of = np.empty(most, dtype=np.int64) if lines else None
+        extra: tuple[object, ...] = () if line_of is None else (line_of,)
+        if separators is not None:
+            extra = (None, separators)
         try:
-            extra = () if line_of is None else (line_of,)
-            count, joined, fresh = self._native.vocab_lookup(self._table, data, ids, words, *extra)
+            found = self._native.vocab_lookup(self._table, data, ids, words, *extra)
+            if found is None:
+                return None
+            count, joined, fresh = found
         except BaseException:
             # The table may hold tokens of this call that Python has no hashes for: start afresh.
             self._table = self._native.vocab_new()
@@ -189,14 +212,11 @@ def ids_units(ids: np.ndarray, spec: ShingleSpec, normalized: str) -> tuple[np.n
     return units, vocab.content[ids]
 
 
-def content_hashes(normalized: str) -> np.ndarray:
+def content_hashes(text: str) -> np.ndarray:
     """Sorted unique hashes of the content words (stemmed, function words left out) of the tokens
-    of normalized text."""
+    of a text (those of its :func:`~dedupe.normalize.fold_text`)."""
     vocab = vocabulary()
-    return _content_of(vocab, vocab.lookup_text(normalized, words=True)[0])
-
-
-def _content_of(vocab: Vocabulary, ids: np.ndarray) -> np.ndarray:
+    ids = vocab.lookup_folded(text)[0]  # first: it may grow (replace) the content array
     return content_set(vocab.content[ids])
 
 
