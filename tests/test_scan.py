@@ -514,3 +514,33 @@ def test_spill_unshare_does_not_wait_for_the_lock_of_a_killed_appender():
     assert not done.is_alive()
     assert spill.size == 3 and spill.read(0, 3) == b"abc"
     spill.close()
+
+
+_INDENTED_CASES = [
+    {"a": [1, 2, {}], "b": {}, "c": [], "d": "é\n\"\x01\u2028", "e": None, "f": True, "g": -0.0, "h": 0.8},
+    {"small": 1e-05, "tiny": -3e-07},  # floats orjson writes otherwise ("0.00001", "-3e-7")
+    {"large": 1e16, "larger": 1.2345678901234568e17, "edge": 0.0001, "id": 2**64},  # int beyond 64 bits
+    {"surrogate": "a\ud800b"},
+    {1: "int key"},
+    {"text": "looks like a number: 0.00001, [1e-5"},
+    [[], [{}], "x"],
+]
+
+
+@pytest.mark.parametrize("obj", _INDENTED_CASES)
+def test_indented_json_is_json_dumps_byte_for_byte(obj):
+    from dedupe.render.json import dumps_indented
+
+    assert dumps_indented(obj) == json.dumps(obj, ensure_ascii=False, indent=2)
+
+
+def test_indented_scan_json_is_written_by_orjson_as_json_would(monkeypatch):
+    """A scan's JSON (similarities, timings, unicode ids) goes the fast way, with json's bytes."""
+    from dedupe.pipeline import settings_summary
+    from dedupe.render import json as render_json
+
+    result = scan_paths([str(SEEDS)], ScanConfig())
+    obj = render_json.scan_to_dict(result, settings_summary(ScanConfig()))
+    want = json.dumps(obj, ensure_ascii=False, indent=2)
+    monkeypatch.setattr(render_json.json, "dumps", lambda *a, **k: pytest.fail("json.dumps used"))
+    assert render_json.dumps_indented(obj) == want

@@ -314,8 +314,7 @@ def scan(
         else:
             _emit(render_json.iter_emit_lines(result, emit, fmt))
     elif fmt == "json":
-        _emit([json.dumps(render_json.scan_to_dict(result, settings_summary(config), diffs), ensure_ascii=False,
-                          indent=2)])
+        _emit([render_json.dumps_indented(render_json.scan_to_dict(result, settings_summary(config), diffs))])
     elif fmt == "jsonl":
         _emit(render_json.iter_scan_jsonl(result, diffs))
     else:
@@ -560,7 +559,9 @@ def diff(
     _warn_skipped(skipped, quiet)
     result = diff_documents(doc_a, doc_b, config, _clean_config(rules))
     if fmt == "json":
-        _emit([json.dumps(result.to_dict(), ensure_ascii=False, indent=2)])
+        from dedupe.render.json import dumps_indented
+
+        _emit([dumps_indented(result.to_dict())])
     else:
         from dedupe.render.diff import render_diff
 
@@ -689,7 +690,9 @@ def index_query(
         from dedupe.index import describe_index
 
         settings = settings_summary(config_from_settings(describe_index(location)["settings"], config))
-        _emit([json.dumps(render_index.query_to_dict(result, settings), ensure_ascii=False, indent=2)])
+        from dedupe.render.json import dumps_indented
+
+        _emit([dumps_indented(render_index.query_to_dict(result, settings))])
     elif fmt == "jsonl":
         _emit(render_index.iter_query_jsonl(result))
     else:
@@ -731,7 +734,9 @@ def index_stats(location: str, fmt: str, debug: bool) -> int:
 
     info = describe_index(location)
     if fmt == "json":
-        _emit([json.dumps(info, ensure_ascii=False, indent=2)])
+        from dedupe.render.json import dumps_indented
+
+        _emit([dumps_indented(info)])
     else:
         from dedupe.render.index import render_stats
 
