@@ -140,6 +140,9 @@ _JSON_CASES = [
     "[1, 2]",
     '"a string"',
     "[" * 5000 + "]" * 5000,
+    '{"text": "deep", "meta": ' + "[" * 1010 + "]" * 1010 + "}",  # orjson parses it, json does not
+    '{"text": "deep enough", "meta": ' + "[" * 450 + "]" * 450 + "}",
+    '[{"a": ' + "{}" + "}]",
 ]
 
 

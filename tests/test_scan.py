@@ -519,7 +519,10 @@ def test_spill_unshare_does_not_wait_for_the_lock_of_a_killed_appender():
 _INDENTED_CASES = [
     {"a": [1, 2, {}], "b": {}, "c": [], "d": "é\n\"\x01\u2028", "e": None, "f": True, "g": -0.0, "h": 0.8},
     {"small": 1e-05, "tiny": -3e-07},  # floats orjson writes otherwise ("0.00001", "-3e-7")
-    {"large": 1e16, "larger": 1.2345678901234568e17, "edge": 0.0001, "id": 2**64},  # int beyond 64 bits
+    {"large": 1e16, "larger": 1.2345678901234568e17, "edge": 0.0001, "up": 9999999999999998.0},
+    {"id": 2**64},  # an integer beyond 64 bits
+    {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")},  # orjson: null
+    {"none": None, "value": 0.5},
     {"surrogate": "a\ud800b"},
     {1: "int key"},
     {"text": "looks like a number: 0.00001, [1e-5"},
@@ -544,3 +547,16 @@ def test_indented_scan_json_is_written_by_orjson_as_json_would(monkeypatch):
     want = json.dumps(obj, ensure_ascii=False, indent=2)
     monkeypatch.setattr(render_json.json, "dumps", lambda *a, **k: pytest.fail("json.dumps used"))
     assert render_json.dumps_indented(obj) == want
+
+
+def test_one_job_fingerprinting_keeps_no_worker_state():
+    """Run in this process, the fingerprint stage leaves nothing behind: the signatures are freed
+    with the corpus's, before the content index is banded (half a gigabyte at a million documents)."""
+    from dedupe import pipeline
+
+    docs = [Document(f"d{k}", seed_text(f"{k % 5:03}") + f" Copy {k}.", "mem", k) for k in range(20)]
+    table, keys = pipeline.read_documents(docs)
+    corpus = pipeline.prepare(table, keys, ScanConfig(), jobs=1)
+    assert corpus.shingle_sigs.any()
+    assert pipeline._W.get("signatures") is None and pipeline._W.get("table") is None
+    corpus.close()

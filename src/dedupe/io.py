@@ -314,15 +314,39 @@ def parse_json(raw: str, id_field: str) -> Any:
     lone surrogates, ``NaN`` and numbers beyond a double, which the standard library accepts) the
     standard library decides, with its own messages. The one value orjson gives differently is an
     integer beyond 64 bits, as a float: the record is parsed again when its id (the only field read
-    as a number) came out as a float. (Other fields may differ so; they are not read.)
+    as a number) came out as a float. (Other fields may differ so; they are not read.) And orjson
+    parses deeper nesting than json: a deeply nested record is parsed again.
     """
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(raw)
-    if isinstance(record, dict) and type(record.get(id_field)) is float:
-        return json.loads(raw)
-    return record
+    if type(record) is dict:
+        if type(record.get(id_field)) is float:
+            return json.loads(raw)
+        for value in record.values():  # most records: a flat object of strings
+            if type(value) is dict or type(value) is list:
+                break
+        else:
+            return record
+    # orjson parses up to 1,023 levels of nesting, json fewer (RecursionError, where the limit of
+    # the interpreter's stack is): json decides records nested deeper than it surely parses.
+    return json.loads(raw) if _nested_deeper_than(record, _SURELY_PARSED_DEPTH) else record
+
+
+_SURELY_PARSED_DEPTH = 400
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` (parsed JSON) holds containers nested more than ``limit`` deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if type(item) is dict else item if type(item) is list else ()
+        stack.extend((child, depth + 1) for child in children if type(child) is dict or type(child) is list)
+    return False
 
 
 def _parse_records(

@@ -64,9 +64,10 @@ _SEPARATOR_RANGES = ((0x80, 0x300), (0x2000, 0x2C00), (0x3000, 0x3040))
 def fold_separators() -> bytes:
     """A bitmap of the Basic Multilingual Plane (bit ``c`` of byte ``c >> 3``) of the characters that
     separate tokens in :func:`fold_text`'s output exactly as any ASCII punctuation does, whatever
-    surrounds them: each is no word character, is left as it is by NFKC and joins no neighbour
-    (no combining or spacing mark), and folds (typography, case) to a non-empty string without a
-    word character. A text whose non-ASCII characters all are such has the tokens of its ASCII
+    surrounds them: each is no word character and no mark, what NFKC makes of it begins with a
+    character that composes with nothing before it (NFKC may change it: "…" to "...", a no-break
+    space to a space), and it folds (NFKC, typography, case) to a non-empty string without a word
+    character. A text whose non-ASCII characters all are such has the tokens of its ASCII
     characters lower-cased, which the compiled vocabulary finds without folding the text
     (:meth:`~dedupe.similarity.shingle.Vocabulary.lookup_folded`). About 4,000 characters tried."""
     bits = bytearray(0x10000 // 8)

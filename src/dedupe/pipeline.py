@@ -690,6 +690,7 @@ def prepare(
             t_sign += res.sign_seconds
     finally:
         corpus.spill.unshare()
+        _W.clear()  # run in this process (one job), the stage's state goes with it: the signatures too
     t2 = time.perf_counter()
     share = t_clean / (t_clean + t_sign) if t_clean + t_sign else 0.0
     timings["count"] = timings.get("count", 0.0) + t1 - t0
