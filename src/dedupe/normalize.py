@@ -69,7 +69,7 @@ def fold_separators() -> bytes:
     space to a space), and it folds (NFKC, typography, case) to a non-empty string without a word
     character. A text whose non-ASCII characters all are such has the tokens of its ASCII
     characters lower-cased, which the compiled vocabulary finds without folding the text
-    (:meth:`~dedupe.similarity.shingle.Vocabulary.lookup_folded`). About 4,000 characters tried."""
+    (:meth:`~dedupe.similarity.shingle.Vocabulary.lookup_folded`). 3,776 characters tried, 2,689 kept."""
     bits = bytearray(0x10000 // 8)
     for lo, hi in _SEPARATOR_RANGES:
         for code in range(lo, hi):
