@@ -14,6 +14,7 @@ from itertools import repeat
 import numpy as np
 
 from dedupe.config import ShingleSpec
+from dedupe.normalize import content_form, fold_separators, fold_text, tokenize, tokenize_lines
 from dedupe.similarity.native import kernels
 
 _U64 = np.uint64
@@ -106,8 +107,6 @@ class Vocabulary:
         separated by runs of spaces."""
         if self._table is None or self._native is None:
             if words:
-                from dedupe.normalize import tokenize
-
                 tokens = tokenize(text)
             else:
                 tokens = text.split(" ")
@@ -124,8 +123,6 @@ class Vocabulary:
         (:func:`~dedupe.normalize.fold_separators`: punctuation, currency signs, curly quotes,
         dashes, no-break spaces), which spares folding it in Python (17.6 us for a news text with a
         pound sign, 2.2 us for an ASCII one)."""
-        from dedupe.normalize import fold_separators, fold_text
-
         if self._table is not None and self._native is not None:
             found = self._native_lookup(text, True, False, fold_separators())
             if found is not None:
@@ -136,8 +133,6 @@ class Vocabulary:
         """Ids of the word tokens of ``text`` (those of ``lookup_text(text, words=True)``) and the
         line of each (0-based, lines end at line feeds)."""
         if self._table is None or self._native is None:
-            from dedupe.normalize import tokenize_lines
-
             per_line = tokenize_lines(text.split("\n"))
             ids = self.lookup([t for tokens in per_line for t in tokens])
             return ids, np.repeat(np.arange(len(per_line), dtype=np.int64), [len(t) for t in per_line])
@@ -197,8 +192,6 @@ def vocabulary() -> Vocabulary:
     """This process's vocabulary (one per choice of compiled or Python table)."""
     native = kernels() is not None
     if native not in _VOCABS:
-        from dedupe.normalize import content_form
-
         _VOCABS[native] = Vocabulary(content_form, native=native)
     return _VOCABS[native]
 
