@@ -4,6 +4,8 @@
 compiler), the install still succeeds and dedupe uses its NumPy code, with the same results.
 """
 
+import os
+
 from setuptools import Extension, setup
 
 setup(
@@ -12,6 +14,7 @@ setup(
             "dedupe._kernels",
             sources=["src/dedupe/_kernels.c"],
             extra_compile_args=["-O3"],
+            libraries=["m"] if os.name == "posix" else [],  # log1p
             optional=True,
         )
     ]

@@ -705,6 +705,96 @@ def test_scored_sentences_round_trip_and_score_like_the_sentence_set(text):
         assert align_content(x, y, 0.3) == align_content(*plain, 0.3)
 
 
+def _sentence_pairs(seed: int, count: int) -> list[tuple[str, str]]:
+    """Pairs of texts from shared sentences, with typos and rewordings: bounds that pass and that fail."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [f"w{k}x" for k in range(150)] + ["the", "of", "and", "caf\u00e9", "2024", "\u00fcber"]
+    base = [" ".join(rng.choice(vocab) for _ in range(rng.randint(2, 14))).capitalize() + "." for _ in range(60)]
+
+    def variant(sentence: str) -> str:
+        words = sentence.split()
+        for _ in range(rng.randint(0, 3)):
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+        return " ".join(words) + ("" if words[-1].endswith(".") else ".")
+
+    pairs = [("", "One sentence."), ("Only one.", "")]
+    for _ in range(count):
+        a = rng.sample(base, rng.randint(1, 10))
+        kept = rng.choice([0.1, 0.5, 0.8, 1.0])  # from unrelated texts to copies
+        b = [variant(x) if rng.random() < 0.5 else x for x in a if rng.random() < kept] + rng.sample(base, rng.randint(0, 4))
+        pairs.append((" ".join(a), "\n".join(b) if rng.random() < 0.5 else " ".join(b)))
+    return pairs
+
+
+def test_stored_reach_is_both_bounds_of_the_sentences():
+    from dedupe.similarity import align
+
+    compiled_kernels()
+    long_text = " ".join(f"Sentence {k} here." for k in range(300))  # 300 x 300 sentence pairs: no copy bound
+    pairs = _sentence_pairs(11, 300) + [(long_text, long_text), (long_text, "Sentence 1 here.")]
+    for text_a, text_b in pairs:
+        a, b = align.scored_sentences(text_a), align.scored_sentences(text_b)
+        for ratio, overlap in ((0.85, 0.3), (0.5, 0.6)):
+            got = align.stored_reach(a.to_bytes(), b.to_bytes(), ratio, overlap)
+            assert got is not None and (got.sentences_a, got.sentences_b) == (len(a), len(b))
+            assert got.content == align._content_reach(a, b, overlap)
+            if len(a) and len(b) and len(a) * len(b) <= align._BOUND_CELLS:
+                assert got.copies == align._copy_reach(a.char_counts, b.char_counts, ratio)
+            else:
+                assert got.copies is None
+
+
+def test_stored_reach_refuses_bytes_that_are_no_stored_sentences():
+    from dedupe.similarity import align
+
+    kernels = compiled_kernels()
+    good = align.scored_sentences("A first sentence. And a second one.").to_bytes()
+    order_at = 64 + 8 * int(np.frombuffer(good, np.int64, 8)[2])
+    bad_order = good[:order_at] + b"\xff" + good[order_at + 1 :]
+    for blob, message in ((b"", "not stored"), (good[:-1], "wrong size"), (b"x" * 64, "not stored"),
+                          (good + b"x", "wrong size"), (bad_order, "out of range")):
+        with pytest.raises(ValueError, match=message):
+            kernels.stored_reach(good, blob, 0.85, 0.3, 1.0, 100)
+        with pytest.raises(ValueError):
+            align.ScoredSentences.from_bytes(blob) if message != "out of range" else kernels.stored_reach(
+                blob, good, 0.85, 0.3, 1.0, 100)
+
+
+@pytest.mark.parametrize("changes", [{}, {"near_coverage": 0.0}, {"paraphrase_threshold": 0.0, "paraphrase_other": 0.0},
+                                     {"paraphrase": False}, {"min_containment_shingles": 1}, {"sentence_overlap": 0.6}])
+def test_pairs_that_the_stored_bounds_rule_out_are_different(changes):
+    import dataclasses
+
+    from dedupe.similarity import align
+    from dedupe.similarity.verify import sentences_may_decide, verify_by_sentences
+
+    compiled_kernels()
+    config = dataclasses.replace(ScanConfig(), **changes)
+    ruled_out = {10: 0, 60: 0}  # by the shingles of the shorter text: copies count from 40 on
+    decided = 0
+    for text_a, text_b in _sentence_pairs(12, 250):
+        a, b = align.scored_sentences(text_a), align.scored_sentences(text_b)
+        reach = align.stored_reach(a.to_bytes(), b.to_bytes(), config.sentence_ratio, config.sentence_overlap)
+        assert reach is not None
+        for smaller in ruled_out:
+            found = verify_by_sentences(0, 1, smaller, [a, b].__getitem__, config)
+            decided += found is not None
+            if not sentences_may_decide(reach, smaller, config):
+                ruled_out[smaller] += 1
+                assert found is None, (text_a, text_b, smaller)
+    assert decided > 10
+    if "paraphrase_threshold" in changes:
+        assert ruled_out == {10: 0, 60: 0}  # thresholds of 0: every pair is aligned
+    elif "near_coverage" in changes:
+        assert ruled_out[60] == 0 and ruled_out[10] > 10  # copies aligned where they count
+    elif "min_containment_shingles" in changes:
+        assert ruled_out[10] == ruled_out[60] > 10  # copies count for both
+    else:
+        assert min(ruled_out.values()) > 10
+
+
 @pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])
 def test_sorted_unique_is_np_unique(dtype):
     from dedupe.similarity.shingle import sorted_unique

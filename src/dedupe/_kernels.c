@@ -12,6 +12,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1527,6 +1528,37 @@ static void char_reach_loop(const int32_t *a, Py_ssize_t na, const int32_t *b, P
     }
 }
 
+/* The copy bound of two texts' character counts (char_reach's result into out[4]); -1 with
+ * MemoryError set when memory runs out. */
+static int char_reach_core(const int32_t *a, Py_ssize_t na, const int32_t *b, Py_ssize_t nb, double ratio,
+                           double factor, double *out) {
+    int64_t *la = PyMem_Calloc((size_t)(na + nb + 1), sizeof(int64_t)), *lb = la + na;
+    char *near_a = PyMem_Calloc((size_t)(na + nb + 1), 1), *near_b = near_a + na;
+    if (!la || !near_a) {
+        PyMem_Free(la);
+        PyMem_Free(near_a);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < na; i++)
+        for (int k = 0; k < CHAR_BINS; k++) la[i] += a[i * CHAR_BINS + k];
+    for (Py_ssize_t j = 0; j < nb; j++)
+        for (int k = 0; k < CHAR_BINS; k++) lb[j] += b[j * CHAR_BINS + k];
+    char_reach_loop(a, na, b, nb, la, lb, ratio, factor, near_a, near_b);
+    out[0] = out[1] = out[2] = out[3] = 0.0;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        out[1] += (double)la[i];
+        if (near_a[i]) out[0] += (double)la[i];
+    }
+    for (Py_ssize_t j = 0; j < nb; j++) {
+        out[3] += (double)lb[j];
+        if (near_b[j]) out[2] += (double)lb[j];
+    }
+    PyMem_Free(la);
+    PyMem_Free(near_a);
+    return 0;
+}
+
 static PyObject *char_reach(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *objs[2];
@@ -1544,34 +1576,12 @@ static PyObject *char_reach(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "counts must be rows of 32 int32");
         return NULL;
     }
-    Py_ssize_t na = bufs[0].view.len / row, nb = bufs[1].view.len / row;
-    const int32_t *a = bufs[0].view.buf, *b = bufs[1].view.buf;
-    int64_t *la = PyMem_Calloc((size_t)(na + nb + 1), sizeof(int64_t)), *lb = la + na;
-    char *near_a = PyMem_Calloc((size_t)(na + nb + 1), 1), *near_b = near_a + na;
-    if (!la || !near_a) {
-        PyMem_Free(la);
-        PyMem_Free(near_a);
-        release(bufs, 2);
-        return PyErr_NoMemory();
-    }
-    for (Py_ssize_t i = 0; i < na; i++)
-        for (int k = 0; k < CHAR_BINS; k++) la[i] += a[i * CHAR_BINS + k];
-    for (Py_ssize_t j = 0; j < nb; j++)
-        for (int k = 0; k < CHAR_BINS; k++) lb[j] += b[j * CHAR_BINS + k];
-    char_reach_loop(a, na, b, nb, la, lb, ratio, factor, near_a, near_b);
-    double reached_a = 0, total_a = 0, reached_b = 0, total_b = 0;
-    for (Py_ssize_t i = 0; i < na; i++) {
-        total_a += (double)la[i];
-        if (near_a[i]) reached_a += (double)la[i];
-    }
-    for (Py_ssize_t j = 0; j < nb; j++) {
-        total_b += (double)lb[j];
-        if (near_b[j]) reached_b += (double)lb[j];
-    }
-    PyMem_Free(la);
-    PyMem_Free(near_a);
+    double out[4];
+    int failed = char_reach_core(bufs[0].view.buf, bufs[0].view.len / row, bufs[1].view.buf, bufs[1].view.len / row,
+                                 ratio, factor, out);
     release(bufs, 2);
-    return Py_BuildValue("dddd", reached_a, total_a, reached_b, total_b);
+    if (failed) return NULL;
+    return Py_BuildValue("dddd", out[0], out[1], out[2], out[3]);
 }
 
 /* content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, order_b, df_b, rows_b, cols_b, n_b,
@@ -1607,6 +1617,37 @@ static int reach_side(const int64_t *rows, const int64_t *cols, Py_ssize_t entri
     }
     PyMem_Free(total);
     return 0;
+}
+
+/* content_reach's work once its arguments are checked (``va``/``vb`` words, ``ea``/``eb`` entries);
+ * the result goes into out[4]. -1 with an exception set on bad numbers or no memory. */
+static int content_reach_core(const uint64_t *keys_a, const int64_t *order_a, const int64_t *df_a, const int64_t *rows_a,
+                              const int64_t *cols_a, Py_ssize_t va, Py_ssize_t ea, Py_ssize_t n_a,
+                              const uint64_t *keys_b, const int64_t *order_b, const int64_t *df_b, const int64_t *rows_b,
+                              const int64_t *cols_b, Py_ssize_t vb, Py_ssize_t eb, Py_ssize_t n_b, const double *idf,
+                              Py_ssize_t n_idf, double overlap, double factor, double *out) {
+    int64_t *jdf_a = PyMem_Malloc((size_t)(va + vb + 1) * sizeof(int64_t)), *jdf_b = jdf_a + va;
+    char *in_b = PyMem_Calloc((size_t)(va + vb + 1), 1), *in_a = in_b + va;
+    int failed = !jdf_a || !in_b;
+    if (failed) PyErr_NoMemory();
+    if (!failed) {
+        memcpy(jdf_a, df_a, (size_t)va * sizeof(int64_t));
+        memcpy(jdf_b, df_b, (size_t)vb * sizeof(int64_t));
+        for (Py_ssize_t p = 0, q = 0; p < va && q < vb;) {  /* the words of both: a merge of the sorted keys */
+            if (keys_a[p] < keys_b[q]) p++;
+            else if (keys_b[q] < keys_a[p]) q++;
+            else {
+                int64_t wa = order_a[p++], wb = order_b[q++];
+                jdf_a[wa] = jdf_b[wb] = df_a[wa] + df_b[wb];
+                in_b[wa] = in_a[wb] = 1;
+            }
+        }
+        failed = reach_side(rows_a, cols_a, ea, n_a, jdf_a, in_b, va, idf, n_idf, overlap, factor, out) < 0 ||
+                 reach_side(rows_b, cols_b, eb, n_b, jdf_b, in_a, vb, idf, n_idf, overlap, factor, out + 2) < 0;
+    }
+    PyMem_Free(jdf_a);
+    PyMem_Free(in_b);
+    return failed ? -1 : 0;
 }
 
 static PyObject *content_reach(PyObject *self, PyObject *args) {
@@ -1647,31 +1688,135 @@ static PyObject *content_reach(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
-    int64_t *jdf_a = PyMem_Malloc((size_t)(va + vb + 1) * sizeof(int64_t)), *jdf_b = jdf_a + va;
-    char *in_b = PyMem_Calloc((size_t)(va + vb + 1), 1), *in_a = in_b + va;
     double out[4];
-    int failed = !jdf_a || !in_b;
-    if (failed) PyErr_NoMemory();
-    if (!failed) {
-        memcpy(jdf_a, df_a, (size_t)va * sizeof(int64_t));
-        memcpy(jdf_b, df_b, (size_t)vb * sizeof(int64_t));
-        for (Py_ssize_t p = 0, q = 0; p < va && q < vb;) {  /* the words of both: a merge of the sorted keys */
-            if (keys_a[p] < keys_b[q]) p++;
-            else if (keys_b[q] < keys_a[p]) q++;
-            else {
-                int64_t wa = order_a[p++], wb = order_b[q++];
-                jdf_a[wa] = jdf_b[wb] = df_a[wa] + df_b[wb];
-                in_b[wa] = in_a[wb] = 1;
-            }
-        }
-        failed = reach_side(rows_a, cols_a, ea, n_a, jdf_a, in_b, va, idf, n_idf, overlap, factor, out) < 0 ||
-                 reach_side(rows_b, cols_b, eb, n_b, jdf_b, in_a, vb, idf, n_idf, overlap, factor, out + 2) < 0;
-    }
-    PyMem_Free(jdf_a);
-    PyMem_Free(in_b);
+    int failed = content_reach_core(keys_a, order_a, df_a, rows_a, cols_a, va, ea, n_a, keys_b, order_b, df_b, rows_b,
+                                    cols_b, vb, eb, n_b, idf, n_idf, overlap, factor, out);
     release(bufs, 11);
     if (failed) return NULL;
     return Py_BuildValue("dddd", out[0], out[1], out[2], out[3]);
+}
+
+/* stored_reach(blob_a, blob_b, ratio, overlap, factor, bound_cells)
+ *   -> (n_a, n_b, copy_reached_a, copy_total_a, copy_reached_b, copy_total_b,
+ *       content_reached_a, content_total_a, content_reached_b, content_total_b)
+ * Both bounds of verification's sentence tests (char_reach at ``ratio``, content_reach at ``overlap``
+ * with the idf table of align._idf_table(n_a + n_b)) for two texts' stored sentences, read from
+ * the bytes of align.ScoredSentences.to_bytes (layout: align._stored_layout) without making Python
+ * objects of them. The copy bound is left at zeros when a text has no sentences or
+ * n_a * n_b > bound_cells (align_copies_reaching does not compute it then). */
+typedef struct {
+    Py_ssize_t n, words, entries;
+    int64_t *order, *df, *rows, *cols; /* one allocation, in this order */
+    uint64_t *keys;                    /* the words' hashes in the order of ``order`` (sorted) */
+    int32_t *counts;
+} StoredSentences;
+
+static void stored_free(StoredSentences *s) {
+    PyMem_Free(s->order);
+    PyMem_Free(s->keys);
+    PyMem_Free(s->counts);
+}
+
+static inline int64_t stored_number(const unsigned char *p, int width, Py_ssize_t k) {
+    if (width == 1) return p[k];
+    if (width == 2) {
+        uint16_t v;
+        memcpy(&v, p + 2 * k, 2);
+        return v;
+    }
+    int64_t v;
+    memcpy(&v, p + 8 * k, 8);
+    return v;
+}
+
+/* Decode and check one blob; -1 with ValueError or MemoryError set. */
+static int stored_parse(const unsigned char *buf, Py_ssize_t len, StoredSentences *s) {
+    memset(s, 0, sizeof(*s));
+    int64_t head[8];
+    const char *bad = NULL;
+    if (len < 64) bad = "not stored sentences";
+    else {
+        memcpy(head, buf, sizeof(head));
+        if (head[0] != 0x31534E5453LL || (head[4] != 1 && head[4] != 2 && head[4] != 8) ||
+            (head[5] != 1 && head[5] != 2 && head[5] != 8) || head[1] < 0 || head[2] < 0 || head[3] < 0 ||
+            head[6] < 0 || head[1] > len / 32 || head[2] > len / 8 || head[3] > len || head[6] > len)
+            bad = "not stored sentences";
+        else if (64 + 8 * head[2] + head[4] * 2 * (head[2] + head[3]) + head[5] * head[1] * CHAR_BINS + head[6] != len)
+            bad = "stored sentences of the wrong size";
+    }
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, bad);
+        return -1;
+    }
+    Py_ssize_t n = s->n = head[1], words = s->words = head[2], entries = s->entries = head[3];
+    int nw = (int)head[4], cw = (int)head[5];
+    const unsigned char *vocab = buf + 64, *numbers = vocab + 8 * words, *counts = numbers + nw * 2 * (words + entries);
+    s->order = PyMem_Malloc((size_t)(2 * (words + entries) + 1) * sizeof(int64_t));
+    s->keys = PyMem_Malloc((size_t)(words + 1) * sizeof(uint64_t));
+    s->counts = PyMem_Malloc((size_t)(n * CHAR_BINS + 1) * sizeof(int32_t));
+    if (!s->order || !s->keys || !s->counts) {
+        stored_free(s);
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->df = s->order + words;
+    s->rows = s->df + words;
+    s->cols = s->rows + entries;
+    for (Py_ssize_t k = 0; k < 2 * (words + entries); k++) s->order[k] = stored_number(numbers, nw, k);
+    for (Py_ssize_t k = 0; !bad && k < words; k++) {
+        int64_t o = s->order[k];
+        if (o < 0 || o >= words) bad = "order out of range";
+        else memcpy(&s->keys[k], vocab + 8 * o, 8);
+    }
+    for (Py_ssize_t k = 0; !bad && k < n * CHAR_BINS; k++) {
+        int64_t c = stored_number(counts, cw, k);
+        if (c > INT32_MAX) bad = "character count out of range";
+        s->counts[k] = (int32_t)c;
+    }
+    if (bad) {
+        stored_free(s);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *stored_reach(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer va, vb;
+    double ratio, overlap, factor;
+    Py_ssize_t bound_cells;
+    if (!PyArg_ParseTuple(args, "y*y*dddn", &va, &vb, &ratio, &overlap, &factor, &bound_cells)) return NULL;
+    StoredSentences a, b;
+    int failed = stored_parse(va.buf, va.len, &a) < 0;
+    if (!failed && stored_parse(vb.buf, vb.len, &b) < 0) {
+        stored_free(&a);
+        failed = 1;
+    }
+    PyBuffer_Release(&va);
+    PyBuffer_Release(&vb);
+    if (failed) return NULL;
+    double out[8] = {0.0};
+    Py_ssize_t n_idf = a.n + b.n + 1;
+    double *idf = PyMem_Malloc((size_t)n_idf * sizeof(double));
+    failed = !idf;
+    if (failed) PyErr_NoMemory();
+    if (!failed) {
+        /* align._idf_table: math.log1p(n / df), which is the C library's log1p for n / df >= 1 */
+        idf[0] = 0.0;
+        for (Py_ssize_t df = 1; df < n_idf; df++) idf[df] = log1p((double)(n_idf - 1) / (double)df);
+        if (a.n && b.n && a.n <= bound_cells / b.n)
+            failed = char_reach_core(a.counts, a.n, b.counts, b.n, ratio, factor, out) < 0;
+        if (!failed)
+            failed = content_reach_core(a.keys, a.order, a.df, a.rows, a.cols, a.words, a.entries, a.n, b.keys, b.order,
+                                        b.df, b.rows, b.cols, b.words, b.entries, b.n, idf, n_idf, overlap, factor,
+                                        out + 4) < 0;
+    }
+    PyMem_Free(idf);
+    stored_free(&a);
+    stored_free(&b);
+    if (failed) return NULL;
+    return Py_BuildValue("nndddddddd", a.n, b.n, out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]);
 }
 
 static PyMethodDef methods[] = {
@@ -1700,6 +1845,9 @@ static PyMethodDef methods[] = {
     {"content_reach", content_reach, METH_VARARGS,
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
+    {"stored_reach", stored_reach, METH_VARARGS,
+     "stored_reach(blob_a, blob_b, ratio, overlap, factor, bound_cells) -> (n_a, n_b, 4 copy bound values,\n"
+     "4 content bound values): both sentence bounds of two texts' stored sentences (see the source)."},
     {"quick_hash64", quick_hash64, METH_VARARGS,
      "quick_hash64(data) -> a 64-bit hash of bytes (see similarity.shingle.quick_hash64)."},
     {"common_count", common_count, METH_VARARGS,

@@ -38,8 +38,10 @@ from dedupe.similarity.align import (
     ScoredSentences,
     Sentences,
     SentenceSet,
+    StoredReach,
     prepare_sentences,
     scored_sentences,
+    stored_reach,
 )
 from dedupe.similarity.bulk import chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
@@ -59,6 +61,7 @@ from dedupe.similarity.verify import (
     Fingerprint,
     Verdict,
     compare,
+    sentences_may_decide,
     verify_by_sentences,
     verify_by_shingles,
     verify_pair,
@@ -153,6 +156,7 @@ class StoredCorpus:
         self._sentence_spill: Spill | None = None
         self._sentence_at = np.zeros(0, dtype=np.int64)
         self._sentence_len = np.zeros(0, dtype=np.int64)
+        self._last_stored: tuple[int, bytes] = (-1, b"")
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -306,10 +310,27 @@ class StoredCorpus:
         return s if isinstance(s, SentenceSet) else prepare_sentences(self.text(index))
 
     def _load_sentences(self, index: int) -> Sentences:
-        if self._sentence_spill is not None and self._sentence_at[index] >= 0:
-            blob = self._sentence_spill.read(int(self._sentence_at[index]), int(self._sentence_len[index]))
-            return ScoredSentences.from_bytes(blob)
-        return prepare_sentences(self.text(index))
+        blob = self._stored_sentences(index)
+        return prepare_sentences(self.text(index)) if blob is None else ScoredSentences.from_bytes(blob)
+
+    def _stored_sentences(self, index: int) -> bytes | None:
+        """The stored sentences of document ``index`` (:meth:`ScoredSentences.to_bytes`), or ``None``."""
+        if self._sentence_spill is None or self._sentence_at[index] < 0:
+            return None
+        if index != self._last_stored[0]:  # pairs come sorted by their first document: it repeats
+            self._last_stored = (index, self._sentence_spill.read(int(self._sentence_at[index]),
+                                                                  int(self._sentence_len[index])))
+        return self._last_stored[1]
+
+    def stored_reach(self, i: int, j: int, config: ScanConfig) -> StoredReach | None:
+        """The bounds of the sentence tests of documents ``i`` and ``j`` (:func:`stored_reach`), from
+        their stored sentences; ``None`` when they are not stored (or there are no compiled kernels)."""
+        blob_i = self._stored_sentences(i)
+        if blob_i is None:
+            return None
+        blob_j = self._sentence_spill.read(int(self._sentence_at[j]), int(self._sentence_len[j])) \
+            if self._sentence_spill is not None and self._sentence_at[j] >= 0 else None
+        return None if blob_j is None else stored_reach(blob_i, blob_j, config.sentence_ratio, config.sentence_overlap)
 
     def share_sentences(self, context: Any) -> None:
         """Open the store of sentences (:meth:`append_sentences`) to processes forked after this
@@ -730,7 +751,11 @@ def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     if not _CORPUS.get("first"):
         for i, j in pairs:
             smaller = int(min(n_shingles[i], n_shingles[j]))
-            out.append(verify_by_sentences(i, j, smaller, corpus.sentences, config))
+            reach = corpus.stored_reach(i, j, config)
+            if reach is not None and not sentences_may_decide(reach, smaller, config):
+                out.append(None)  # what verify_by_sentences finds, without reading the sentences back
+            else:
+                out.append(verify_by_sentences(i, j, smaller, corpus.sentences, config))
         return out
     ia, ib = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
     same = (corpus.digests[ia] == corpus.digests[ib]).all(axis=1)

@@ -21,12 +21,11 @@ seconds and a bounded amount of memory. Short texts are aligned exactly as befor
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import chain
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -147,32 +146,82 @@ class ScoredSentences:
         return cls(sentences.normalized, sentences.words, sentences.char_counts)
 
     def to_bytes(self) -> bytes:
+        """The compact byte form (see :func:`_stored_layout`), read back by :meth:`from_bytes` and,
+        without decoding it, by :func:`stored_reach`."""
         w = self.words
-        # Sentences hold no line breaks (split_sentences splits at them). The numbers (word and
-        # sentence numbers, character counts) are stored in the narrowest unsigned type that holds
-        # them (one or two bytes for nearly every news text: a third of the bytes of int32), used as
-        # int64 and int32 like the originals.
-        numbers = np.concatenate((w.df, w.rows, w.cols))
-        return pickle.dumps(("\n".join(self.normalized), len(self.normalized), w.vocab.astype(np.uint64).tobytes(),
-                             *_narrow(numbers), *_narrow(self.char_counts.ravel())), protocol=pickle.HIGHEST_PROTOCOL)
+        # Sentences hold no line breaks (split_sentences splits at them). The numbers (word order,
+        # sentence counts, (sentence, word) pairs, character counts) are stored in the narrowest
+        # unsigned type that holds them (one or two bytes for nearly every news text: a third of the
+        # bytes of int32), used as int64 and int32 like the originals.
+        keys, order = w.index
+        numbers, numbers_width = _narrow(np.concatenate((order, w.df, w.rows, w.cols)))
+        counts, counts_width = _narrow(self.char_counts.ravel())
+        text = "\n".join(self.normalized).encode("utf-8", "surrogatepass")
+        header = np.array([_STORED_MAGIC, len(self.normalized), len(w.vocab), len(w.rows), numbers_width,
+                           counts_width, len(text), 0], dtype=np.int64)
+        return b"".join((header.tobytes(), w.vocab.astype(np.uint64).tobytes(), numbers, counts, text))
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ScoredSentences:
-        normalized, n, vocab, numbers, numbers_type, counts, counts_type = pickle.loads(blob)
-        words = np.frombuffer(vocab, dtype=np.uint64)
-        n_words = len(words)
-        a = np.frombuffer(numbers, dtype=numbers_type).astype(np.int64)
-        entries = (len(a) - n_words) // 2
-        char = np.frombuffer(counts, dtype=counts_type).astype(np.int32).reshape(n, CHAR_BINS)
-        return cls(tuple(normalized.split("\n")) if n else (),
-                   _SentenceWords(words, a[:n_words], a[n_words : n_words + entries], a[n_words + entries :]), char)
+        lay = _stored_layout(blob)
+        n, n_words, entries = lay.sentences, lay.words, lay.entries
+        words = np.frombuffer(blob, dtype=np.uint64, count=n_words, offset=_STORED_HEADER)
+        a = np.frombuffer(blob, dtype=_WIDTH_TYPE[lay.numbers_width], count=2 * (n_words + entries),
+                          offset=lay.numbers_at).astype(np.int64)
+        char = np.frombuffer(blob, dtype=_WIDTH_TYPE[lay.counts_width], count=n * CHAR_BINS, offset=lay.counts_at)
+        order = a[:n_words]
+        sentence_words = _SentenceWords(words, a[n_words : 2 * n_words], a[2 * n_words : 2 * n_words + entries],
+                                        a[2 * n_words + entries :])
+        vars(sentence_words)["index"] = (words[order], order)  # the cached property, as stored
+        normalized = blob[lay.text_at :].decode("utf-8", "surrogatepass")
+        return cls(tuple(normalized.split("\n")) if n else (), sentence_words,
+                   char.astype(np.int32).reshape(n, CHAR_BINS))
 
 
-def _narrow(values: np.ndarray) -> tuple[bytes, str]:
-    """Non-negative integers as the bytes of the narrowest of uint8, uint16 and int64 that holds them."""
+_STORED_MAGIC = 0x31534E5453  # "STNS1": the layout of ScoredSentences.to_bytes
+_STORED_HEADER = 64  # eight int64: magic, sentences, words, entries, number width, count width, text bytes, 0
+_WIDTH_TYPE: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("u2"), 8: np.dtype("i8")}
+
+
+class _StoredLayout(NamedTuple):
+    sentences: int
+    words: int
+    entries: int
+    numbers_width: int
+    counts_width: int
+    numbers_at: int
+    counts_at: int
+    text_at: int
+
+
+def _stored_layout(blob: bytes) -> _StoredLayout:
+    """Check a :meth:`ScoredSentences.to_bytes` blob's header against its size and say where its
+    parts start. After the header come the words' hashes (``uint64``), the numbers (the words'
+    order by hash, their sentence counts, the entries' sentences, then their words) and the
+    character counts, both in the width the header gives, then the sentences in UTF-8, one per line.
+
+    Raises:
+        ValueError: The bytes are no stored sentences.
+    """
+    head = np.frombuffer(blob, dtype=np.int64, count=8).tolist() if len(blob) >= _STORED_HEADER else [0] * 8
+    magic, n, n_words, entries, numbers_width, counts_width, text_bytes, _ = head
+    if magic != _STORED_MAGIC or numbers_width not in _WIDTH_TYPE or counts_width not in _WIDTH_TYPE \
+            or min(n, n_words, entries, text_bytes) < 0:
+        raise ValueError("not stored sentences")
+    numbers_at = _STORED_HEADER + 8 * n_words
+    counts_at = numbers_at + numbers_width * 2 * (n_words + entries)
+    text_at = counts_at + counts_width * n * CHAR_BINS
+    if text_at + text_bytes != len(blob):
+        raise ValueError("stored sentences of the wrong size")
+    return _StoredLayout(n, n_words, entries, numbers_width, counts_width, numbers_at, counts_at, text_at)
+
+
+def _narrow(values: np.ndarray) -> tuple[bytes, int]:
+    """Non-negative integers as the bytes of the narrowest of uint8, uint16 and int64 that holds
+    them, and that width in bytes."""
     top = int(values.max()) if len(values) else 0
-    kind = "u1" if top < 1 << 8 else "u2" if top < 1 << 16 else "i8"
-    return values.astype(kind).tobytes(), kind
+    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 8
+    return values.astype(_WIDTH_TYPE[width]).tobytes(), width
 
 
 @dataclass(frozen=True)
@@ -540,10 +589,9 @@ def align_copies_reaching(a: Sentences, b: Sentences, min_ratio: float, best: fl
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
-    if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS:
-        reach_a, reach_b = _shares(*_copy_reach(a.char_counts, b.char_counts, min_ratio))
-        if max(reach_a, reach_b) < best:
-            return None
+    if best > 0.0 and len(a) * len(b) <= _BOUND_CELLS \
+            and copies_out_of_reach(_copy_reach(a.char_counts, b.char_counts, min_ratio), best):
+        return None
     cutoff = min_ratio * 100
     wa = np.array([len(s) for s in a.normalized], dtype=np.float64)
     wb = np.array([len(s) for s in b.normalized], dtype=np.float64)
@@ -620,10 +668,8 @@ def align_content_reaching(
     """
     if not len(a) or not len(b):
         return Alignment((), 0.0, 0.0)
-    if best > 0.0 or other > 0.0:
-        reach_a, reach_b = _shares(*_content_reach(a, b, min_overlap))
-        if max(reach_a, reach_b) < best or min(reach_a, reach_b) < other:
-            return None
+    if (best > 0.0 or other > 0.0) and content_out_of_reach(_content_reach(a, b, min_overlap), best, other):
+        return None
     n_words, df, b_ids = _joint_words(a, b)
     weight = _idf_table(len(a) + len(b))[df]
     a_rows, a_cols = a.words.rows, a.words.cols
@@ -658,6 +704,43 @@ def align_content_reaching(
 
 
 _SLACK = 1e-9  # relative: the bound's sums are not added in the alignment's order
+
+
+def copies_out_of_reach(reach: tuple[float, float, float, float], best: float) -> bool:
+    """Whether no copy alignment can cover ``best`` of either text, by the bound ``reach``
+    (:func:`_copy_reach`'s; see :func:`align_copies_reaching`)."""
+    reach_a, reach_b = _shares(*reach)
+    return max(reach_a, reach_b) < best
+
+
+def content_out_of_reach(reach: tuple[float, float, float, float], best: float, other: float) -> bool:
+    """Whether no content alignment can cover ``best`` of one text and ``other`` of the other, by
+    the bound ``reach`` (:func:`_content_reach`'s; see :func:`align_content_reaching`)."""
+    reach_a, reach_b = _shares(*reach)
+    return max(reach_a, reach_b) < best or min(reach_a, reach_b) < other
+
+
+class StoredReach(NamedTuple):
+    """Both bounds of two texts' stored sentences (:func:`stored_reach`)."""
+
+    sentences_a: int
+    sentences_b: int
+    copies: tuple[float, float, float, float] | None  # None where align_copies_reaching computes no bound
+    content: tuple[float, float, float, float]
+
+
+def stored_reach(blob_a: bytes, blob_b: bytes, min_ratio: float, min_overlap: float) -> StoredReach | None:
+    """:func:`_copy_reach` and :func:`_content_reach` of two texts' stored sentences
+    (:meth:`ScoredSentences.to_bytes`), computed from the bytes without reading them back: what
+    tells, for most candidate pairs, that no alignment can make them duplicates. The copy bound is
+    ``None`` where :func:`align_copies_reaching` computes none (a text without sentences, or more
+    than ``_BOUND_CELLS`` sentence pairs). ``None`` without the compiled kernels."""
+    native = kernels()
+    if native is None:
+        return None
+    n_a, n_b, *values = native.stored_reach(blob_a, blob_b, min_ratio, min_overlap, 1.0 - _SLACK, _BOUND_CELLS)
+    copies = tuple(values[:4]) if n_a and n_b and n_a * n_b <= _BOUND_CELLS else None
+    return StoredReach(n_a, n_b, copies, tuple(values[4:]))  # type: ignore[arg-type]
 
 
 def _shares(reached_a: float, total_a: float, reached_b: float, total_b: float) -> tuple[float, float]:

@@ -27,7 +27,14 @@ import numpy as np
 
 from dedupe.config import ScanConfig
 from dedupe.models import Match
-from dedupe.similarity.align import Sentences, align_content_reaching, align_copies_reaching
+from dedupe.similarity.align import (
+    Sentences,
+    StoredReach,
+    align_content_reaching,
+    align_copies_reaching,
+    content_out_of_reach,
+    copies_out_of_reach,
+)
 from dedupe.similarity.shingle import intersection_size
 
 
@@ -167,6 +174,24 @@ def verify_by_sentences(ia: int, ib: int, smaller: int, sentences: Callable[[int
     (``scan``'s second verification pass: its first pass found that), from the sentences alone;
     ``smaller`` is the number of shingles of the shorter text."""
     return _match(ia, ib, _compare_sentences(ia, ib, smaller, sentences, config, False, {}, None))
+
+
+def sentences_may_decide(reach: StoredReach, smaller: int, config: ScanConfig) -> bool:
+    """Whether :func:`verify_by_sentences` may find a pair a duplicate, from the bounds of its
+    texts' stored sentences (:func:`~dedupe.similarity.align.stored_reach`). ``False`` when the
+    bounds of both its tests fail, as they would in :func:`verify_by_sentences` (which then calls the
+    pair different): the pair needs no sentences read back or aligned (most of ``scan``'s second
+    verification pass). ``smaller`` is the number of shingles of the shorter text."""
+    if not reach.sentences_a or not reach.sentences_b:
+        return True  # the tests align nothing and decide by their thresholds alone
+    if smaller >= config.min_containment_shingles and (
+        reach.copies is None or config.near_coverage <= 0.0 or not copies_out_of_reach(reach.copies, config.near_coverage)
+    ):
+        return True
+    best, other = config.paraphrase_threshold, config.paraphrase_other
+    return config.paraphrase and (
+        (best <= 0.0 and other <= 0.0) or not content_out_of_reach(reach.content, best, other)
+    )
 
 
 def _match(ia: int, ib: int, v: Verdict) -> Match | None:
