@@ -21,6 +21,7 @@ seconds and a bounded amount of memory. Short texts are aligned exactly as befor
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -149,17 +150,20 @@ class ScoredSentences:
         """The compact byte form (see :func:`_stored_layout`), read back by :meth:`from_bytes` and,
         without decoding it, by :func:`stored_reach`."""
         w = self.words
+        n, n_words = len(self.normalized), len(w.vocab)
         # Sentences hold no line breaks (split_sentences splits at them). The numbers (word order,
         # sentence counts, (sentence, word) pairs, character counts) are stored in the narrowest
         # unsigned type that holds them (one or two bytes for nearly every news text: a third of the
-        # bytes of int32), used as int64 and int32 like the originals.
-        keys, order = w.index
-        numbers, numbers_width = _narrow(np.concatenate((order, w.df, w.rows, w.cols)))
-        counts, counts_width = _narrow(self.char_counts.ravel())
+        # bytes of int32), used as int64 and int32 like the originals. The type is chosen by bounds:
+        # each number is below the number of words or of sentences, each count at most the length
+        # of its sentence.
+        numbers_width = _width(max(n, n_words))
+        counts_width = _width(max(map(len, self.normalized), default=0))
+        numbers = np.concatenate((w.index[1], w.df, w.rows, w.cols)).astype(_WIDTH_TYPE[numbers_width])
+        counts = self.char_counts.astype(_WIDTH_TYPE[counts_width])
         text = "\n".join(self.normalized).encode("utf-8", "surrogatepass")
-        header = np.array([_STORED_MAGIC, len(self.normalized), len(w.vocab), len(w.rows), numbers_width,
-                           counts_width, len(text), 0], dtype=np.int64)
-        return b"".join((header.tobytes(), w.vocab.astype(np.uint64).tobytes(), numbers, counts, text))
+        header = _STORED_HEAD.pack(_STORED_MAGIC, n, n_words, len(w.rows), numbers_width, counts_width, len(text), 0)
+        return b"".join((header, w.vocab.astype(np.uint64).tobytes(), numbers.tobytes(), counts.tobytes(), text))
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ScoredSentences:
@@ -180,6 +184,7 @@ class ScoredSentences:
 
 _STORED_MAGIC = 0x31534E5453  # "STNS1": the layout of ScoredSentences.to_bytes
 _STORED_HEADER = 64  # eight int64: magic, sentences, words, entries, number width, count width, text bytes, 0
+_STORED_HEAD = struct.Struct("=8q")
 _WIDTH_TYPE: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("u2"), 8: np.dtype("i8")}
 
 
@@ -216,12 +221,9 @@ def _stored_layout(blob: bytes) -> _StoredLayout:
     return _StoredLayout(n, n_words, entries, numbers_width, counts_width, numbers_at, counts_at, text_at)
 
 
-def _narrow(values: np.ndarray) -> tuple[bytes, int]:
-    """Non-negative integers as the bytes of the narrowest of uint8, uint16 and int64 that holds
-    them, and that width in bytes."""
-    top = int(values.max()) if len(values) else 0
-    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 8
-    return values.astype(_WIDTH_TYPE[width]).tobytes(), width
+def _width(top: int) -> int:
+    """The bytes of the narrowest of uint8, uint16 and int64 that holds integers from 0 to ``top``."""
+    return 1 if top < 1 << 8 else 2 if top < 1 << 16 else 8
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ class _SentenceWords:
     @cached_property
     def index(self) -> tuple[np.ndarray, np.ndarray]:
         """The words' hashes sorted, and the number of each (made on first use, kept with the words)."""
-        order = np.argsort(self.vocab, kind="stable")
+        order = np.argsort(self.vocab)  # the hashes are distinct: any sort gives this order
         return self.vocab[order], order
 
     def numbers_of(self, hashes: np.ndarray) -> np.ndarray:
