@@ -112,19 +112,24 @@ static void sort_u64(uint64_t *a, Py_ssize_t n, int depth) {
     insertion_sort(a, n);
 }
 
-/* LSD radix sort on bytes (8 passes, all histograms counted in one read; a pass whose byte is
- * the same everywhere is skipped): no comparisons to mispredict on random hashes. */
-static void radix_sort_u64(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
-    Py_ssize_t hist[8][256];
+/* Sorts hashes (values spread evenly over 64 bits): an LSD radix sort on the top two bytes (two
+ * passes; all histograms counted in one read), which leaves runs of values that share them (one
+ * pair or so for a few hundred values), then an insertion sort that orders those runs. If the
+ * runs turn out long (values that are no hashes), the insertion sort stops after ``8 n`` moves and
+ * the quicksort finishes: never quadratic, always sorted. */
+static void hash_sort_u64(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
+    Py_ssize_t hist[2][256];
     memset(hist, 0, sizeof(hist));
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t v = a[i];
-        for (int d = 0; d < 8; d++) hist[d][(v >> (8 * d)) & 0xFF]++;
+        hist[0][(v >> 48) & 0xFF]++;
+        hist[1][v >> 56]++;
     }
     uint64_t *src = a, *dst = tmp;
-    for (int d = 0; d < 8; d++) {
+    for (int d = 0; d < 2; d++) {
         Py_ssize_t *h = hist[d];
-        if (h[(src[0] >> (8 * d)) & 0xFF] == n) continue;
+        int shift = 48 + 8 * d;
+        if (h[(src[0] >> shift) & 0xFF] == n) continue;
         Py_ssize_t sum = 0;
         for (int c = 0; c < 256; c++) {
             Py_ssize_t t = h[c];
@@ -133,19 +138,34 @@ static void radix_sort_u64(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             uint64_t v = src[i];
-            dst[h[(v >> (8 * d)) & 0xFF]++] = v;
+            dst[h[(v >> shift) & 0xFF]++] = v;
         }
         uint64_t *t = src;
         src = dst;
         dst = t;
     }
     if (src != a) memcpy(a, src, (size_t)n * sizeof(uint64_t));
+    Py_ssize_t budget = 8 * n;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && a[j] > v) {
+            a[j + 1] = a[j];
+            j--;
+            if (--budget < 0) {
+                a[j + 1] = v; /* a permutation of the input again */
+                sort_u64(a, n, 64);
+                return;
+            }
+        }
+        a[j + 1] = v;
+    }
 }
 
 /* Sorts a[0..n) and removes repeats; returns the new length. tmp holds n values. */
 static Py_ssize_t sort_unique(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
     if (n == 0) return 0;
-    if (n > 64 && tmp != NULL) radix_sort_u64(a, tmp, n);
+    if (n > 64 && tmp != NULL) hash_sort_u64(a, tmp, n);
     else sort_u64(a, n, 64);
     Py_ssize_t m = 1;
     for (Py_ssize_t i = 1; i < n; i++)
