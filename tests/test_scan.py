@@ -5,11 +5,22 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import CRUFT_BOTTOM, CRUFT_TOP, FIXTURES, SEEDS, article_body, seed_text, typo_noise
+from conftest import (
+    CRUFT_BOTTOM,
+    CRUFT_TOP,
+    FIXTURES,
+    SEEDS,
+    article_body,
+    compiled_kernels,
+    seed_text,
+    typo_noise,
+)
 from dedupe.cli import cli
 from dedupe.config import ScanConfig
 from dedupe.models import Document
@@ -560,3 +571,36 @@ def test_one_job_fingerprinting_keeps_no_worker_state():
     assert corpus.shingle_sigs.any()
     assert pipeline._W.get("signatures") is None and pipeline._W.get("table") is None
     corpus.close()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_vocabulary_emptied_within_a_chunk_gives_the_same_fingerprints(native, monkeypatch):
+    """The fingerprint stage looks a chunk's token ids up after its last document: a vocabulary
+    emptied in between (it is bounded) must not change them."""
+    from dedupe import pipeline
+    from dedupe.normalize import content_form
+    from dedupe.similarity import shingle
+
+    if native:
+        compiled_kernels()
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "" if native else "1")
+    docs = [Document(f"d{k}", seed_text(f"{k % 5:03}") + f" Copy {k} with words{k} of its own.", "mem", k)
+            for k in range(30)]
+
+    def prepared(limit: int | None) -> tuple[np.ndarray, list[Any]]:
+        vocab = shingle.Vocabulary(content_form, native=native) if limit is None else \
+            shingle.Vocabulary(content_form, limit=limit, native=native)
+        monkeypatch.setitem(shingle._VOCABS, native, vocab)
+        table, keys = pipeline.read_documents(docs)
+        corpus = pipeline.prepare(table, keys, ScanConfig(), jobs=1)
+        out = corpus.shingle_sigs.copy(), [corpus.fingerprint(k) for k in range(len(docs))]
+        emptied = vocab.generation
+        corpus.close()
+        return out, emptied
+
+    (sigs, fps), _ = prepared(None)
+    (small_sigs, small_fps), emptied = prepared(400)  # about one document's tokens: emptied many times
+    assert emptied > 3
+    assert np.array_equal(sigs, small_sigs)
+    for a, b in zip(fps, small_fps):
+        assert a.digest == b.digest and np.array_equal(a.shingles, b.shingles) and np.array_equal(a.content, b.content)

@@ -236,19 +236,39 @@ static int get_bufs(PyObject **objs, Buf *bufs, int n, const Py_ssize_t *sizes, 
 
 static PyObject *features(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *objs[N_BUFS];
+    PyObject *objs[N_BUFS + 2] = {NULL};
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOnOOOOOOOOOO", &objs[0], &objs[1], &k, &objs[2], &objs[3], &objs[4], &objs[5],
-                          &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11]))
+    if (!PyArg_ParseTuple(args, "OOnOOOOOOOOOO|OO", &objs[0], &objs[1], &k, &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11], &objs[12], &objs[13]))
         return NULL;
+    /* With the tables (hashes, content): units and content hold token ids (int64), whose unit hash
+     * and content hash are looked up in them here (what similarity.shingle.ids_units gives). */
+    int gather = objs[12] != NULL;
+    if (gather != (objs[13] != NULL)) {
+        PyErr_SetString(PyExc_TypeError, "give both tables or neither");
+        return NULL;
+    }
+    Buf tables[2];
+    if (gather) {
+        static const Py_ssize_t tsizes[2] = {8, 8};
+        static const int twritable[2] = {0, 0};
+        static const char tkinds[2] = {'i', 'i'};
+        static const char *tnames[2] = {"hashes", "content_table"};
+        if (get_bufs(objs + 12, tables, 2, tsizes, tkinds, twritable, tnames) < 0) return NULL;
+    }
     Buf bufs[N_BUFS];
     static const char *names[N_BUFS] = {"units", "unit_offsets", "content", "content_offsets", "common", "a", "b",
                                         "out_shingles", "out_content", "counts", "shingle_sigs", "content_sigs"};
     static const Py_ssize_t sizes[N_BUFS] = {8, 8, 8, 8, 8, 4, 4, 8, 8, 8, 4, 4};
     static const int writable[N_BUFS] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
     static const char kinds[N_BUFS] = {'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i'};
-    if (get_bufs(objs, bufs, N_BUFS, sizes, kinds, writable, names) < 0) return NULL;
+    if (get_bufs(objs, bufs, N_BUFS, sizes, kinds, writable, names) < 0) {
+        if (gather) release(tables, 2);
+        return NULL;
+    }
     const uint64_t *units = bufs[0].view.buf, *content = bufs[2].view.buf, *common = bufs[4].view.buf;
+    const uint64_t *unit_table = gather ? tables[0].view.buf : NULL, *content_table = gather ? tables[1].view.buf : NULL;
+    Py_ssize_t n_table = gather ? tables[0].view.len / 8 : 0;
     const int64_t *uoff = bufs[1].view.buf, *coff = bufs[3].view.buf;
     const uint32_t *a = bufs[5].view.buf, *b = bufs[6].view.buf;
     uint64_t *out_sh = bufs[7].view.buf, *out_ct = bufs[8].view.buf;
@@ -270,7 +290,13 @@ static PyObject *features(PyObject *self, PyObject *args) {
         if (uoff[d + 1] < uoff[d] || coff[d + 1] < coff[d]) bad = "offsets must not decrease";
     for (Py_ssize_t i = 1; !bad && i < n_common; i++)
         if (common[i] <= common[i - 1]) bad = "common must be sorted and unique";
+    if (!bad && gather && tables[1].view.len != tables[0].view.len) bad = "the tables differ in length";
+    for (Py_ssize_t i = 0; !bad && gather && i < n_units; i++)
+        if ((int64_t)units[i] < 0 || (int64_t)units[i] >= n_table) bad = "token id out of range";
+    for (Py_ssize_t i = 0; !bad && gather && i < n_content; i++)
+        if ((int64_t)content[i] < 0 || (int64_t)content[i] >= n_table) bad = "token id out of range";
     if (bad) {
+        if (gather) release(tables, 2);
         release(bufs, N_BUFS);
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
@@ -286,12 +312,23 @@ static PyObject *features(PyObject *self, PyObject *args) {
     }
     /* without memory, sorting falls back to the in-place quicksort (same result) */
     uint64_t *tmp = longest > 0 ? PyMem_RawMalloc((size_t)longest * sizeof(uint64_t)) : NULL;
+    uint64_t *looked_up = NULL; /* a document's unit hashes, looked up */
+    if (gather && longest > 0 && !(looked_up = PyMem_RawMalloc((size_t)longest * sizeof(uint64_t)))) {
+        PyMem_RawFree(tmp);
+        release(tables, 2);
+        release(bufs, N_BUFS);
+        return PyErr_NoMemory();
+    }
 
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t sh_pos = 0, ct_pos = 0;
     for (Py_ssize_t d = 0; d < n_docs; d++) {
         Py_ssize_t start = uoff[d], n = uoff[d + 1] - start;
         const uint64_t *u = units + start;
+        if (gather) {
+            for (Py_ssize_t i = 0; i < n; i++) looked_up[i] = unit_table[units[start + i]];
+            u = looked_up;
+        }
         uint64_t *sh = out_sh + sh_pos;
         Py_ssize_t m = 0;
         if (n > 0) {
@@ -308,8 +345,10 @@ static PyObject *features(PyObject *self, PyObject *args) {
 
         uint64_t *ct = out_ct + ct_pos;
         Py_ssize_t c = 0;
-        for (Py_ssize_t i = coff[d]; i < coff[d + 1]; i++)
-            if (content[i] != 0) ct[c++] = content[i];
+        for (Py_ssize_t i = coff[d]; i < coff[d + 1]; i++) {
+            uint64_t v = gather ? content_table[content[i]] : content[i];
+            if (v != 0) ct[c++] = v;
+        }
         c = sort_unique(ct, tmp, c);
         if (n_common > 0) {
             Py_ssize_t kept = 0, j = 0;
@@ -335,6 +374,8 @@ static PyObject *features(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(tmp);
+    PyMem_RawFree(looked_up);
+    if (gather) release(tables, 2);
     release(bufs, N_BUFS);
     Py_RETURN_NONE;
 }
@@ -1842,7 +1883,7 @@ static PyObject *stored_reach(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
-     "         out_shingles, out_content, counts, shingle_sigs, content_sigs)\n"
+     "         out_shingles, out_content, counts, shingle_sigs, content_sigs[, hashes, content_table])\n"
      "Shingles, rare content words and their MinHash values for a chunk of documents (see bulk.py)."},
     {"agreement", agreement, METH_VARARGS,
      "agreement(signatures, num_perm, codes, n, out): MinHash estimates (float32) of pairs i * n + j."},

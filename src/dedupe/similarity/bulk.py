@@ -35,6 +35,14 @@ class ChunkFeatures:
     shingle_sigs: np.ndarray  # uint32 (n, num_perm)
     content_sigs: np.ndarray  # uint32 (n, num_perm)
 
+    @classmethod
+    def concat(cls, parts: Sequence[ChunkFeatures]) -> ChunkFeatures:
+        """The features of consecutive chunks as one."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("shingles", "content", "counts", "shingle_sigs", "content_sigs")))
+
     def split(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The per-document arrays of shingles and of rare content hashes."""
         cuts = np.cumsum(self.counts, axis=0)[:-1]
@@ -62,7 +70,8 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     common = _EMPTY if common is None else common
     native = kernels()
     if native is not None:
-        return _with_kernel(native, units, contents, k, common, signer)
+        return _with_kernel(native, _concat(units), _offsets(units), _concat(contents), _offsets(contents), k, common,
+                            signer)
     shingles, rare = [], []
     sh_sigs = np.empty((n, signer.num_perm), dtype=np.uint32)
     ct_sigs = np.zeros((n, signer.num_perm), dtype=np.uint32)
@@ -80,8 +89,23 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     return ChunkFeatures(_concat(shingles), _concat(rare), counts, sh_sigs, ct_sigs)
 
 
-def _concat(parts: Sequence[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts).astype(_U64, copy=False) if parts else _EMPTY
+def chunk_features_of_ids(ids: Sequence[np.ndarray], hashes: np.ndarray, content: np.ndarray, k: int,
+                          common: np.ndarray | None, signer: Signer) -> ChunkFeatures:
+    """:func:`chunk_features` of documents given as their tokens' ids: the units of document ``d``
+    are ``hashes[ids[d]]`` and its content hashes ``content[ids[d]]`` (word shingles over the
+    :func:`~dedupe.similarity.shingle.vocabulary`, whose ``hashes`` and ``content`` these are). The
+    compiled kernel looks them up itself, which spares two arrays per document."""
+    native = kernels()
+    if native is None:
+        return chunk_features([hashes[i] for i in ids], [content[i] for i in ids], k, common, signer)
+    all_ids = _concat(ids, np.int64)
+    offsets = _offsets(ids)
+    return _with_kernel(native, all_ids, offsets, all_ids, offsets, k, _EMPTY if common is None else common, signer,
+                        (np.ascontiguousarray(hashes, dtype=_U64), np.ascontiguousarray(content, dtype=_U64)))
+
+
+def _concat(parts: Sequence[np.ndarray], dtype: type[np.generic] = _U64) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -90,18 +114,18 @@ def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _with_kernel(native: ModuleType, units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int,
-                 common: np.ndarray, signer: Signer) -> ChunkFeatures:
-    n, perm = len(units), signer.num_perm
-    all_units, all_content = _concat(units), _concat(contents)
-    out_sh = np.empty(len(all_units), dtype=_U64)
-    out_ct = np.empty(len(all_content), dtype=_U64)
+def _with_kernel(native: ModuleType, units: np.ndarray, unit_offsets: np.ndarray, contents: np.ndarray,
+                 content_offsets: np.ndarray, k: int, common: np.ndarray, signer: Signer,
+                 tables: tuple[np.ndarray, np.ndarray] | tuple[()] = ()) -> ChunkFeatures:
+    n, perm = len(unit_offsets) - 1, signer.num_perm
+    out_sh = np.empty(len(units), dtype=_U64)
+    out_ct = np.empty(len(contents), dtype=_U64)
     counts = np.empty((n, 2), dtype=np.int64)
     sh_sigs = np.empty((n, perm), dtype=np.uint32)
     ct_sigs = np.empty((n, perm), dtype=np.uint32)
     native.features(
-        all_units, _offsets(units), k, all_content, _offsets(contents), np.ascontiguousarray(common, dtype=_U64),
-        signer.a, signer.b, out_sh, out_ct, counts, sh_sigs, ct_sigs,
+        units, unit_offsets, k, contents, content_offsets, np.ascontiguousarray(common, dtype=_U64),
+        signer.a, signer.b, out_sh, out_ct, counts, sh_sigs, ct_sigs, *tables,
     )
     ct_sigs[counts[:, 1] == 0] = 0
     total = counts.sum(axis=0)

@@ -80,6 +80,19 @@ class Vocabulary:
         self.ids: dict[str, int] = {}
         self.hashes = np.zeros(1024, dtype=_U64)
         self.content = np.zeros(1024, dtype=_U64)
+        self.generation = 0  # times the table was emptied (see _empty)
+
+    def _empty(self) -> None:
+        """Forget every token: ids start again from 0. ``hashes`` and ``content`` become new arrays,
+        so that the arrays taken before stay right for the ids given before (a caller that looks ids
+        up later keeps them, and watches ``generation``)."""
+        if self._native is not None:
+            self._table = self._native.vocab_new()
+        self._size = 0
+        self.ids.clear()
+        self.hashes = np.zeros(1024, dtype=_U64)
+        self.content = np.zeros(1024, dtype=_U64)
+        self.generation += 1
 
     def lookup(self, tokens: list[str]) -> np.ndarray:
         """Ids of ``tokens`` (new tokens are added)."""
@@ -94,7 +107,7 @@ class Vocabulary:
         if len(out) and out.min() < 0:
             missing = {tokens[k] for k in np.flatnonzero(out < 0).tolist()}
             if len(ids) + len(missing) > self._limit:
-                ids.clear()
+                self._empty()
                 missing = set(tokens)
             self._add(sorted(missing), len(ids))
             out = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
@@ -148,8 +161,7 @@ class Vocabulary:
         data = text.encode("utf-8", "surrogatepass")
         most = len(data) // 2 + 1  # tokens in the text, at most
         if self._size + most > self._limit:
-            self._table = self._native.vocab_new()
-            self._size = 0
+            self._empty()
         ids = np.empty(most, dtype=np.int64)
         line_of = np.empty(most, dtype=np.int64) if lines else None
         extra: tuple[object, ...] = () if line_of is None else (line_of,)
@@ -162,8 +174,7 @@ class Vocabulary:
             count, joined, fresh = found
         except BaseException:
             # The table may hold tokens of this call that Python has no hashes for: start afresh.
-            self._table = self._native.vocab_new()
-            self._size = 0
+            self._empty()
             raise
         if fresh:
             self._add(fresh, self._size)
