@@ -728,6 +728,49 @@ def test_copy_bound_never_refuses_an_alignment_that_reaches():
     assert refused > 100
 
 
+_STORED_TEXTS = [
+    "", "   \n\n", "One sentence only.", "Short. Words: the of and. Another one here!\nA new line, same words.",
+    "Caf\u00e9 cr\u00e8me \u2014 \u201cquoted\u201d. \ud800 lone surrogate stays. Numbers 1,234 and 5.6%.",
+    "word " * 300 + "end. Then more.",  # counts past 255: stored in two bytes
+    "a" * 70_000 + " b. " + " ".join(f"w{k}" for k in range(70_000)) + ".",  # past 65,535: eight bytes
+    " ".join(f"Sentence {k} of many words here." for k in range(300)),  # 300 sentences: numbers past 255
+]
+
+
+def test_stored_sentences_are_the_bytes_of_the_scored_sentences():
+    import random
+    from pathlib import Path
+
+    from dedupe.similarity.align import scored_sentences, stored_sentences
+
+    compiled_kernels()
+    rng = random.Random(13)
+    texts = list(_STORED_TEXTS) + [a + " " + b for a, b in _sentence_pairs(14, 60)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))]
+    texts += ["".join(rng.choice("ab \u00e9\u00df.!?\n") for _ in range(rng.randint(0, 400))) for _ in range(100)]
+    for text in texts:
+        assert stored_sentences(text) == scored_sentences(text).to_bytes(), text[:80]
+
+
+def test_stored_sentences_kernel_checks_its_input():
+    kernels = compiled_kernels()
+    table = np.arange(5, dtype=np.uint64)
+    counts = np.zeros((2, 32), dtype=np.int32)
+
+    def run(ids: list[int], rows: list[int], counts: np.ndarray = counts) -> bytes:
+        return kernels.stored_sentences(table, np.asarray(ids, np.int64), np.asarray(rows, np.int64), counts, b"x\ny")
+
+    assert run([1, 2], [0, 1])
+    for ids, rows, message in (([5], [0], "id out of range"), ([1, 2], [1, 0], "out of order"),
+                               ([1], [2], "out of order or range"), ([1], [0, 1], "differ in length")):
+        with pytest.raises(ValueError, match=message):
+            run(ids, rows)
+    with pytest.raises(ValueError, match="rows of 32"):
+        run([1], [0], np.zeros(5, np.int32))
+    with pytest.raises(ValueError, match="negative"):
+        run([1], [0], counts - 1)
+
+
 @pytest.mark.parametrize("text", [
     "", "   \n\n", "One sentence only.", "Short. Words: the of and. Another one here!\nA new line, same words.",
     "Caf\u00e9 cr\u00e8me \u2014 \u201cquoted\u201d. \ud800 lone surrogate stays. Numbers 1,234 and 5.6%.",

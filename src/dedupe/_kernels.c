@@ -1108,6 +1108,44 @@ static PyObject *char_counts(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* sentence_words' work on checked buffers; -1 when memory runs out (nothing set). */
+static int sentence_words_core(const uint64_t *hashes, const int64_t *rows, Py_ssize_t m, uint64_t *vocab, int64_t *df,
+                               int64_t *out_rows, int64_t *out_cols, Py_ssize_t *words_out, Py_ssize_t *entries_out) {
+    /* Open addressing on the hash's low bits (the values are hashes already): the word's number and
+     * the last sentence it was seen in; a few times more slots than words. */
+    size_t cap = 16;
+    while (cap < (size_t)m * 2) cap <<= 1;
+    int64_t small[2 * 1024];
+    int64_t *slots = cap <= 1024 ? small : malloc(cap * 2 * sizeof(int64_t));
+    if (!slots) return -1;
+    for (size_t k = 0; k < cap; k++) slots[2 * k] = -1;
+    Py_ssize_t words = 0, entries = 0;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        uint64_t h = hashes[k];
+        size_t at = (size_t)(h ^ (h >> 29)) & (cap - 1);
+        while (slots[2 * at] >= 0 && vocab[slots[2 * at]] != h) at = (at + 1) & (cap - 1);
+        if (slots[2 * at] < 0) {
+            slots[2 * at] = words;
+            slots[2 * at + 1] = -1;
+            vocab[words] = h;
+            df[words] = 0;
+            words++;
+        }
+        int64_t w = slots[2 * at];
+        if (slots[2 * at + 1] != rows[k]) {  /* first use in this sentence (rows never go back) */
+            slots[2 * at + 1] = rows[k];
+            df[w]++;
+            out_rows[entries] = rows[k];
+            out_cols[entries] = w;
+            entries++;
+        }
+    }
+    if (slots != small) free(slots);
+    *words_out = words;
+    *entries_out = entries;
+    return 0;
+}
+
 /* sentence_words(hashes, rows, vocab, df, out_rows, out_cols) -> (words, entries): the content words
  * of sentences given as each word's hash (uint64, in text order) and sentence (int64 rows,
  * non-decreasing). Words are numbered in order of first use: vocab[w] is the hash of word w and
@@ -1142,40 +1180,10 @@ static PyObject *sentence_words(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
-    /* Open addressing on the hash's low bits (the values are hashes already): the word's number and
-     * the last sentence it was seen in; a few times more slots than words. */
-    size_t cap = 16;
-    while (cap < (size_t)m * 2) cap <<= 1;
-    int64_t small[2 * 1024];
-    int64_t *slots = cap <= 1024 ? small : malloc(cap * 2 * sizeof(int64_t));
-    if (!slots) {
-        release(bufs, 6);
-        return PyErr_NoMemory();
-    }
-    for (size_t k = 0; k < cap; k++) slots[2 * k] = -1;
-    Py_ssize_t words = 0, entries = 0;
-    for (Py_ssize_t k = 0; k < m; k++) {
-        uint64_t h = hashes[k];
-        size_t at = (size_t)(h ^ (h >> 29)) & (cap - 1);
-        while (slots[2 * at] >= 0 && vocab[slots[2 * at]] != h) at = (at + 1) & (cap - 1);
-        if (slots[2 * at] < 0) {
-            slots[2 * at] = words;
-            slots[2 * at + 1] = -1;
-            vocab[words] = h;
-            df[words] = 0;
-            words++;
-        }
-        int64_t w = slots[2 * at];
-        if (slots[2 * at + 1] != rows[k]) {  /* first use in this sentence (rows never go back) */
-            slots[2 * at + 1] = rows[k];
-            df[w]++;
-            out_rows[entries] = rows[k];
-            out_cols[entries] = w;
-            entries++;
-        }
-    }
-    if (slots != small) free(slots);
+    Py_ssize_t words, entries;
+    int failed = sentence_words_core(hashes, rows, m, vocab, df, out_rows, out_cols, &words, &entries);
     release(bufs, 6);
+    if (failed) return PyErr_NoMemory();
     return Py_BuildValue("nn", words, entries);
 }
 
@@ -1880,6 +1888,177 @@ static PyObject *stored_reach(PyObject *self, PyObject *args) {
     return Py_BuildValue("nndddddddd", a.n, b.n, out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]);
 }
 
+/* stored_sentences(content_table, ids, rows, counts, text) -> bytes: align.ScoredSentences.to_bytes of
+ * the sentences whose tokens' vocabulary ids and sentences are ``ids`` and ``rows`` (int64; rows
+ * non-decreasing), whose character counts are ``counts`` (int32 rows of CHAR_BINS, one per sentence:
+ * align.char_counts) and whose normalized text, one sentence per line, is ``text`` (UTF-8). A token's
+ * content word is content_table[id] (0: none). The words are numbered as sentence_words numbers
+ * them; the layout is align._stored_layout's, widths chosen by the same bounds as to_bytes. */
+typedef struct {
+    uint64_t key;
+    int64_t at;
+} KeyAt;
+
+static int key_at_cmp(const void *a, const void *b) {
+    uint64_t x = ((const KeyAt *)a)->key, y = ((const KeyAt *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts words by their hashes as hash_sort_u64 sorts hashes (two radix passes on the top bytes, then
+ * an insertion sort with a budget; qsort past it); tmp holds n entries. */
+static void sort_key_at(KeyAt *a, KeyAt *tmp, Py_ssize_t n) {
+    if (n > 32) {
+        Py_ssize_t hist[2][256];
+        memset(hist, 0, sizeof(hist));
+        for (Py_ssize_t i = 0; i < n; i++) {
+            hist[0][(a[i].key >> 48) & 0xFF]++;
+            hist[1][a[i].key >> 56]++;
+        }
+        KeyAt *src = a, *dst = tmp;
+        for (int d = 0; d < 2; d++) {
+            Py_ssize_t *h = hist[d];
+            int shift = 48 + 8 * d;
+            if (h[(src[0].key >> shift) & 0xFF] == n) continue;
+            Py_ssize_t sum = 0;
+            for (int c = 0; c < 256; c++) {
+                Py_ssize_t t = h[c];
+                h[c] = sum;
+                sum += t;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) dst[h[(src[i].key >> shift) & 0xFF]++] = src[i];
+            KeyAt *t = src;
+            src = dst;
+            dst = t;
+        }
+        if (src != a) memcpy(a, src, (size_t)n * sizeof(KeyAt));
+    }
+    Py_ssize_t budget = 8 * n + 64;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        KeyAt v = a[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && a[j].key > v.key) {
+            a[j + 1] = a[j];
+            j--;
+            if (--budget < 0) {
+                a[j + 1] = v;
+                qsort(a, (size_t)n, sizeof(KeyAt), key_at_cmp);
+                return;
+            }
+        }
+        a[j + 1] = v;
+    }
+}
+
+static inline void put_number(unsigned char *p, int width, Py_ssize_t k, int64_t v) {
+    if (width == 1) p[k] = (unsigned char)v;
+    else if (width == 2) {
+        uint16_t u = (uint16_t)v;
+        memcpy(p + 2 * k, &u, 2);
+    } else memcpy(p + 8 * k, &v, 8);
+}
+
+static inline int number_width(int64_t top) { return top < 256 ? 1 : top < 65536 ? 2 : 8; }
+
+static PyObject *stored_sentences(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[4];
+    Py_buffer text;
+    if (!PyArg_ParseTuple(args, "OOOOy*", &objs[0], &objs[1], &objs[2], &objs[3], &text)) return NULL;
+    Buf bufs[4];
+    static const Py_ssize_t sizes[4] = {8, 8, 8, 4};
+    static const int writable[4] = {0, 0, 0, 0};
+    static const char kinds[4] = {'i', 'i', 'i', 'i'};
+    static const char *names[4] = {"content_table", "ids", "rows", "counts"};
+    if (get_bufs(objs, bufs, 4, sizes, kinds, writable, names) < 0) {
+        PyBuffer_Release(&text);
+        return NULL;
+    }
+    const uint64_t *table = bufs[0].view.buf;
+    const int64_t *ids = bufs[1].view.buf, *rows = bufs[2].view.buf;
+    const int32_t *counts = bufs[3].view.buf;
+    Py_ssize_t n_table = bufs[0].view.len / 8, m = bufs[1].view.len / 8, n = bufs[3].view.len / (4 * CHAR_BINS);
+    const char *bad = NULL;
+    if (bufs[2].view.len / 8 != m) bad = "ids and rows differ in length";
+    else if (bufs[3].view.len % (4 * CHAR_BINS)) bad = "counts must be rows of 32 int32";
+    for (Py_ssize_t k = 0; !bad && k < m; k++) {
+        if (ids[k] < 0 || ids[k] >= n_table) bad = "token id out of range";
+        else if (rows[k] < 0 || rows[k] >= n || (k && rows[k] < rows[k - 1])) bad = "rows out of order or range";
+    }
+    for (Py_ssize_t k = 0; !bad && k < n * CHAR_BINS; k++)
+        if (counts[k] < 0) bad = "negative character count";
+    PyObject *out = NULL;
+    /* scratch: hashes and rows of the content tokens, then vocab, df, rows, cols, the sorted words */
+    uint64_t *hashes = NULL, *vocab = NULL;
+    int64_t *hrows = NULL, *df = NULL, *erows = NULL, *ecols = NULL;
+    KeyAt *sorted = NULL;
+    if (!bad) {
+        hashes = PyMem_Malloc((size_t)(m + 1) * sizeof(uint64_t));
+        vocab = PyMem_Malloc((size_t)(m + 1) * sizeof(uint64_t));
+        hrows = PyMem_Malloc((size_t)(4 * m + 1) * sizeof(int64_t));
+        sorted = PyMem_Malloc((size_t)(2 * m + 1) * sizeof(KeyAt)); /* and the sort's scratch */
+        if (!hashes || !vocab || !hrows || !sorted) goto nomem;
+        df = hrows + m;
+        erows = df + m;
+        ecols = erows + m;
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            uint64_t h = table[ids[k]];
+            if (h != 0) {
+                hashes[kept] = h;
+                hrows[kept++] = rows[k];
+            }
+        }
+        Py_ssize_t words, entries;
+        if (sentence_words_core(hashes, hrows, kept, vocab, df, erows, ecols, &words, &entries) < 0) goto nomem;
+        for (Py_ssize_t w = 0; w < words; w++) {
+            sorted[w].key = vocab[w];
+            sorted[w].at = w;
+        }
+        sort_key_at(sorted, sorted + words, words);
+        int64_t longest = 0; /* the longest sentence, in characters */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t len = 0;
+            for (int c = 0; c < CHAR_BINS; c++) len += counts[i * CHAR_BINS + c];
+            if (len > longest) longest = len;
+        }
+        int nw = number_width(n > words ? n : words), cw = number_width(longest);
+        Py_ssize_t size = 64 + 8 * words + nw * 2 * (words + entries) + cw * n * CHAR_BINS + text.len;
+        out = PyBytes_FromStringAndSize(NULL, size);
+        if (out) {
+            unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+            int64_t head[8] = {0x31534E5453LL, n, words, entries, nw, cw, text.len, 0};
+            memcpy(p, head, sizeof(head));
+            p += 64;
+            memcpy(p, vocab, (size_t)words * 8);
+            p += 8 * words;
+            Py_ssize_t k = 0;
+            for (Py_ssize_t w = 0; w < words; w++) put_number(p, nw, k++, sorted[w].at);
+            for (Py_ssize_t w = 0; w < words; w++) put_number(p, nw, k++, df[w]);
+            for (Py_ssize_t e = 0; e < entries; e++) put_number(p, nw, k++, erows[e]);
+            for (Py_ssize_t e = 0; e < entries; e++) put_number(p, nw, k++, ecols[e]);
+            p += nw * k;
+            for (Py_ssize_t c = 0; c < n * CHAR_BINS; c++) put_number(p, cw, c, counts[c]);
+            p += cw * n * CHAR_BINS;
+            memcpy(p, text.buf, (size_t)text.len);
+        }
+    }
+    goto done;
+nomem:
+    PyErr_NoMemory();
+done:
+    PyMem_Free(hashes);
+    PyMem_Free(vocab);
+    PyMem_Free(hrows);
+    PyMem_Free(sorted);
+    release(bufs, 4);
+    PyBuffer_Release(&text);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
@@ -1906,6 +2085,9 @@ static PyMethodDef methods[] = {
     {"content_reach", content_reach, METH_VARARGS,
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
+    {"stored_sentences", stored_sentences, METH_VARARGS,
+     "stored_sentences(content_table, ids, rows, counts, text) -> bytes: ScoredSentences.to_bytes from the\n"
+     "sentences' token ids (see the source)."},
     {"stored_reach", stored_reach, METH_VARARGS,
      "stored_reach(blob_a, blob_b, ratio, overlap, factor, bound_cells) -> (n_a, n_b, 4 copy bound values,\n"
      "4 content bound values): both sentence bounds of two texts' stored sentences (see the source)."},

@@ -40,8 +40,8 @@ from dedupe.similarity.align import (
     SentenceSet,
     StoredReach,
     prepare_sentences,
-    scored_sentences,
     stored_reach,
+    stored_sentences,
 )
 from dedupe.similarity.bulk import ChunkFeatures, chunk_features, chunk_features_of_ids
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
@@ -798,7 +798,7 @@ class _SentencesWritten:
 def _sentence_chunk(indices: list[int]) -> _SentencesWritten:
     """Prepare the sentences of documents and store them (:meth:`StoredCorpus.append_sentences`)."""
     corpus: StoredCorpus = _CORPUS["corpus"]
-    blobs = [scored_sentences(corpus.text(k)).to_bytes() for k in indices]
+    blobs = [stored_sentences(corpus.text(k)) for k in indices]
     return _SentencesWritten(corpus.append_sentences(blobs), np.fromiter(map(len, blobs), np.int64, len(blobs)))
 
 

@@ -339,6 +339,20 @@ def scored_sentences(text: str) -> ScoredSentences:
     return ScoredSentences(normalized, _SentenceWords.of_hashes(forms[kept], rows[kept]), char_counts(normalized))
 
 
+def stored_sentences(text: str) -> bytes:
+    """``scored_sentences(text).to_bytes()``, which ``scan`` stores for each document of its candidate
+    pairs, made by the compiled kernel from the tokens' ids without the arrays and objects between."""
+    native = kernels()
+    if native is None:
+        return scored_sentences(text).to_bytes()
+    normalized = _normalized(split_sentences(text))
+    joined = "\n".join(normalized)
+    vocab = vocabulary()
+    ids, rows = vocab.lookup_lines(joined)
+    return bytes(native.stored_sentences(vocab.content, ids, rows, char_counts(normalized),
+                                         joined.encode("utf-8", "surrogatepass")))
+
+
 @dataclass(frozen=True)
 class SentencePair:
     """Sentence ``a`` of the first text corresponds to sentence ``b`` of the second, with ``score`` in [0, 1]."""
