@@ -235,7 +235,7 @@ def test_no_paraphrase_and_char_shingles():
 def test_results_do_not_depend_on_the_number_of_workers_or_the_kernels(write, tmp_path: Path, monkeypatch):
     texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
              seed_text("002"), seed_text("003"), BASE]
-    for k, t in enumerate(texts * 5):
+    for k, t in enumerate(texts * 9):  # 72 documents: workers from 65 on
         write(f"{k:02}.txt", t if k < len(texts) else t + f"\n\nUpdate {k}: more text follows here.")
     outs = []
     for jobs, numpy_only in (("1", False), ("2", False), ("3", False), ("2", True)):

@@ -392,6 +392,44 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
         fast.lookup(["two words"])
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_a_vocabulary_absorbs_the_tokens_another_recorded(native, monkeypatch):
+    from dedupe.normalize import content_form
+    from dedupe.similarity import shingle
+
+    if native:
+        compiled_kernels()
+    rng = np.random.default_rng(4)
+    words = [f"w{k}" for k in range(3000)] + ["caf\u00e9", "running", "the", "x", "naïve", "\u5317\u4eac"]
+    texts = [" ".join(words[k] for k in rng.integers(0, len(words), size=200)) for _ in range(30)]
+    worker = shingle.Vocabulary(content_form, native=native)
+    worker.lookup_text(texts[0], words=True)  # known before the recording: not recorded
+    with worker.recording() as learned:
+        for text in texts[1:]:
+            worker.lookup_text(text, words=True)
+        got = learned()
+    assert got.tokens and "w" not in got.tokens.split(" ")
+    tokens = got.tokens.split(" ")
+    fresh = shingle.Vocabulary(content_form, native=native)
+    fresh_ids = fresh.lookup(tokens)
+    want, want_content = fresh.hashes[fresh_ids], fresh.content[fresh_ids]
+    assert np.array_equal(got.hashes, want) and np.array_equal(got.content, want_content)
+    # The main process absorbs them (some it knows already), then looks them up without hashing;
+    # a small one is emptied on the way (its limit is near), then holds them all the same.
+    main = shingle.Vocabulary(content_form, native=native)
+    small = shingle.Vocabulary(content_form, limit=3000, native=native)
+    for vocab in (main, small):
+        vocab.lookup_text(texts[5] + " " + " ".join(f"other{k}" for k in range(1000)), words=True)
+        vocab.absorb(got)
+        vocab.absorb(got)  # twice: the same values
+    assert main.generation == 0 and small.generation >= 1
+    ids = small.lookup(tokens)
+    assert np.array_equal(small.hashes[ids], want) and np.array_equal(small.content[ids], want_content)
+    monkeypatch.setattr(shingle, "stable_hash64", lambda s: pytest.fail(f"{s!r} hashed again"))
+    ids = main.lookup(tokens)
+    assert np.array_equal(main.hashes[ids], want) and np.array_equal(main.content[ids], want_content)
+
+
 def test_compiled_pair_estimates_equal_numpy(monkeypatch):
     compiled_kernels()
     from dedupe.similarity.candidates import estimated_jaccard

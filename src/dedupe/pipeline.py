@@ -47,6 +47,7 @@ from dedupe.similarity.bulk import ChunkFeatures, chunk_features, chunk_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
+    Learned,
     content_hashes,
     content_set,
     ids_units,
@@ -445,15 +446,29 @@ def _start_worker(*init_args: Any) -> None:
     _init_worker(*init_args)
 
 
-def _sample_chunk(items: list[tuple[int, bool, bool]]) -> list[tuple[frozenset[str], np.ndarray | None]]:
-    """For each sample document: its recurring-line keys and (when asked) its raw content words."""
+@dataclass(frozen=True)
+class _Sampled:
+    """For each document of a sample chunk: its recurring-line keys and (when asked) its raw content
+    words; and the tokens the chunk added to the worker's vocabulary, with their hashes (the
+    fingerprinting workers, forked from the main process after it absorbed them, do not hash them
+    again: building a vocabulary costs about 8 us a token, 0.23 s a worker on 100k documents)."""
+
+    docs: list[tuple[frozenset[str], np.ndarray | None]]
+    tokens: Learned
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+def _sample_chunk(items: list[tuple[int, bool, bool]]) -> _Sampled:
     table: DocumentTable = _W["table"]
     out: list[tuple[frozenset[str], np.ndarray | None]] = []
-    for index, lines, words in items:
-        text = table.text(index)
-        keys = recurring_line_keys(text) if lines else frozenset()
-        out.append((keys, content_hashes(text) if words else None))
-    return out
+    with vocabulary().recording() as learned:
+        for index, lines, words in items:
+            text = table.text(index)
+            keys = recurring_line_keys(text) if lines else frozenset()
+            out.append((keys, content_hashes(text) if words else None))
+        return _Sampled(out, learned())
 
 
 @dataclass
@@ -707,10 +722,12 @@ def prepare(
         for part, res in zip(parts, _map(_sample_chunk, batches, n_jobs,
                                          (config, clean_config, frozenset(), None, documents),
                                          "count", progress, len(line_sample | word_sample))):
-            for k, (line_keys, content) in zip(part, res):
+            for k, (line_keys, content) in zip(part, res.docs):
                 counts.update(line_keys)
                 if content is not None:
                     contents.setdefault(keys[k], content)
+            if n_jobs > 1:  # the workers' tokens, for the next stage's workers (in one process: known)
+                vocabulary().absorb(res.tokens)
         if want_recurring:
             recurring = select_recurring(counts, len(line_sample), cc)
         if config.paraphrase:

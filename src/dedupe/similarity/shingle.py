@@ -8,8 +8,10 @@ the hash of a k-gram combines its token hashes with position-dependent odd multi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -81,6 +83,55 @@ class Vocabulary:
         self.hashes = np.zeros(1024, dtype=_U64)
         self.content = np.zeros(1024, dtype=_U64)
         self.generation = 0  # times the table was emptied (see _empty)
+        self._given: dict[str, tuple[int, int]] | None = None  # hashes known already (absorb)
+        self._recorded: list[tuple[str, int, int]] | None = None  # tokens added (recording)
+
+    @contextmanager
+    def recording(self) -> Iterator[Callable[[], Learned]]:
+        """Within the block, every token added is also recorded; the function given returns them
+        (:class:`Learned`), for another process's vocabulary to :meth:`absorb`."""
+        added: list[tuple[str, int, int]] = []
+        self._recorded = added
+        try:
+            yield lambda: Learned(" ".join(t for t, _, _ in added), np.array([h for _, h, _ in added], dtype=_U64),
+                                  np.array([c for _, _, c in added], dtype=_U64))
+        finally:
+            self._recorded = None
+
+    def absorb(self, learned: Learned) -> None:
+        """Add tokens with their hashes and content hashes (as :meth:`recording` gives them): what
+        looking them up would add, without hashing them again."""
+        if not learned.tokens:
+            return
+        if self._table is None or self._native is None:
+            self._given = dict(zip(learned.tokens.split(" "), zip(learned.hashes.tolist(), learned.content.tolist())))
+            try:
+                self.lookup(list(self._given))
+            finally:
+                self._given = None
+            return
+        data = learned.tokens.encode("utf-8", "surrogatepass")
+        if self._size + len(learned.hashes) > self._limit:
+            self._empty()
+        ids = np.empty(len(data) // 2 + 1, dtype=np.int64)
+        try:
+            count, _, fresh = self._native.vocab_lookup(self._table, data, ids, False)
+        except BaseException:
+            self._empty()
+            raise
+        if count != len(learned.hashes):
+            self._empty()
+            raise ValueError("tokens must be non-empty and hold no spaces")
+        ids = ids[:count]
+        need = self._size + len(fresh)
+        if need > len(self.hashes):
+            size = max(need, 2 * len(self.hashes))
+            self.hashes = np.resize(self.hashes, size)
+            self.content = np.resize(self.content, size)
+        # Every token's values, the known ones too (the same values): one assignment each.
+        self.hashes[ids] = learned.hashes
+        self.content[ids] = learned.content
+        self._size = need
 
     def _empty(self) -> None:
         """Forget every token: ids start again from 0. ``hashes`` and ``content`` become new arrays,
@@ -188,12 +239,25 @@ class Vocabulary:
             size = max(need, 2 * len(self.hashes))
             self.hashes = np.resize(self.hashes, size)
             self.content = np.resize(self.content, size)
+        given, recorded = self._given, self._recorded
         for k, token in enumerate(tokens, start):
             if self._table is None:
                 self.ids[token] = k
-            self.hashes[k] = stable_hash64(token)
-            form = self._form(token)
-            self.content[k] = stable_hash64(form) if form else 0
+            known = None if given is None else given.get(token)
+            if known is None:
+                form = self._form(token)
+                known = stable_hash64(token), stable_hash64(form) if form else 0
+            self.hashes[k], self.content[k] = known
+            if recorded is not None:
+                recorded.append((token, *known))
+
+
+class Learned(NamedTuple):
+    """Tokens a vocabulary added (joined by spaces), with their hashes and content hashes."""
+
+    tokens: str
+    hashes: np.ndarray
+    content: np.ndarray
 
 
 _VOCABS: dict[bool, Vocabulary] = {}
