@@ -46,17 +46,26 @@ static inline uint32_t fmix32(uint32_t h) {
 /* --- sorting of uint64 (quicksort, Hoare partition, insertion sort below 16, heapsort past a depth
  * limit so that no input is quadratic) --- */
 
-static void insertion_sort(uint64_t *a, Py_ssize_t n) {
+/* Insertion sort that gives up after ``budget`` moves (a negative budget: never); returns 0 if it
+ * gave up, leaving a permutation of the input. */
+static int insertion_sort_within(uint64_t *a, Py_ssize_t n, Py_ssize_t budget) {
     for (Py_ssize_t i = 1; i < n; i++) {
         uint64_t v = a[i];
         Py_ssize_t j = i - 1;
         while (j >= 0 && a[j] > v) {
             a[j + 1] = a[j];
             j--;
+            if (budget >= 0 && --budget < 0) {
+                a[j + 1] = v;
+                return 0;
+            }
         }
         a[j + 1] = v;
     }
+    return 1;
 }
+
+static void insertion_sort(uint64_t *a, Py_ssize_t n) { insertion_sort_within(a, n, -1); }
 
 static void sift_down(uint64_t *a, Py_ssize_t root, Py_ssize_t n) {
     for (;;) {
@@ -145,21 +154,7 @@ static void hash_sort_u64(uint64_t *a, uint64_t *tmp, Py_ssize_t n) {
         dst = t;
     }
     if (src != a) memcpy(a, src, (size_t)n * sizeof(uint64_t));
-    Py_ssize_t budget = 8 * n;
-    for (Py_ssize_t i = 1; i < n; i++) {
-        uint64_t v = a[i];
-        Py_ssize_t j = i - 1;
-        while (j >= 0 && a[j] > v) {
-            a[j + 1] = a[j];
-            j--;
-            if (--budget < 0) {
-                a[j + 1] = v; /* a permutation of the input again */
-                sort_u64(a, n, 64);
-                return;
-            }
-        }
-        a[j + 1] = v;
-    }
+    if (!insertion_sort_within(a, n, 8 * n)) sort_u64(a, n, 64);
 }
 
 /* Sorts a[0..n) and removes repeats; returns the new length. tmp holds n values. */
