@@ -274,6 +274,47 @@ def test_stored_sentences_give_the_same_result_as_preparing_them_per_pair(write,
     assert {m["kind"] for c in outs[0]["clusters"] for m in c["members"]} >= {"paraphrase", "near"}
 
 
+def test_pairs_ruled_out_by_the_stored_bounds_change_no_result(monkeypatch):
+    """Documents that share a few sentences each are candidates whose sentences are stored and
+    whose pairs the stored bounds mostly rule out: the results are those of aligning them."""
+    import random
+
+    from dedupe import pipeline
+    from dedupe.normalize import split_sentences
+
+    compiled_kernels()
+    pool = [s for k in ("000", "001", "002", "003", "004") for s in split_sentences(seed_text(k)) if len(s) > 40]
+    rng = random.Random(21)
+    docs = []
+    for k in range(90):  # eight sentences: two neighbours in the pool, six at random
+        start = rng.randrange(len(pool) - 12)
+        picked = pool[start : start + 2] + rng.sample(pool, 6)
+        rng.shuffle(picked)
+        docs.append(Document(f"d{k}", " ".join(picked), "mem", k))
+    docs += [Document("copy", docs[0].text + " One more sentence here, added at the end.", "mem", 90)]
+    decided = []
+    may_decide = pipeline.sentences_may_decide
+
+    def counting(reach, smaller, config):  # type: ignore[no-untyped-def]
+        decided.append(may_decide(reach, smaller, config))
+        return decided[-1]
+
+    def scanned() -> list[Any]:
+        result = pipeline.scan_documents(docs, ScanConfig(), jobs=1)
+        return [(c.representative, [(m.id, m.kind, m.measure, m.similarity) for m in c.members]) for c in result.clusters]
+
+    monkeypatch.setattr(pipeline, "sentences_may_decide", counting)
+    monkeypatch.setattr(pipeline, "STORE_SENTENCES_BELOW", 10.0)  # always store
+    screened = scanned()
+    assert decided.count(False) > 10 and decided.count(True) > 10 and screened  # both ways; clusters found
+    monkeypatch.setattr(pipeline, "STORE_SENTENCES_BELOW", 0.0)  # never store: every pair aligned
+    assert scanned() == screened
+    monkeypatch.setattr(pipeline, "STORE_SENTENCES_BELOW", 10.0)
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")  # stored, but no compiled bounds: every pair aligned
+    decided.clear()
+    assert scanned() == screened and not decided
+
+
 def test_rewrite_found_when_common_words_leave_the_content_index(write, tmp_path: Path):
     import random
 
@@ -573,8 +614,9 @@ def test_one_job_fingerprinting_keeps_no_worker_state():
     corpus.close()
 
 
+@pytest.mark.parametrize("often", [True, False])  # emptied at every document, or every few
 @pytest.mark.parametrize("native", [True, False])
-def test_a_vocabulary_emptied_within_a_chunk_gives_the_same_fingerprints(native, monkeypatch):
+def test_a_vocabulary_emptied_within_a_chunk_gives_the_same_fingerprints(native, often, monkeypatch):
     """The fingerprint stage looks a chunk's token ids up after its last document: a vocabulary
     emptied in between (it is bounded) must not change them."""
     from dedupe import pipeline
@@ -599,7 +641,9 @@ def test_a_vocabulary_emptied_within_a_chunk_gives_the_same_fingerprints(native,
         return out, emptied
 
     (sigs, fps), _ = prepared(None)
-    (small_sigs, small_fps), emptied = prepared(400)  # about one document's tokens: emptied many times
+    # The compiled table makes room for a text's bytes / 2 new tokens, the Python one for its tokens.
+    limit = {(True, True): 400, (True, False): 2500, (False, True): 150, (False, False): 600}[native, often]
+    (small_sigs, small_fps), emptied = prepared(limit)
     assert emptied > 3
     assert np.array_equal(sigs, small_sigs)
     for a, b in zip(fps, small_fps):

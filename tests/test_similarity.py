@@ -890,6 +890,50 @@ def test_stored_reach_refuses_bytes_that_are_no_stored_sentences():
                 blob, good, 0.85, 0.3, 1.0, 100)
 
 
+def _blob(n: int, vocab: list[int], order: list[int], df: list[int], rows: list[int], cols: list[int],
+          counts: list[int], text: bytes = b"") -> bytes:
+    """Stored sentences (ScoredSentences.to_bytes's layout) with 8-byte numbers and counts, as given."""
+    head = [0x31534E5453, n, len(vocab), len(rows), 8, 8, len(text), 0]
+    return b"".join((np.asarray(head, np.int64).tobytes(), np.asarray(vocab, np.uint64).tobytes(),
+                     np.asarray(order + df + rows + cols, np.int64).tobytes(), np.asarray(counts, np.int64).tobytes(),
+                     text))
+
+
+def test_stored_reach_refuses_numbers_out_of_range():
+    from dedupe.similarity.align import ScoredSentences
+
+    kernels = compiled_kernels()
+    counts = [1] * 32
+    good = _blob(1, [7], [0], [1], [0], [0], counts, b"x" * 32)
+    assert kernels.stored_reach(good, good, 0.85, 0.3, 1.0, 100)[0] == 1
+    assert ScoredSentences.from_bytes(good).normalized == ("x" * 32,)
+    for blob, message in ((_blob(1, [7], [0], [2**62], [0], [0], counts), "sentence count"),
+                          (_blob(1, [7], [0], [-1], [0], [0], counts), "sentence count"),
+                          (_blob(1, [7], [0], [1], [1], [0], counts), "entry out of range"),
+                          (_blob(1, [7], [0], [1], [0], [1], counts), "entry out of range"),
+                          (_blob(1, [7], [0], [1], [0], [-1], counts), "entry out of range"),
+                          (_blob(1, [7], [0], [1], [0], [0], [-1] + counts[1:]), "character count"),
+                          (_blob(1, [7], [0], [1], [0], [0], [2**40] + counts[1:]), "character count")):
+        with pytest.raises(ValueError, match=message):
+            kernels.stored_reach(good, blob, 0.85, 0.3, 1.0, 100)
+
+
+def test_absorb_refuses_tokens_and_hashes_that_do_not_pair():
+    from dedupe.normalize import content_form
+    from dedupe.similarity import shingle
+
+    for compiled in (True, False):
+        if compiled:
+            compiled_kernels()
+        vocab = shingle.Vocabulary(content_form, native=compiled)
+        one = np.ones(2, np.uint64)
+        for learned in (shingle.Learned("new york city", one, one), shingle.Learned("a b", one, one[:1])):
+            with pytest.raises(ValueError, match="one hash"):
+                vocab.absorb(learned)
+        vocab.absorb(shingle.Learned("a b", one, one))
+        assert vocab.hashes[vocab.lookup(["a", "b"])].tolist() == [1, 1]
+
+
 @pytest.mark.parametrize("changes", [{}, {"near_coverage": 0.0}, {"paraphrase_threshold": 0.0, "paraphrase_other": 0.0},
                                      {"paraphrase": False}, {"min_containment_shingles": 1}, {"sentence_overlap": 0.6}])
 def test_pairs_that_the_stored_bounds_rule_out_are_different(changes):

@@ -1827,14 +1827,18 @@ static int stored_parse(const unsigned char *buf, Py_ssize_t len, StoredSentence
     s->rows = s->df + words;
     s->cols = s->rows + entries;
     for (Py_ssize_t k = 0; k < 2 * (words + entries); k++) s->order[k] = stored_number(numbers, nw, k);
+    /* Every number checked here, once: the bounds' loops may then trust them. */
     for (Py_ssize_t k = 0; !bad && k < words; k++) {
         int64_t o = s->order[k];
         if (o < 0 || o >= words) bad = "order out of range";
+        else if (s->df[k] < 0 || s->df[k] > n) bad = "sentence count of a word out of range";
         else memcpy(&s->keys[k], vocab + 8 * o, 8);
     }
+    for (Py_ssize_t e = 0; !bad && e < entries; e++)
+        if (s->rows[e] < 0 || s->rows[e] >= n || s->cols[e] < 0 || s->cols[e] >= words) bad = "entry out of range";
     for (Py_ssize_t k = 0; !bad && k < n * CHAR_BINS; k++) {
         int64_t c = stored_number(counts, cw, k);
-        if (c > INT32_MAX) bad = "character count out of range";
+        if (c < 0 || c > INT32_MAX) bad = "character count out of range";
         s->counts[k] = (int32_t)c;
     }
     if (bad) {

@@ -157,7 +157,7 @@ class StoredCorpus:
         self._sentence_spill: Spill | None = None
         self._sentence_at = np.zeros(0, dtype=np.int64)
         self._sentence_len = np.zeros(0, dtype=np.int64)
-        self._last_stored: tuple[int, bytes] = (-1, b"")
+        self._last_stored: tuple[int, bytes | None] = (-1, None)  # stored_reach's first document
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -172,6 +172,7 @@ class StoredCorpus:
     def close(self) -> None:
         """Free the verification data (the documents' own texts stay readable)."""
         self.spill.close()
+        self._last_stored = (-1, None)
         if self._sentence_spill is not None:
             self._sentence_spill.close()
             self._sentence_spill = None
@@ -318,20 +319,18 @@ class StoredCorpus:
         """The stored sentences of document ``index`` (:meth:`ScoredSentences.to_bytes`), or ``None``."""
         if self._sentence_spill is None or self._sentence_at[index] < 0:
             return None
-        if index != self._last_stored[0]:  # pairs come sorted by their first document: it repeats
-            self._last_stored = (index, self._sentence_spill.read(int(self._sentence_at[index]),
-                                                                  int(self._sentence_len[index])))
-        return self._last_stored[1]
+        return self._sentence_spill.read(int(self._sentence_at[index]), int(self._sentence_len[index]))
 
     def stored_reach(self, i: int, j: int, config: ScanConfig) -> StoredReach | None:
         """The bounds of the sentence tests of documents ``i`` and ``j`` (:func:`stored_reach`), from
         their stored sentences; ``None`` when they are not stored (or there are no compiled kernels)."""
-        blob_i = self._stored_sentences(i)
-        if blob_i is None:
+        if i != self._last_stored[0]:  # pairs come sorted by their first document: it repeats
+            self._last_stored = (i, self._stored_sentences(i))
+        blob_i = self._last_stored[1]
+        blob_j = None if blob_i is None else self._stored_sentences(j)
+        if blob_i is None or blob_j is None:
             return None
-        blob_j = self._sentence_spill.read(int(self._sentence_at[j]), int(self._sentence_len[j])) \
-            if self._sentence_spill is not None and self._sentence_at[j] >= 0 else None
-        return None if blob_j is None else stored_reach(blob_i, blob_j, config.sentence_ratio, config.sentence_overlap)
+        return stored_reach(blob_i, blob_j, config.sentence_ratio, config.sentence_overlap)
 
     def share_sentences(self, context: Any) -> None:
         """Open the store of sentences (:meth:`append_sentences`) to processes forked after this

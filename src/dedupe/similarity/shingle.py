@@ -103,8 +103,11 @@ class Vocabulary:
         looking them up would add, without hashing them again."""
         if not learned.tokens:
             return
+        tokens = learned.tokens.split(" ")
+        if len(tokens) != len(learned.hashes) or len(learned.content) != len(learned.hashes):
+            raise ValueError("one hash and one content hash per token, and tokens hold no spaces")
         if self._table is None or self._native is None:
-            self._given = dict(zip(learned.tokens.split(" "), zip(learned.hashes.tolist(), learned.content.tolist())))
+            self._given = dict(zip(tokens, zip(learned.hashes.tolist(), learned.content.tolist())))
             try:
                 self.lookup(list(self._given))
             finally:
