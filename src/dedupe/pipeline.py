@@ -460,6 +460,8 @@ class _Sampled:
 
 
 def _sample_chunk(items: list[tuple[int, bool, bool]]) -> _Sampled:
+    """The recurring-line keys and (when asked) raw content words of sample documents, with the
+    tokens their lookups added to this worker's vocabulary."""
     table: DocumentTable = _W["table"]
     out: list[tuple[frozenset[str], np.ndarray | None]] = []
     with vocabulary().recording() as learned:
