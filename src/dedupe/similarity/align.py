@@ -331,12 +331,20 @@ def scored_sentences(text: str) -> ScoredSentences:
     """``ScoredSentences.of(prepare_sentences(text))``, without making the sentences' words as
     strings: the tokens of all sentences are looked up at once in the :func:`vocabulary`, which
     knows the hash of each token's content form (a third of the time)."""
-    normalized = _normalized(split_sentences(text))
-    vocab = vocabulary()
-    ids, rows = vocab.lookup_lines("\n".join(normalized))
-    forms = vocab.content[ids]
+    normalized, _, ids, rows = _sentence_tokens(text)
+    forms = vocabulary().content[ids]
     kept = forms != 0  # function words and one-letter tokens
     return ScoredSentences(normalized, _SentenceWords.of_hashes(forms[kept], rows[kept]), char_counts(normalized))
+
+
+def _sentence_tokens(text: str) -> tuple[tuple[str, ...], str, np.ndarray, np.ndarray]:
+    """A text's normalized sentences, them joined one per line, and the :func:`vocabulary` ids of
+    their word tokens with each token's sentence (what :func:`scored_sentences` and
+    :func:`stored_sentences` start from)."""
+    normalized = _normalized(split_sentences(text))
+    joined = "\n".join(normalized)
+    ids, rows = vocabulary().lookup_lines(joined)
+    return normalized, joined, ids, rows
 
 
 def stored_sentences(text: str) -> bytes:
@@ -345,11 +353,8 @@ def stored_sentences(text: str) -> bytes:
     native = kernels()
     if native is None:
         return scored_sentences(text).to_bytes()
-    normalized = _normalized(split_sentences(text))
-    joined = "\n".join(normalized)
-    vocab = vocabulary()
-    ids, rows = vocab.lookup_lines(joined)
-    return bytes(native.stored_sentences(vocab.content, ids, rows, char_counts(normalized),
+    normalized, joined, ids, rows = _sentence_tokens(text)
+    return bytes(native.stored_sentences(vocabulary().content, ids, rows, char_counts(normalized),
                                          joined.encode("utf-8", "surrogatepass")))
 
 

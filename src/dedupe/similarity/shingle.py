@@ -127,10 +127,7 @@ class Vocabulary:
             raise ValueError("tokens must be non-empty and hold no spaces")
         ids = ids[:count]
         need = self._size + len(fresh)
-        if need > len(self.hashes):
-            size = max(need, 2 * len(self.hashes))
-            self.hashes = np.resize(self.hashes, size)
-            self.content = np.resize(self.content, size)
+        self._hold(need)
         # Every token's values, the known ones too (the same values): one assignment each.
         self.hashes[ids] = learned.hashes
         self.content[ids] = learned.content
@@ -235,13 +232,16 @@ class Vocabulary:
             self._size += len(fresh)
         return ids[:count], joined, None if line_of is None else line_of[:count]
 
-    def _add(self, tokens: list[str], start: int) -> None:
-        """Record tokens given ids ``start, start + 1, ...``."""
-        need = start + len(tokens)
+    def _hold(self, need: int) -> None:
+        """Grow ``hashes`` and ``content`` (into new arrays, at least doubled) to hold ``need`` ids."""
         if need > len(self.hashes):
             size = max(need, 2 * len(self.hashes))
             self.hashes = np.resize(self.hashes, size)
             self.content = np.resize(self.content, size)
+
+    def _add(self, tokens: list[str], start: int) -> None:
+        """Record tokens given ids ``start, start + 1, ...``."""
+        self._hold(start + len(tokens))
         given, recorded = self._given, self._recorded
         for k, token in enumerate(tokens, start):
             if self._table is None:
