@@ -285,12 +285,13 @@ _ASCII_LINE = st.lists(st.sampled_from(list("aZ9_' '.,-''") + ["the", "The", "DO
 @settings(max_examples=500, deadline=None)
 @given(_ASCII_LINE | st.text(st.characters(max_codepoint=127), max_size=80))
 def test_compiled_word_stats_count_the_words_and_stopwords_python_finds(line: str):
-    from dedupe.clean.rules import STOPWORDS, _ascii_words, _stopwords_compiled
+    from dedupe.clean.rules import STOPWORDS, _ascii_words
+    from dedupe.similarity.native import word_table
 
     native = compiled_kernels()
     words = _ascii_words(line.lower())
     assert words == [w.casefold() for w in _WORD_RE.findall(line)]  # the reference itself
-    assert native.word_stats(_stopwords_compiled(native), line) == (len(words), sum(w in STOPWORDS for w in words))
+    assert native.word_stats(word_table(native, STOPWORDS), line) == (len(words), sum(w in STOPWORDS for w in words))
 
 
 _MIXED_LINE = st.lists(st.sampled_from(["the", "The", "of", " ", "\u2019", "\u2018", "'", "\u2014", "\u00a3", "5", "caf\u00e9",
@@ -319,11 +320,12 @@ def test_line_features_count_any_line_as_the_word_pattern_does(line: str):
 def test_compiled_word_stats_count_lines_without_non_ascii_words_or_leave_them(line: str):
     """The kernel's count is the pattern's own wherever it gives one, and it gives one exactly when
     no non-ASCII character of the line is a word character (alphanumeric)."""
-    from dedupe.clean.rules import STOPWORDS, _stopwords_compiled
+    from dedupe.clean.rules import STOPWORDS
+    from dedupe.similarity.native import word_table
 
     native = compiled_kernels()
     words = [w.casefold() for w in _WORD_RE.findall(line)]
-    got = native.word_stats(_stopwords_compiled(native), line)
+    got = native.word_stats(word_table(native, STOPWORDS), line)
     if any(not c.isascii() and c.isalnum() for c in line):
         assert got is None
     else:
@@ -331,10 +333,11 @@ def test_compiled_word_stats_count_lines_without_non_ascii_words_or_leave_them(l
 
 
 def test_compiled_word_stats_on_curly_apostrophes_and_non_ascii_words():
-    from dedupe.clean.rules import _stopwords_compiled
+    from dedupe.clean.rules import STOPWORDS
+    from dedupe.similarity.native import word_table
 
     native = compiled_kernels()
-    table = _stopwords_compiled(native)
+    table = word_table(native, STOPWORDS)
     assert native.word_stats(table, "It\u2019s \u00a3500 \u2014 for the \u201cfans\u201d") == (5, 2)  # it's 500 for the fans
     assert native.word_stats(table, "DON\u2019T stop") == (2, 0)  # "don't" is not a listed stopword
     assert native.word_stats(table, "the caf\u00e9") is None

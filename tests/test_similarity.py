@@ -392,6 +392,41 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
         fast.lookup(["two words"])
 
 
+_SUFFIXES = ["", "s", "ss", "us", "is", "ies", "sses", "ing", "edly", "ed", "ly", "es", "y"]
+
+
+def test_compiled_token_hashes_are_blake2b_and_the_content_forms_of_python():
+    """token_hashes: BLAKE2b-64 of every token (one to three 128-byte blocks, and an empty-looking
+    last block at 128 and 256 bytes), and content_form's hash for ASCII tokens (stopwords, one letter,
+    digits, every suffix rule, stems that would be too short); non-ASCII tokens left to Python."""
+    from dedupe.normalize import STOPWORDS, content_form
+    from dedupe.similarity.shingle import stable_hash64
+
+    kern = compiled_kernels()
+    rng = np.random.default_rng(5)
+    letters = list("abcdefghijklmnopqrstuvwxyzAEIS019_'") + ["\u00e9", "\u5317", "\udc80"]
+    tokens = sorted(STOPWORDS) + ["a", "I", "9", "ies", "sses", "abies", "asses", "bus", "axis", "cats", "sing",
+                                  "xing", "bedly", "bled", "x" * 127, "x" * 128, "x" * 129, "y" * 255 + "ies",
+                                  "y" * 300 + "sses", "z" * 400, "caf\u00e9s", "\u00e9"]
+    for _ in range(3000):
+        stem = "".join(rng.choice(letters, size=int(rng.integers(1, 9))))
+        tokens.append(stem + _SUFFIXES[int(rng.integers(0, len(_SUFFIXES)))])
+    hashes, content = np.empty(len(tokens), np.uint64), np.empty(len(tokens), np.uint64)
+    left = kern.token_hashes(native.word_table(kern, STOPWORDS), " ".join(tokens).encode("utf-8", "surrogatepass"),
+                             hashes, content)
+    assert left == [k for k, t in enumerate(tokens) if not t.isascii()]
+    for k, token in enumerate(tokens):
+        assert int(hashes[k]) == stable_hash64(token) == int.from_bytes(
+            hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        if token.isascii():
+            form = content_form(token)
+            assert int(content[k]) == (stable_hash64(form) if form else 0), token
+    with pytest.raises(ValueError, match="empty token"):
+        kern.token_hashes(native.word_table(kern, STOPWORDS), b"a  b", hashes, content)
+    with pytest.raises(ValueError, match="per token"):
+        kern.token_hashes(native.word_table(kern, STOPWORDS), b"a b", hashes, content)
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_a_vocabulary_absorbs_the_tokens_another_recorded(native, monkeypatch):
     from dedupe.normalize import content_form

@@ -1256,6 +1256,188 @@ static PyObject *vocab_size(PyObject *self, PyObject *capsule) {
 }
 
 
+/* --- token hashes: BLAKE2b-64 (shingle.stable_hash64) and the content-word form (normalize.content_form) --- */
+
+static const uint64_t B2B_IV[8] = {0x6A09E667F3BCC908ULL, 0xBB67AE8584CAA73BULL, 0x3C6EF372FE94F82BULL,
+                                   0xA54FF53A5F1D36F1ULL, 0x510E527FADE682D1ULL, 0x9B05688C2B3E6C1FULL,
+                                   0x1F83D9ABFB41BD6BULL, 0x5BE0CD19137E2179ULL};
+
+static const uint8_t B2B_SIGMA[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5}, {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+#define B2B_ROTR(x, y) (((x) >> (y)) ^ ((x) << (64 - (y))))
+#define B2B_G(a, b, c, d, x, y)                 \
+    do {                                        \
+        v[a] = v[a] + v[b] + (x);               \
+        v[d] = B2B_ROTR(v[d] ^ v[a], 32);       \
+        v[c] = v[c] + v[d];                     \
+        v[b] = B2B_ROTR(v[b] ^ v[c], 24);       \
+        v[a] = v[a] + v[b] + (y);               \
+        v[d] = B2B_ROTR(v[d] ^ v[a], 16);       \
+        v[c] = v[c] + v[d];                     \
+        v[b] = B2B_ROTR(v[b] ^ v[c], 63);       \
+    } while (0)
+
+static inline uint64_t load_le64(const unsigned char *p) {
+    uint64_t w = 0;
+    for (int i = 7; i >= 0; i--) w = (w << 8) | p[i];
+    return w;
+}
+
+/* One compression of RFC 7693 (t: bytes hashed so far, below 2**64 here). */
+static void b2b_compress(uint64_t h[8], const unsigned char *block, uint64_t t, int last) {
+    uint64_t v[16], m[16];
+    for (int i = 0; i < 8; i++) {
+        v[i] = h[i];
+        v[i + 8] = B2B_IV[i];
+    }
+    v[12] ^= t;
+    if (last) v[14] = ~v[14];
+    for (int i = 0; i < 16; i++) m[i] = load_le64(block + 8 * i);
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *s = B2B_SIGMA[r];
+        B2B_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        B2B_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        B2B_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        B2B_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        B2B_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        B2B_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        B2B_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        B2B_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+/* BLAKE2b with an 8-byte digest and no key, read as a little-endian integer: hashlib.blake2b(data,
+ * digest_size=8), as int.from_bytes(digest, "little"). */
+static uint64_t blake2b64(const unsigned char *data, Py_ssize_t n) {
+    uint64_t h[8];
+    unsigned char block[128];
+    memcpy(h, B2B_IV, sizeof(h));
+    h[0] ^= 0x01010000ULL ^ 8; /* depth 1, fanout 1, no key, 8-byte digest */
+    uint64_t t = 0;
+    while (n > 128) {
+        t += 128;
+        b2b_compress(h, data, t, 0);
+        data += 128;
+        n -= 128;
+    }
+    memset(block, 0, sizeof(block));
+    if (n > 0) memcpy(block, data, (size_t)n);
+    b2b_compress(h, block, t + (uint64_t)n, 1);
+    return h[0];
+}
+
+/* normalize.content_form of an ASCII token s[0..n) (the stem of a content word, none for a stopword
+ * or a one-letter token), as the bytes s[0..*keep) followed by *repl (NUL-terminated); *keep = 0 and
+ * *repl = "": no form. */
+static void ascii_content_form(const Vocab *stop, const char *s, Py_ssize_t n, Py_ssize_t *keep, const char **repl) {
+    static const char *SUFFIX[8] = {"ies", "sses", "ing", "edly", "ed", "ly", "es", "s"};
+    static const char *REPL[8] = {"y", "ss", "", "", "", "", "", ""};
+    *repl = "";
+    *keep = 0;
+    if (n <= 1 || vocab_find(stop, s, n) >= 0) return;
+    *keep = n;
+    if (n <= 3) return;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return; /* str.isalpha */
+    }
+    for (int k = 0; k < 8; k++) {
+        Py_ssize_t ls = (Py_ssize_t)strlen(SUFFIX[k]);
+        if (n - ls >= 3 && memcmp(s + n - ls, SUFFIX[k], (size_t)ls) == 0) {
+            if (k == 7 && (s[n - 2] == 's' || s[n - 2] == 'u' || s[n - 2] == 'i')) return; /* -ss, -us, -is */
+            *keep = n - ls;
+            *repl = REPL[k];
+            return;
+        }
+    }
+}
+
+/* token_hashes(stopwords, data, out_hashes, out_content) -> list: for each token of ``data`` (UTF-8,
+ * tokens separated by single spaces, no empty token), its stable_hash64 and the stable_hash64 of its
+ * content form (0 when it has none), as Vocabulary._add would record them. The content form of a
+ * token with non-ASCII characters is left to Python: the list holds those tokens' positions. */
+static PyObject *token_hashes(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *hashes_obj, *content_obj;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Oy*OO", &capsule, &data, &hashes_obj, &content_obj)) return NULL;
+    Vocab *stop = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    Buf bufs[2];
+    memset(bufs, 0, sizeof(bufs));
+    PyObject *left = NULL;
+    if (!stop || get_buf(hashes_obj, &bufs[0], 8, 'u', 1, "out_hashes") < 0 ||
+        get_buf(content_obj, &bufs[1], 8, 'u', 1, "out_content") < 0)
+        goto done;
+    left = PyList_New(0);
+    if (!left) goto done;
+    const char *s = data.buf;
+    Py_ssize_t len = data.len, cap = bufs[0].view.len / 8, count = 0;
+    if (bufs[1].view.len / 8 < cap) cap = bufs[1].view.len / 8;
+    uint64_t *hashes = bufs[0].view.buf, *content = bufs[1].view.buf;
+    char form[256];
+    for (Py_ssize_t i = 0; i <= len && len > 0;) {
+        Py_ssize_t j = i;
+        int ascii = 1;
+        while (j < len && s[j] != ' ') ascii &= (unsigned char)s[j++] < 0x80;
+        if (j == i || count >= cap) {
+            PyErr_SetString(PyExc_ValueError, j == i ? "empty token" : "out_hashes or out_content too small");
+            Py_CLEAR(left);
+            goto done;
+        }
+        hashes[count] = blake2b64((const unsigned char *)s + i, j - i);
+        content[count] = 0;
+        if (!ascii) {
+            PyObject *at = PyLong_FromSsize_t(count);
+            if (!at || PyList_Append(left, at) < 0) {
+                Py_XDECREF(at);
+                Py_CLEAR(left);
+                goto done;
+            }
+            Py_DECREF(at);
+        } else {
+            Py_ssize_t keep;
+            const char *repl;
+            ascii_content_form(stop, s + i, j - i, &keep, &repl);
+            Py_ssize_t lr = (Py_ssize_t)strlen(repl);
+            if (keep == j - i && !lr) {
+                content[count] = hashes[count];
+            } else if (keep && !lr) {
+                content[count] = blake2b64((const unsigned char *)s + i, keep);
+            } else if (keep) { /* "-ies" -> "-y", "-sses" -> "-ss": shorter than the token */
+                unsigned char *tmp = keep + lr <= (Py_ssize_t)sizeof(form) ? (unsigned char *)form
+                                                                           : PyMem_RawMalloc((size_t)(keep + lr));
+                if (!tmp) {
+                    PyErr_NoMemory();
+                    Py_CLEAR(left);
+                    goto done;
+                }
+                memcpy(tmp, s + i, (size_t)keep);
+                memcpy(tmp + keep, repl, (size_t)lr);
+                content[count] = blake2b64(tmp, keep + lr);
+                if (tmp != (unsigned char *)form) PyMem_RawFree(tmp);
+            }
+        }
+        count++;
+        i = j + 1;
+    }
+    if (count != cap) {
+        PyErr_SetString(PyExc_ValueError, "one entry of out_hashes and out_content per token");
+        Py_CLEAR(left);
+    }
+done:
+    release(bufs, 2);
+    PyBuffer_Release(&data);
+    return left;
+}
+
+
 /* --- candidate screening --- */
 
 /* agreement(signatures, num_perm, codes, n, out): for each pair code c = i * n + j, the share of
@@ -2081,6 +2263,9 @@ static PyMethodDef methods[] = {
      "vocab_lookup(vocab, data, out_ids, words[, out_lines]) -> (count, joined, new_tokens): ids of a text's tokens\n"
      "(and in out_lines, for each token, the number of line feeds before it)."},
     {"vocab_size", vocab_size, METH_O, "vocab_size(vocab) -> number of tokens."},
+    {"token_hashes", token_hashes, METH_VARARGS,
+     "token_hashes(stopwords, data, out_hashes, out_content) -> positions left to Python: the hashes of\n"
+     "Vocabulary._add for space-separated tokens (see the source)."},
     {"content_reach", content_reach, METH_VARARGS,
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
-from dedupe.similarity.native import kernels
+from dedupe.similarity.native import kernels, word_table
 
 Stage = Literal["line", "context"]
 
@@ -54,22 +54,6 @@ STOPWORDS: frozenset[str] = _wordset(
     under until up upon us very was we were what when where whether which while who whom whose why
     will with within without would yet you your yours yourself yourselves"""
 )
-
-
-_stopword_table: Any = None  # STOPWORDS as a compiled vocabulary, for the kernels' word_stats
-
-
-def _stopwords_compiled(native: Any) -> Any:
-    """:data:`STOPWORDS` as a vocabulary of the compiled kernels (made on first use)."""
-    global _stopword_table
-    if _stopword_table is None:
-        import numpy as np
-
-        table = native.vocab_new()
-        native.vocab_lookup(table, " ".join(sorted(STOPWORDS)).encode("ascii"),
-                            np.empty(len(STOPWORDS), dtype=np.int64), False)
-        _stopword_table = table
-    return _stopword_table
 
 
 def normalize_line(text: str) -> str:
@@ -215,7 +199,7 @@ class LineFeatures(_LineShape):
         # only if a rule asks for them (most lines are prose that none asks about). The kernel counts
         # any line whose non-ASCII characters are not word characters (curly quotes, dashes, "£");
         # it leaves lines with non-ASCII words (None), whose case-folding is Python's, to Python.
-        stats = None if native is None else native.word_stats(_stopwords_compiled(native), text)
+        stats = None if native is None else native.word_stats(word_table(native, STOPWORDS), text)
         if stats is not None:
             n, stops = stats
         else:

@@ -41,3 +41,19 @@ def kernels() -> ModuleType | None:
 def built() -> bool:
     """Whether the compiled kernels were built (whatever ``DEDUPE_NO_KERNELS`` says)."""
     return _kernels is not None
+
+
+_word_tables: dict[int, tuple[frozenset[str], Any]] = {}
+
+
+def word_table(native: ModuleType, words: frozenset[str]) -> Any:
+    """``words`` (ASCII, no spaces) as a vocabulary of the compiled kernels, for their membership tests
+    (made on first use, one per set)."""
+    held = _word_tables.get(id(words))
+    if held is None or held[0] is not words:
+        import numpy as np
+
+        table = native.vocab_new()
+        native.vocab_lookup(table, " ".join(sorted(words)).encode("ascii"), np.empty(len(words), dtype=np.int64), False)
+        held = _word_tables[id(words)] = (words, table)
+    return held[1]

@@ -16,8 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from dedupe.config import ShingleSpec
-from dedupe.normalize import content_form, fold_separators, fold_text, tokenize, tokenize_lines
-from dedupe.similarity.native import kernels
+from dedupe.normalize import STOPWORDS, content_form, fold_separators, fold_text, tokenize, tokenize_lines
+from dedupe.similarity.native import kernels, word_table
 
 _U64 = np.uint64
 # Odd multipliers, one per position inside a shingle (up to 32).
@@ -243,6 +243,18 @@ class Vocabulary:
         """Record tokens given ids ``start, start + 1, ...``."""
         self._hold(start + len(tokens))
         given, recorded = self._given, self._recorded
+        if given is None and self._native is not None and self._form is content_form and tokens:
+            # Compiled: both BLAKE2b hashes, and the content form of ASCII tokens (0.3 against 8 us a
+            # token); the forms of the others are Python's.
+            stop = start + len(tokens)
+            hashes, content = self.hashes[start:stop], self.content[start:stop]
+            for k in self._native.token_hashes(word_table(self._native, STOPWORDS),
+                                               " ".join(tokens).encode("utf-8", "surrogatepass"), hashes, content):
+                form = content_form(tokens[k])
+                content[k] = stable_hash64(form) if form else 0
+            if recorded is not None:
+                recorded.extend(zip(tokens, hashes.tolist(), content.tolist()))
+            return
         for k, token in enumerate(tokens, start):
             if self._table is None:
                 self.ids[token] = k
