@@ -398,3 +398,57 @@ def test_line_patterns_are_refused_by_length_only_past_their_longest_match():
     longest_furniture = "powered by " + "x" * 40
     assert len(longest_furniture) == rules._FURNITURE_LONGEST and rules._FURNITURE.match(longest_furniture)
     assert Cleaner().clean(f"{BODY[0]}\n\n{longest_ad.title()}\n\n{BODY[1]}\n").removed[0].rule == "ad_label"
+
+
+_PROSE = "The council said on Monday that the new road would be open to traffic by the end of the year"
+_TEXT_PIECES = st.sampled_from([
+    _PROSE + ".", _PROSE + ".\u201d", _PROSE + ".) ", _PROSE, "Share this article", "  SHARE  \t THIS  ", "\u2019\u2019",
+    "Advertisement", "caf\u00e9 menu", "\u0130stanbul news", "Read more \u00bb", "Read more \u2026", "12 May 2020",
+    "\u00a0", " \u2028 ", "x\u2028y", "_", "--", "The end!", "it's the one that is not said", "\u201cSo\u201d", "\t",
+    "Sign up: it is the one of the best for a and the", "Seven words that end in a stop here.",
+    "Smith Jones Brown Green White Black Gray Hill Stone Wood", "Smith Jones Brown Green White said.",
+])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(_TEXT_PIECES, st.sampled_from(["\n", "\r\n", "\r", "\n\n", " "])), max_size=12))
+def test_compiled_recurring_line_keys_are_those_of_python(pieces):
+    """The recurring-line count's kernel (recurring_keys, with Python for the lines it leaves) gives
+    Python's keys on any text: line ends of every kind, blank lines of Unicode spaces, prose by
+    each of its thresholds, non-ASCII words and separators."""
+    from dedupe.clean import recurring_line_keys
+    from dedupe.clean.rules import STOPWORDS
+    from dedupe.similarity.native import word_table
+
+    native = compiled_kernels()
+    text = "".join(p + end for p, end in pieces)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        expected = recurring_line_keys(text)
+    assert recurring_line_keys(text) == expected
+    keys, rest = native.recurring_keys(word_table(native, STOPWORDS), text)
+    assert all(key.isascii() and key for key in keys) and set(keys) <= expected
+
+
+def test_compiled_recurring_keys_judge_prose_by_its_thresholds():
+    from dedupe.clean.rules import STOPWORDS
+    from dedupe.similarity.native import word_table
+
+    native = compiled_kernels()
+    table = word_table(native, STOPWORDS)
+    lines = [
+        "The council said that the road would be open.",  # 10 words, 6 stopwords: prose
+        "Council members Smith Jones Brown Green White said.",  # 8 words, 0.125: not prose (< 0.2)
+        "the council road open by the end of the year and the town",  # 13 words, no stop: not prose
+        "the council road open by the end of the year and the town said on Monday",  # 16, 0.375: prose
+        "The " + "Smith " * 24 + "of the town and end.",  # 30 words, 4 stopwords (0.133): prose
+        "The " + "Smith " * 23 + "of the town and end.",  # 29 words, 4 stopwords (0.138): not prose
+        "The " + "Smith " * 27 + "of the town.",  # 31 words, 3 stopwords (0.097): not prose
+        "The " + "Smith " * 33 + "of the town and the end.",  # 40 words, 5 stopwords (0.125): prose
+    ]
+    keys, rest = native.recurring_keys(table, "\n".join(lines))
+    assert keys == ["council members smith jones brown green white said",
+                    "the council road open by the end of the year and the town",
+                    normalize_line(lines[5]), normalize_line(lines[6])] and rest == []
+    keys, rest = native.recurring_keys(table, "Caf\u00e9 menu\r\n\u00a0\r\u201cShare\u201d\n")
+    assert keys == [] and rest == ["Caf\u00e9 menu", "\u201cShare\u201d"]

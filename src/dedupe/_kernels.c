@@ -830,6 +830,8 @@ static inline int ascii_alnum(unsigned char c) {
  * for any other): lower-cased, whitespace runs (as str.split finds them) collapsed to one space, and
  * everything before the first and after the last alphanumeric character dropped (``[\W_]+`` at the
  * edges). On ASCII, casefold() is lower(). */
+static PyObject *normalize_ascii(const unsigned char *s, Py_ssize_t len);
+
 static PyObject *normalize_ascii_line(PyObject *self, PyObject *text) {
     (void)self;
     if (!PyUnicode_Check(text)) {
@@ -837,8 +839,13 @@ static PyObject *normalize_ascii_line(PyObject *self, PyObject *text) {
         return NULL;
     }
     if (!PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
-    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t len = PyUnicode_GET_LENGTH(text), first = 0, last = len;
+    return normalize_ascii(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
+}
+
+/* normalize_ascii_line of the ASCII characters s[0..len); s[len] must be an ASCII character (the
+ * line's end, or the string's terminating NUL). */
+static PyObject *normalize_ascii(const unsigned char *s, Py_ssize_t len) {
+    Py_ssize_t first = 0, last = len;
     while (first < len && !ascii_alnum(s[first])) first++;
     while (last > first && !ascii_alnum(s[last - 1])) last--;
     PyObject *out = PyUnicode_New(last - first, 127);
@@ -877,6 +884,112 @@ static PyObject *normalize_ascii_line(PyObject *self, PyObject *text) {
 }
 
 /* --- sentence splitting (normalize.split_sentences) --- */
+
+/* --- the recurring-line count's keys (cleaner.recurring_line_keys) --- */
+
+/* Characters that may follow a sentence's final mark (rules._SENTENCE_CLOSERS) and the marks
+ * (rules._SENTENCE_ENDS). */
+static inline int sentence_closer(Py_UCS4 c) {
+    return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == 0xBB || c == ')' || c == ']';
+}
+
+static inline int sentence_mark(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
+
+/* _LineShape.is_prose from a line's word count, stopwords among them and sentence ending. */
+static inline int line_is_prose(Py_ssize_t n, Py_ssize_t stops, int ends_sentence) {
+    if (n < 8) return 0;
+    double density = (double)stops / (double)n;
+    if (!ends_sentence) return n >= 15 && density >= 0.3;
+    return density >= (n >= 30 ? 0.12 : 0.2);
+}
+
+/* recurring_keys(stopwords, text) -> (keys, rest): of the non-blank lines of ``text`` (ending at
+ * "\n", "\r\n" or "\r"), the normalised form (normalize_line, when not empty) of every line that is
+ * not prose, for the lines this kernel can judge: those without non-ASCII word characters (as
+ * word_stats), and, among those that are not prose, the ASCII ones; ``rest`` holds the other lines,
+ * for Python to judge. Prose lines give nothing. */
+static PyObject *recurring_keys(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *text;
+    if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
+    Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    if (!v) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    PyObject *keys = PyList_New(0), *rest = PyList_New(0);
+    unsigned char *copy = NULL;
+    Py_ssize_t copy_cap = 0;
+    if (!keys || !rest) goto fail;
+    for (Py_ssize_t a = 0; a < len;) {
+        Py_ssize_t b = a;
+        int blank = 1, ascii = 1;
+        for (; b < len; b++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, b);
+            if (c == '\n' || c == '\r') break;
+            if (blank && !Py_UNICODE_ISSPACE(c)) blank = 0;
+            ascii &= c < 0x80;
+        }
+        Py_ssize_t next = b + (b < len && PyUnicode_READ(kind, data, b) == '\r' && b + 1 < len &&
+                               PyUnicode_READ(kind, data, b + 1) == '\n') + 1;
+        if (!blank) {
+            const char *line = (const char *)data + a * kind;
+            Py_ssize_t words, stops;
+            int judged = (kind == PyUnicode_1BYTE_KIND
+                              ? word_stats_scan(PyUnicode_1BYTE_KIND, line, b - a, v, &words, &stops)
+                              : word_stats_scan(kind, line, b - a, v, &words, &stops)) == 0;
+            int prose = 0;
+            if (judged) {
+                Py_ssize_t e = b;
+                while (e > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, e - 1))) e--;
+                while (e > a && sentence_closer(PyUnicode_READ(kind, data, e - 1))) e--;
+                prose = line_is_prose(words, stops, e > a && sentence_mark(PyUnicode_READ(kind, data, e - 1)));
+            }
+            if (!prose) {
+                PyObject *item;
+                if (judged && ascii) {
+                    const unsigned char *s = (const unsigned char *)line;
+                    if (kind != PyUnicode_1BYTE_KIND) { /* the line's characters as bytes, NUL-terminated */
+                        if (b - a + 1 > copy_cap) {
+                            PyMem_RawFree(copy);
+                            copy_cap = 2 * (b - a + 1);
+                            copy = PyMem_RawMalloc((size_t)copy_cap);
+                            if (!copy) {
+                                PyErr_NoMemory();
+                                goto fail;
+                            }
+                        }
+                        for (Py_ssize_t i = a; i < b; i++) copy[i - a] = (unsigned char)PyUnicode_READ(kind, data, i);
+                        copy[b - a] = 0;
+                        s = copy;
+                    }
+                    item = normalize_ascii(s, b - a);
+                    if (item && PyUnicode_GET_LENGTH(item) == 0) {
+                        Py_DECREF(item);
+                        a = next;
+                        continue;
+                    }
+                } else {
+                    item = PyUnicode_Substring(text, a, b);
+                }
+                if (!item || PyList_Append(judged && ascii ? keys : rest, item) < 0) {
+                    Py_XDECREF(item);
+                    goto fail;
+                }
+                Py_DECREF(item);
+            }
+        }
+        a = next;
+    }
+    PyMem_RawFree(copy);
+    return Py_BuildValue("NN", keys, rest);
+fail:
+    PyMem_RawFree(copy);
+    Py_XDECREF(keys);
+    Py_XDECREF(rest);
+    return NULL;
+}
+
 
 static inline int sent_closer(Py_UCS4 c) {
     return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == ')' || c == ']';
@@ -2291,6 +2404,9 @@ static PyMethodDef methods[] = {
      "split_sentences(text, abbreviations, tail, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_O,
      "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
+    {"recurring_keys", recurring_keys, METH_VARARGS,
+     "recurring_keys(stopwords, text) -> (keys, rest): the normalized non-prose lines of a text, and the\n"
+     "lines left to Python (see the source)."},
     {NULL, NULL, 0, NULL},
 };
 
