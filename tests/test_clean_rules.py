@@ -295,6 +295,7 @@ def test_compiled_word_stats_count_the_words_and_stopwords_python_finds(line: st
 
 
 _MIXED_LINE = st.lists(st.sampled_from(["the", "The", "of", " ", "\u2019", "\u2018", "'", "\u2014", "\u00a3", "5", "caf\u00e9",
+                                         ".", "!", "?", "\u2026", ")", "]", "\u201d", "\u00bb", '"', "\t", "\u3000", "-",
                                          "\u0130", "\u017fo", "\u00df", "\u201cso\u201d", "\u00a0", "x", "DON\u2019T",
                                          "\u2019s", "_", "\u00bd", "\u0663"]), max_size=30).map("".join)
 
@@ -306,6 +307,7 @@ def test_line_features_count_any_line_as_the_word_pattern_does(line: str):
 
     compiled_kernels()
     words = [w.casefold() for w in _WORD_RE.findall(line)]  # the reference
+    shapes = set()
     for off in ("", "1"):
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("DEDUPE_NO_KERNELS", off)
@@ -313,6 +315,8 @@ def test_line_features_count_any_line_as_the_word_pattern_does(line: str):
         assert f.n_words == len(words)
         assert f.stop_density == (sum(w in STOPWORDS for w in words) / len(words) if words else 0.0)
         assert f.folded_words == tuple(words)
+        shapes.add((f.ends_sentence, f.norm))
+    assert len(shapes) == 1  # the kernel's sentence ending and normalised line (line_stats) are Python's
 
 
 @settings(max_examples=1000, deadline=None)
@@ -452,3 +456,25 @@ def test_compiled_recurring_keys_judge_prose_by_its_thresholds():
                     normalize_line(lines[5]), normalize_line(lines[6])] and rest == []
     keys, rest = native.recurring_keys(table, "Caf\u00e9 menu\r\n\u00a0\r\u201cShare\u201d\n")
     assert keys == [] and rest == ["Caf\u00e9 menu", "\u201cShare\u201d"]
+
+
+@pytest.mark.parametrize("line", ["The end of it.)", "Is it?\u201d ", "Wait\u2026 \u3000", "So.] x", "Done.\t", "(Note)",
+                                  "x. )", "\u00bbQuoted.\u00bb", "It\u2019s \u2018here.\u2019", "Caf\u00e9 closed.",
+                                  "  Menu  |  Home  ", "\u00a3500 \u2014 Price!", "--Hello--", ""])
+def test_compiled_line_stats_are_the_python_features(line):
+    """line_stats: the sentence ending (every closer and mark), the normalised line (None where it is
+    Python's: non-ASCII) and the counts, as LineFeatures computes them without kernels."""
+    from dedupe.clean.rules import STOPWORDS, LineFeatures
+    from dedupe.similarity.native import word_table
+
+    native = compiled_kernels()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEDUPE_NO_KERNELS", "1")
+        ref = LineFeatures(line)
+    stats = native.line_stats(word_table(native, STOPWORDS), line)
+    if stats is not None:
+        assert stats == (ref.n_words, round(ref.stop_density * ref.n_words), ref.ends_sentence,
+                         ref.norm if line.isascii() else None)
+    got = LineFeatures(line)
+    assert (got.n_words, got.stop_density, got.ends_sentence, got.norm) == (
+        ref.n_words, ref.stop_density, ref.ends_sentence, ref.norm)

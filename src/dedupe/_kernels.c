@@ -895,6 +895,14 @@ static inline int sentence_closer(Py_UCS4 c) {
 
 static inline int sentence_mark(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
 
+/* Whether characters [a, b) end with one of .!?… followed by nothing but closing quotes and brackets,
+ * then whitespace (rules.LineFeatures.ends_sentence). */
+static inline int ends_sentence_in(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1))) b--;
+    while (b > a && sentence_closer(PyUnicode_READ(kind, data, b - 1))) b--;
+    return b > a && sentence_mark(PyUnicode_READ(kind, data, b - 1));
+}
+
 /* _LineShape.is_prose from a line's word count, stopwords among them and sentence ending. */
 static inline int line_is_prose(Py_ssize_t n, Py_ssize_t stops, int ends_sentence) {
     if (n < 8) return 0;
@@ -939,12 +947,7 @@ static PyObject *recurring_keys(PyObject *self, PyObject *args) {
                               ? word_stats_scan(PyUnicode_1BYTE_KIND, line, b - a, v, &words, &stops)
                               : word_stats_scan(kind, line, b - a, v, &words, &stops)) == 0;
             int prose = 0;
-            if (judged) {
-                Py_ssize_t e = b;
-                while (e > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, e - 1))) e--;
-                while (e > a && sentence_closer(PyUnicode_READ(kind, data, e - 1))) e--;
-                prose = line_is_prose(words, stops, e > a && sentence_mark(PyUnicode_READ(kind, data, e - 1)));
-            }
+            if (judged) prose = line_is_prose(words, stops, ends_sentence_in(kind, data, a, b));
             if (!prose) {
                 PyObject *item;
                 if (judged && ascii) {
@@ -988,6 +991,38 @@ fail:
     Py_XDECREF(keys);
     Py_XDECREF(rest);
     return NULL;
+}
+
+
+/* line_stats(stopwords, text) -> (words, stopwords among them, ends_sentence, normalized or None), or
+ * None: what LineFeatures computes for every line, in one call. The counts are word_stats' (None when
+ * the line has non-ASCII word characters); ends_sentence is whether the line ends with one of .!?…
+ * followed by nothing but closing quotes and brackets and whitespace; the normalized line is
+ * normalize_ascii_line's (None for a line with non-ASCII characters, left to Python). */
+static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "line_stats(stopwords, text: str)");
+        return NULL;
+    }
+    Vocab *v = PyCapsule_GetPointer(args[0], VOCAB_CAPSULE);
+    if (!v) return NULL;
+    PyObject *text = args[1];
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
+    int kind = PyUnicode_KIND(text), ascii = PyUnicode_IS_ASCII(text);
+    const void *data = PyUnicode_DATA(text);
+    int rc = ascii ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, &words, &stops)
+                   : word_stats_scan(kind, data, len, v, &words, &stops);
+    if (rc < 0) Py_RETURN_NONE;
+    int ends = ends_sentence_in(kind, data, 0, len);
+    PyObject *norm;
+    if (ascii) {
+        norm = normalize_ascii(PyUnicode_1BYTE_DATA(text), len);
+        if (!norm) return NULL;
+    } else {
+        norm = Py_NewRef(Py_None);
+    }
+    return Py_BuildValue("nnNN", words, stops, PyBool_FromLong(ends), norm);
 }
 
 
@@ -2404,6 +2439,9 @@ static PyMethodDef methods[] = {
      "split_sentences(text, abbreviations, tail, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_O,
      "normalize_ascii_line(text) -> the cleaner's normalized line, or None for a non-ASCII text."},
+    {"line_stats", (PyCFunction)(void (*)(void))line_stats, METH_FASTCALL,
+     "line_stats(stopwords, text) -> (words, stopwords among them, ends_sentence, normalized or None), or None\n"
+     "(see the source)."},
     {"recurring_keys", recurring_keys, METH_VARARGS,
      "recurring_keys(stopwords, text) -> (keys, rest): the normalized non-prose lines of a text, and the\n"
      "lines left to Python (see the source)."},

@@ -310,9 +310,17 @@ class _LineRulesByLength:
         self.limits = sorted({r.max_words for r in rules if r.max_words is not None})
         self.tiers = [tuple(r for r in rules if r.max_words is None or r.max_words >= n) for n in self.limits]
         self.tiers.append(tuple(r for r in rules if r.max_words is None))
+        # The tier of each word count up to the largest limit, then of longer lines: one list index
+        # a line (the cleaner inlines it).
+        self.by_count = [self.tiers[bisect_left(self.limits, n)] for n in range(self.longest + 2)]
+
+    @property
+    def longest(self) -> int:
+        """The largest limit (0 without one): lines of more words take the last tier."""
+        return self.limits[-1] if self.limits else 0
 
     def __call__(self, n_words: int) -> tuple[Rule, ...]:
-        return self.tiers[bisect_left(self.limits, n_words)]
+        return self.by_count[min(n_words, len(self.by_count) - 1)]
 
 
 class Cleaner:
@@ -414,7 +422,7 @@ class Cleaner:
     def _judge(self, lines: list[str], recurring: frozenset[str], extracted: bool = False) -> dict[int, str]:
         """Run both passes over the lines; return ``{line index: rule name}`` for removed lines."""
         index = [i for i, line in enumerate(lines) if line.strip()]
-        infos = [LineInfo.from_text(i + 1, lines[i]) for i in index]
+        infos = [LineInfo(i + 1, line_features(lines[i])) for i in index]  # LineInfo.from_text, inlined
         if not infos:
             return {}
         english = _is_english(infos)
@@ -429,7 +437,8 @@ class Cleaner:
             patterns=self._patterns,
             extracted=extracted,
         )
-        line_rules = self._line_rules[english]
+        tiers = self._line_rules[english].by_count
+        longest = len(tiers) - 1
         # The context-free verdict of a text is remembered on its (cached) features: later passes
         # over the same document, and boilerplate lines shared by many documents, reuse it.
         key = self._verdict_key(recurring, english)
@@ -440,7 +449,8 @@ class Cleaner:
                 verdicts[pos] = memo[1]
                 continue
             ctx.pos = pos
-            for rule in line_rules(info.n_words):
+            n_words = info.n_words
+            for rule in tiers[n_words if n_words < longest else longest]:
                 if rule.check(ctx):
                     verdicts[pos] = rule.name
                     break

@@ -71,6 +71,11 @@ def normalize_line(text: str) -> str:
         folded = native.normalize_ascii_line(text)
         if folded is not None:
             return folded
+    return _normalize_line_python(text)
+
+
+def _normalize_line_python(text: str) -> str:
+    """:func:`normalize_line` without the compiled kernel (which takes ASCII lines only)."""
     # str.split() and the regex \s agree on what is whitespace (both ask str.isspace), so the joined
     # split is the line with whitespace runs collapsed and stripped, at a third of a substitution's
     # cost. Cheaper still on the usual line: the space is the only whitespace character that
@@ -153,10 +158,10 @@ class _LineShape:
 class LineFeatures(_LineShape):
     """The features of a line's text, shared by every line with that text (see :func:`line_features`).
 
-    The word count, stopword density and sentence ending are computed at once: the recurring-line
-    count and the cleaner need them on every line (:attr:`LineInfo.is_prose`). The rest is computed
-    on first use, as most lines never need it: the recurring-line count skips prose without
-    normalising it, and most rules give up on a long line after its word count.
+    The word count, stopword density, sentence ending and normalised form are computed at once: the
+    cleaner needs them on every line (:attr:`LineInfo.is_prose`; rules on every line compare the
+    normalised form). The words are made on first use, as most lines never need them: most rules
+    give up on a long line after its word count.
 
     Attributes:
         text: The line.
@@ -164,6 +169,7 @@ class LineFeatures(_LineShape):
         n_words: Number of words.
         stop_density: Share of words that are English stopwords.
         ends_sentence: Whether the line ends with sentence-final punctuation.
+        norm: :func:`normalize_line` of the text.
         line_verdict: ``(key, rule name or None)`` from the last context-free pass over this text,
             kept for :class:`dedupe.clean.Cleaner`: line rules look at nothing but the text and
             the cleaner's settings, which ``key`` stands for. ``None`` until a pass has run.
@@ -172,11 +178,11 @@ class LineFeatures(_LineShape):
     __slots__ = (
         "_folded",
         "_lowered",
-        "_norm",
         "_words",
         "ends_sentence",
         "line_verdict",
         "n_words",
+        "norm",
         "stop_density",
         "text",
     )
@@ -185,31 +191,35 @@ class LineFeatures(_LineShape):
     n_words: int
     stop_density: float
     ends_sentence: bool
+    norm: str
     line_verdict: tuple[object, str | None] | None
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.line_verdict = None
-        self._norm: str | None = None
         self._lowered: str | None = None
         self._words: tuple[str, ...] | None = None
         self._folded: tuple[str, ...] | None = None
         native = kernels()
         # Counted in one compiled pass, without a string per word: the words themselves are made
-        # only if a rule asks for them (most lines are prose that none asks about). The kernel counts
+        # only if a rule asks for them (most lines are prose that none asks about); the sentence ending
+        # and the normalised line (which most rules read) come from the same call. The kernel counts
         # any line whose non-ASCII characters are not word characters (curly quotes, dashes, "£");
-        # it leaves lines with non-ASCII words (None), whose case-folding is Python's, to Python.
-        stats = None if native is None else native.word_stats(word_table(native, STOPWORDS), text)
+        # it leaves lines with non-ASCII words (None), whose case-folding is Python's, to Python, and
+        # normalises ASCII lines only.
+        stats = None if native is None else native.line_stats(word_table(native, STOPWORDS), text)
         if stats is not None:
-            n, stops = stats
+            n, stops, self.ends_sentence, norm = stats
+            self.norm = _normalize_line_python(text) if norm is None else norm
         else:
             folded = self.folded_words
             n, stops = len(folded), sum(map(STOPWORDS.__contains__, folded))
+            # The line ends with one of .!?… followed by nothing but closing quotes and brackets (the
+            # two sets are disjoint, so stripping every closer leaves that mark last).
+            self.ends_sentence = text.rstrip().rstrip(_SENTENCE_CLOSERS).endswith(_SENTENCE_ENDS)
+            self.norm = normalize_line(text)
         self.n_words = n
         self.stop_density = stops / n if n else 0.0
-        # The line ends with one of .!?… followed by nothing but closing quotes and brackets (the two
-        # sets are disjoint, so stripping every closer leaves that mark last).
-        self.ends_sentence = text.rstrip().rstrip(_SENTENCE_CLOSERS).endswith(_SENTENCE_ENDS)
 
     @property
     def folded_words(self) -> tuple[str, ...]:
@@ -224,13 +234,6 @@ class LineFeatures(_LineShape):
                 # dot): fold word by word.
                 self._folded = tuple(map(str.casefold, self.words))
         return self._folded
-
-    @property
-    def norm(self) -> str:
-        """:func:`normalize_line` of the text (computed on first use)."""
-        if self._norm is None:
-            self._norm = normalize_line(self.text)
-        return self._norm
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -298,18 +301,20 @@ class LineInfo(_LineShape):
         n_words: Number of words.
         stop_density: Share of words that are English stopwords.
         ends_sentence: Whether the line ends with sentence-final punctuation.
+        norm: :func:`normalize_line` of the text.
         features: The features of the text, shared with other lines of the same text.
     """
 
     # The features every rule reads are copied into slots (an attribute read, not a property call);
     # the others are read through ``features``, which computes them once per distinct text.
-    __slots__ = ("ends_sentence", "features", "n_words", "number", "stop_density", "text")
+    __slots__ = ("ends_sentence", "features", "n_words", "norm", "number", "stop_density", "text")
 
     number: int
     text: str
     n_words: int
     stop_density: float
     ends_sentence: bool
+    norm: str
     features: LineFeatures
 
     def __init__(self, number: int, features: LineFeatures) -> None:
@@ -319,6 +324,7 @@ class LineInfo(_LineShape):
         self.n_words = features.n_words
         self.stop_density = features.stop_density
         self.ends_sentence = features.ends_sentence
+        self.norm = features.norm
 
     @classmethod
     def from_text(cls, number: int, text: str) -> LineInfo:
@@ -335,11 +341,6 @@ class LineInfo(_LineShape):
 
     def __repr__(self) -> str:
         return f"LineInfo(number={self.number!r}, text={self.text!r})"
-
-    @property
-    def norm(self) -> str:
-        """:func:`normalize_line` of the text."""
-        return self.features.norm
 
     @property
     def words(self) -> tuple[str, ...]:
