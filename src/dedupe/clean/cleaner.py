@@ -344,9 +344,18 @@ class Cleaner:
         by_language = {
             english: [r for r in self.rules if english or not r.english_only] for english in (True, False)
         }
+        self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
+        self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
+        # Line rules by language and by whether the call has recurring lines. The rules that look
+        # up the user's phrases and patterns and the recurring lines find nothing without them: they
+        # are left out then (a call fewer per rule and line, on most lines of most texts).
+        vacuous = {"user_phrase": not self._phrases, "user_pattern": not self._patterns}
         self._line_rules = {
-            english: _LineRulesByLength([r for r in rules if r.stage == "line"])
-            for english, rules in by_language.items()
+            (english, recurring): _LineRulesByLength([
+                r for r in rules if r.stage == "line" and not vacuous.get(r.name, False)
+                and (recurring or r.name != "recurring_line")
+            ])
+            for english, rules in by_language.items() for recurring in (True, False)
         }
         self._local_rules = {
             english: [r for r in rules if r.stage == "context" and not r.uses_block]
@@ -358,8 +367,6 @@ class Cleaner:
         }
         self._verdict_recurring: frozenset[str] | None = None
         self._verdict_keys: dict[bool, object] = {}
-        self._phrases = frozenset(normalize_line(p) for p in self.config.extra_phrases)
-        self._patterns = tuple(re.compile(p) for p in self.config.extra_patterns)
 
     def clean(self, text: str, recurring: frozenset[str] = frozenset(), extracted: bool = False) -> CleanResult:
         """Clean one text.
@@ -437,7 +444,7 @@ class Cleaner:
             patterns=self._patterns,
             extracted=extracted,
         )
-        tiers = self._line_rules[english].by_count
+        tiers = self._line_rules[english, bool(recurring)].by_count
         longest = len(tiers) - 1
         # The context-free verdict of a text is remembered on its (cached) features: later passes
         # over the same document, and boilerplate lines shared by many documents, reuse it.
