@@ -462,7 +462,12 @@ class Cleaner:
                     verdicts[pos] = rule.name
                     break
             features.line_verdict = (key, verdicts[pos])
-        self._context_pass(ctx, self._local_rules[english])
+        local = self._local_rules[english]
+        if any(r.needs is not None for r in local):
+            fired = set(verdicts)
+            local = [r for r in local if r.needs is None or not r.needs.isdisjoint(fired)]
+        if local:
+            self._context_pass(ctx, local)
         if extracted:
             ctx.body = find_body_span(infos, verdicts) if english else None
             ctx.headline = 0

@@ -480,6 +480,9 @@ class Rule:
         max_words: For line rules: the rule never fires on a line of more words (its check
             returns ``False`` there), so the cleaner does not call it on such lines: on a long
             prose line most rules would only compare the word count. ``None``: no limit.
+        needs: For context rules that run before the main block is found: the rule fires only next
+            to a line that one of these rules removed (a caption under an embed), so the cleaner
+            does not run it on a document where none did (most documents). ``None``: always run.
     """
 
     name: str
@@ -489,6 +492,7 @@ class Rule:
     english_only: bool = False
     uses_block: bool = False
     max_words: int | None = None
+    needs: frozenset[str] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -1124,9 +1128,14 @@ RULES: tuple[Rule, ...] = (
         "The title and caption lines printed right after a video embed.",
         "context",
         embed_caption,
+        needs=frozenset({"media_embed"}),  # directly, or under a caption line of the same embed
     ),
     Rule(
-        "photo_alt", "A short line directly above a photo credit or embed (alt text).", "context", photo_alt
+        "photo_alt",
+        "A short line directly above a photo credit or embed (alt text).",
+        "context",
+        photo_alt,
+        needs=frozenset({"photo_credit", "media_embed"}),
     ),
     Rule(
         "sandwiched",
