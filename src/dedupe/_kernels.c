@@ -422,6 +422,11 @@ typedef struct {
     char *arena;
     Py_ssize_t arena_used, arena_cap;
     Py_ssize_t longest; /* bytes of the longest token */
+    /* For word_stats (a table of stopwords): bit c & 31 of shape[first byte & 31][length] is set when
+     * the table holds a token of that length (below 16) whose first and last bytes are such; made
+     * for tables of short tokens only (shape_of == size: up to date). */
+    uint32_t shape[32][16];
+    Py_ssize_t shape_of;
 } Vocab;
 
 static const char *VOCAB_CAPSULE = "dedupe._kernels.Vocab";
@@ -729,6 +734,23 @@ static inline int64_t vocab_find(const Vocab *v, const char *s, Py_ssize_t n) {
     return v->slots[j].offset < 0 ? -1 : (int64_t)v->slots[j].id;
 }
 
+/* The table's token shapes (Vocab.shape), made if out of date; 0 when the table holds a token of 16
+ * bytes or more (no shapes: every word is looked up). */
+static int vocab_shapes(Vocab *v) {
+    if (v->longest >= 16) return 0;
+    if (v->shape_of != v->size) {
+        memset(v->shape, 0, sizeof(v->shape));
+        for (Py_ssize_t j = 0; j < v->capacity; j++) {
+            const Slot *slot = &v->slots[j];
+            if (slot->offset < 0 || slot->length == 0) continue;
+            const unsigned char *t = (const unsigned char *)v->arena + slot->offset;
+            v->shape[t[0] & 31][slot->length] |= 1u << (t[slot->length - 1] & 31);
+        }
+        v->shape_of = v->size;
+    }
+    return 1;
+}
+
 #define WORD_STATS_LONGEST 64 /* longer words are looked up by their first bytes only: never a match */
 
 /* The character of ``text`` at i as the cleaner's word counting sees it: an ASCII character as it
@@ -742,6 +764,13 @@ static inline int word_stats_char(int kind, const void *data, Py_ssize_t i) {
     return Py_UNICODE_ISALNUM(ch) ? -1 : ' ';
 }
 
+/* word_stats_char of every Latin-1 character (one-byte strings: one load a character). */
+static int16_t WORD_STATS_LATIN1[256];
+
+static void word_stats_latin1_init(void) {
+    for (int c = 0; c < 256; c++) WORD_STATS_LATIN1[c] = (int16_t)word_stats_char(PyUnicode_4BYTE_KIND, &(Py_UCS4){(Py_UCS4)c}, 0);
+}
+
 /* word_stats(stopwords, text) -> (words, stopwords_among_them), or None: the words are the matches
  * of ``\w+(?:['’]\w+)*`` (runs of word characters joined by single apostrophes, straight or curly,
  * as the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
@@ -751,12 +780,13 @@ static inline int word_stats_char(int kind, const void *data, Py_ssize_t i) {
 /* The scan of word_stats over the characters of kind ``kind`` (inlined twice: once for ASCII texts,
  * where every read is a byte, once for the others). Returns -1 for a non-ASCII word character. */
 static inline __attribute__((always_inline)) int word_stats_scan(int kind, const void *data, Py_ssize_t len,
-                                                                 const Vocab *v, Py_ssize_t *words_out,
+                                                                 const Vocab *v, int shapes, Py_ssize_t *words_out,
                                                                  Py_ssize_t *stops_out) {
     Py_ssize_t words = 0, stops = 0, longest = v->longest;
     char word[WORD_STATS_LONGEST];
     int c = 0;
-#define WS_AT(j) (c = word_stats_char(kind, data, (j)))
+#define WS_AT(j) (c = kind == PyUnicode_1BYTE_KIND ? WORD_STATS_LATIN1[((const unsigned char *)data)[j]] \
+                                                   : word_stats_char(kind, data, (j)))
     for (Py_ssize_t i = 0; i < len;) {
         if (WS_AT(i) < 0) return -1;
         if (!LOWER_WORD[c]) {
@@ -772,7 +802,8 @@ static inline __attribute__((always_inline)) int word_stats_scan(int kind, const
             }
             if (c < 0) return -1;
             if (i + 1 < len && c == '\'') {
-                int next = word_stats_char(kind, data, i + 1);
+                int next = kind == PyUnicode_1BYTE_KIND ? WORD_STATS_LATIN1[((const unsigned char *)data)[i + 1]]
+                                                        : word_stats_char(kind, data, i + 1);
                 if (next < 0) return -1;
                 if (LOWER_WORD[next]) {
                     if (n < WORD_STATS_LONGEST) word[n] = '\'';
@@ -784,8 +815,10 @@ static inline __attribute__((always_inline)) int word_stats_scan(int kind, const
             break;
         }
         words++;
-        /* a word longer than every token of the table is not in it */
-        if (n <= longest && n <= WORD_STATS_LONGEST && vocab_find(v, word, n) >= 0) stops++;
+        /* a word longer than every token of the table is not in it, nor one of a shape none has */
+        if (n <= longest && n <= WORD_STATS_LONGEST &&
+            (!shapes || (v->shape[word[0] & 31][n] >> (word[n - 1] & 31) & 1)) && vocab_find(v, word, n) >= 0)
+            stops++;
     }
 #undef WS_AT
     *words_out = words;
@@ -801,11 +834,12 @@ static PyObject *word_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     Vocab *v = PyCapsule_GetPointer(args[0], VOCAB_CAPSULE);
     if (!v) return NULL;
+    int shapes = vocab_shapes(v);
     PyObject *text = args[1];
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
     int rc = PyUnicode_IS_ASCII(text)
-                 ? word_stats_scan(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), len, v, &words, &stops)
-                 : word_stats_scan(PyUnicode_KIND(text), PyUnicode_DATA(text), len, v, &words, &stops);
+                 ? word_stats_scan(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), len, v, shapes, &words, &stops)
+                 : word_stats_scan(PyUnicode_KIND(text), PyUnicode_DATA(text), len, v, shapes, &words, &stops);
     if (rc < 0) Py_RETURN_NONE;
     PyObject *out = PyTuple_New(2), *a = PyLong_FromSsize_t(words), *b = PyLong_FromSsize_t(stops);
     if (!out || !a || !b) {
@@ -922,6 +956,7 @@ static PyObject *recurring_keys(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
     Vocab *v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
     if (!v) return NULL;
+    int shapes = vocab_shapes(v);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -929,27 +964,37 @@ static PyObject *recurring_keys(PyObject *self, PyObject *args) {
     unsigned char *copy = NULL;
     Py_ssize_t copy_cap = 0;
     if (!keys || !rest) goto fail;
+    /* One-byte text without "\r": lines end where memchr finds "\n". */
+    int lf_only = kind == PyUnicode_1BYTE_KIND && !memchr(data, '\r', (size_t)len);
     for (Py_ssize_t a = 0; a < len;) {
         Py_ssize_t b = a;
-        int blank = 1, ascii = 1;
-        for (; b < len; b++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, b);
-            if (c == '\n' || c == '\r') break;
-            if (blank && !Py_UNICODE_ISSPACE(c)) blank = 0;
-            ascii &= c < 0x80;
+        if (lf_only) {
+            const char *end = memchr((const char *)data + a, '\n', (size_t)(len - a));
+            b = end ? end - (const char *)data : len;
+        } else {
+            for (; b < len; b++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, b);
+                if (c == '\n' || c == '\r') break;
+            }
         }
+        int blank = 1, ascii = PyUnicode_IS_ASCII(text);
+        for (Py_ssize_t i = a; i < b && blank; i++) blank = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i));
         Py_ssize_t next = b + (b < len && PyUnicode_READ(kind, data, b) == '\r' && b + 1 < len &&
                                PyUnicode_READ(kind, data, b + 1) == '\n') + 1;
         if (!blank) {
             const char *line = (const char *)data + a * kind;
             Py_ssize_t words, stops;
             int judged = (kind == PyUnicode_1BYTE_KIND
-                              ? word_stats_scan(PyUnicode_1BYTE_KIND, line, b - a, v, &words, &stops)
-                              : word_stats_scan(kind, line, b - a, v, &words, &stops)) == 0;
+                              ? word_stats_scan(PyUnicode_1BYTE_KIND, line, b - a, v, shapes, &words, &stops)
+                              : word_stats_scan(kind, line, b - a, v, shapes, &words, &stops)) == 0;
             int prose = 0;
             if (judged) prose = line_is_prose(words, stops, ends_sentence_in(kind, data, a, b));
             if (!prose) {
                 PyObject *item;
+                if (judged && !ascii) { /* a line of a non-ASCII text may be ASCII itself */
+                    ascii = 1;
+                    for (Py_ssize_t i = a; i < b && ascii; i++) ascii = PyUnicode_READ(kind, data, i) < 0x80;
+                }
                 if (judged && ascii) {
                     const unsigned char *s = (const unsigned char *)line;
                     if (kind != PyUnicode_1BYTE_KIND) { /* the line's characters as bytes, NUL-terminated */
@@ -1007,12 +1052,13 @@ static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     Vocab *v = PyCapsule_GetPointer(args[0], VOCAB_CAPSULE);
     if (!v) return NULL;
+    int shapes = vocab_shapes(v);
     PyObject *text = args[1];
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
     int kind = PyUnicode_KIND(text), ascii = PyUnicode_IS_ASCII(text);
     const void *data = PyUnicode_DATA(text);
-    int rc = ascii ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, &words, &stops)
-                   : word_stats_scan(kind, data, len, v, &words, &stops);
+    int rc = ascii ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, shapes, &words, &stops)
+                   : word_stats_scan(kind, data, len, v, shapes, &words, &stops);
     if (rc < 0) Py_RETURN_NONE;
     int ends = ends_sentence_in(kind, data, 0, len);
     PyObject *norm;
@@ -2451,4 +2497,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels", "dedupe's compiled kernels.", -1, methods, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernels(void) {
+    word_stats_latin1_init();
+    return PyModule_Create(&module);
+}
