@@ -392,6 +392,24 @@ def test_compiled_vocabulary_gives_the_hashes_of_the_python_one():
         fast.lookup(["two words"])
 
 
+def test_compiled_gather_set_is_content_set_of_the_gathered_values():
+    from dedupe.similarity.shingle import content_set
+
+    kern = compiled_kernels()
+    rng = np.random.default_rng(7)
+    table = rng.integers(1, 2**64 - 1, size=500, dtype=np.uint64)
+    table[::7] = 0  # function words
+    for size in (0, 1, 5, 64, 65, 3000):
+        ids = rng.integers(0, 120 if size < 100 else 500, size=size)  # repeats
+        out = np.empty(size, dtype=np.uint64)
+        m = kern.gather_set(table, ids, out)
+        assert np.array_equal(out[:m], content_set(table[ids]))
+    with pytest.raises(ValueError, match="range"):
+        kern.gather_set(table, np.array([500]), np.empty(1, dtype=np.uint64))
+    with pytest.raises(ValueError, match="one entry per id"):
+        kern.gather_set(table, np.array([1, 2]), np.empty(1, dtype=np.uint64))
+
+
 _SUFFIXES = ["", "s", "ss", "us", "is", "ies", "sses", "ing", "edly", "ed", "ly", "es", "y"]
 
 

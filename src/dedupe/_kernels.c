@@ -1816,6 +1816,47 @@ static PyObject *quick_hash64(PyObject *self, PyObject *args) {
     return PyLong_FromUnsignedLongLong(fmix64(acc ^ ((uint64_t)n * 0xC2B2AE3D27D4EB4FULL)));
 }
 
+/* gather_set(table, ids, out) -> m: the distinct nonzero values table[ids[k]], sorted, in out[0..m)
+ * (shingle.content_set of a text's content hashes, from its token ids). */
+static PyObject *gather_set(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[3];
+    if (!PyArg_ParseTuple(args, "OOO", &objs[0], &objs[1], &objs[2])) return NULL;
+    Buf bufs[3];
+    static const Py_ssize_t sizes[3] = {8, 8, 8};
+    static const int writable[3] = {0, 0, 1};
+    static const char kinds[3] = {'i', 'i', 'i'};
+    static const char *names[3] = {"table", "ids", "out"};
+    if (get_bufs(objs, bufs, 3, sizes, kinds, writable, names) < 0) return NULL;
+    const uint64_t *table = bufs[0].view.buf;
+    const int64_t *ids = bufs[1].view.buf;
+    uint64_t *out = bufs[2].view.buf;
+    Py_ssize_t n_table = bufs[0].view.len / 8, n = bufs[1].view.len / 8, m = 0;
+    if (bufs[2].view.len / 8 < n) {
+        release(bufs, 3);
+        PyErr_SetString(PyExc_ValueError, "out: one entry per id at least");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (ids[k] < 0 || ids[k] >= n_table) {
+            release(bufs, 3);
+            PyErr_SetString(PyExc_ValueError, "ids: out of the table's range");
+            return NULL;
+        }
+        uint64_t value = table[ids[k]];
+        if (value) out[m++] = value;
+    }
+    uint64_t *tmp = m > 64 ? PyMem_RawMalloc((size_t)m * sizeof(uint64_t)) : NULL;
+    if (m > 64 && !tmp) {
+        release(bufs, 3);
+        return PyErr_NoMemory();
+    }
+    m = sort_unique(out, tmp, m);
+    PyMem_RawFree(tmp);
+    release(bufs, 3);
+    return PyLong_FromSsize_t(m);
+}
+
 /* common_count(a, b) -> the number of values two sorted unique uint64 sets share. */
 static PyObject *common_count(PyObject *self, PyObject *args) {
     (void)self;
@@ -2471,6 +2512,8 @@ static PyMethodDef methods[] = {
      "4 content bound values): both sentence bounds of two texts' stored sentences (see the source)."},
     {"quick_hash64", quick_hash64, METH_VARARGS,
      "quick_hash64(data) -> a 64-bit hash of bytes (see similarity.shingle.quick_hash64)."},
+    {"gather_set", gather_set, METH_VARARGS,
+     "gather_set(table, ids, out) -> m: the distinct nonzero table[ids], sorted, in out[:m]."},
     {"common_count", common_count, METH_VARARGS,
      "common_count(a, b) -> the number of values two sorted unique uint64 sets share."},
     {"char_reach", char_reach, METH_VARARGS,
