@@ -455,7 +455,7 @@ class Cleaner:
             if memo is not None and memo[0] is key:
                 verdicts[pos] = memo[1]
                 continue
-            ctx.pos = pos
+            ctx.pos, ctx.line = pos, info  # ctx.at(pos), inlined
             n_words = info.n_words
             for rule in tiers[n_words if n_words < longest else longest]:
                 if rule.check(ctx):
@@ -494,13 +494,15 @@ class Cleaner:
     def _context_pass(ctx: LineContext, rules: list[Rule]) -> None:
         """Run context rules top to bottom over the lines not yet removed."""
         ctx.earlier = None  # verdicts changed since the last pass: index the kept lines afresh
-        for pos in range(len(ctx.lines)):
-            if ctx.verdicts[pos] is not None:
+        checks = [(rule.check, rule.name) for rule in rules]
+        verdicts = ctx.verdicts
+        for pos, line in enumerate(ctx.lines):
+            if verdicts[pos] is not None:
                 continue
-            ctx.pos = pos
-            for rule in rules:
-                if rule.check(ctx):
-                    ctx.verdicts[pos] = rule.name
+            ctx.pos, ctx.line = pos, line  # ctx.at(pos), inlined
+            for check, name in checks:
+                if check(ctx):
+                    verdicts[pos] = name
                     break
 
 

@@ -374,6 +374,7 @@ class LineContext:
         phrases: Normalised user phrases.
         patterns: Compiled user patterns.
         extracted: The text is an extractor's output (``Cleaner.clean(..., extracted=True)``).
+        line: The line being judged, ``lines[pos]`` (set with ``pos`` by :meth:`at`).
     """
 
     lines: Sequence[LineInfo]
@@ -388,6 +389,9 @@ class LineContext:
     extracted: bool = False
     earlier: KeptParagraphs | None = field(default=None, repr=False)
     may_repeat: bool | None = field(default=None, repr=False)  # see repeated_paragraph
+    # The line being judged, ``lines[pos]``: an attribute rather than a property, as rules read it
+    # several times a line (:meth:`at` moves both; the cleaner's loops set both themselves).
+    line: LineInfo = field(init=False, repr=False)
 
     def kept_paragraphs(self) -> KeptParagraphs:
         """The kept lines before ``pos`` that :func:`repeated_paragraph` compares with, indexed.
@@ -400,10 +404,14 @@ class LineContext:
         self.earlier.extend(self.lines, self.verdicts, self.pos)
         return self.earlier
 
-    @property
-    def line(self) -> LineInfo:
-        """The line being judged."""
-        return self.lines[self.pos]
+    def __post_init__(self) -> None:
+        if self.lines:
+            self.line = self.lines[self.pos]
+
+    def at(self, pos: int) -> None:
+        """Move to the line at ``pos`` (``pos`` and ``line`` together)."""
+        self.pos = pos
+        self.line = self.lines[pos]
 
     def neighbour(self, offset: int) -> LineInfo | None:
         """The non-blank line ``offset`` positions away, or ``None`` past either end."""
