@@ -10,10 +10,12 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from dedupe import __version__
 from dedupe.config import CleanConfig, ScanConfig, ShingleSpec
@@ -37,19 +39,26 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+# rich is imported when a console is first made: ``--quiet`` runs with machine output need none
+# (its import takes about 40 ms).
+
+
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class _StdoutConsole(Console):
-    """stdout console: a closed pipe ends the command quietly with status 0 (rich would exit 1)."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise OutputClosed
-
-
 def _stdout() -> Console:
+    from rich.console import Console
+
+    class _StdoutConsole(Console):
+        """stdout console: a closed pipe ends the command quietly with status 0 (rich would exit 1)."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise OutputClosed
+
     return _StdoutConsole(highlight=False, soft_wrap=True)
 
 
@@ -332,8 +341,10 @@ def scan(
 
 def _run_with_progress(job: Any, quiet: bool) -> Any:
     """Run ``job(progress)`` with a rich progress bar on stderr when it is a terminal."""
+    if quiet:
+        return job(None)
     err = _stderr()
-    if quiet or not err.is_terminal:
+    if not err.is_terminal:
         return job(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
