@@ -56,7 +56,7 @@ from dedupe.similarity.shingle import (
     sorted_unique,
     vocabulary,
 )
-from dedupe.similarity.signature import SCHEME, Signer
+from dedupe.similarity.signature import SCHEME, Signer, affine32_permutations
 from dedupe.similarity.verify import (
     Fingerprint,
     Verdict,
@@ -602,6 +602,9 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         _init_worker(*init_args)
         results: Iterable[Any] = map(func, chunks)
     else:
+        config = init_args[0] if init_args else None
+        if isinstance(config, ScanConfig):  # made here once, inherited by the workers (see affine32_permutations)
+            affine32_permutations(config.num_perm, config.seed)
         ctx = _context()
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
             pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)

@@ -8,6 +8,7 @@ arithmetic. We only avoid calling a hash function once per shingle from Python.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,7 +37,15 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
 def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The permutation parameters ``(a, b)`` of ``datasketch.MinHash(num_perm, seed, scheme="affine32")``:
     its generator and draws, written out so that a scan need not import datasketch (half a second,
-    for scipy) to sign; a test compares them with datasketch's."""
+    for scipy) to sign; a test compares them with datasketch's. Computed once per process and
+    setting (copies are returned): :mod:`dedupe.pipeline` asks before it forks workers, which then
+    inherit them and ``numpy.random`` (whose import took 10 ms of each pool's start)."""
+    a, b = _permutations(num_perm, seed)
+    return a.copy(), b.copy()
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     gen = np.random.RandomState(seed)
     a = gen.randint(0, 1 << 31, num_perm, dtype=_U32) * _U32(2) + _U32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=_U32)
