@@ -422,7 +422,7 @@ typedef struct {
     char *arena;
     Py_ssize_t arena_used, arena_cap;
     Py_ssize_t longest; /* bytes of the longest token */
-    /* For word_stats (a table of stopwords): bit c & 31 of shape[first byte & 31][length] is set when
+    /* For count_words (a table of stopwords): bit c & 31 of shape[first byte & 31][length] is set when
      * the table holds a token of that length (below 16) whose first and last bytes are such; made
      * for tables of short tokens only (shape_of == size: up to date). */
     uint32_t shape[32][16];
@@ -771,14 +771,12 @@ static void word_stats_latin1_init(void) {
     for (int c = 0; c < 256; c++) WORD_STATS_LATIN1[c] = (int16_t)word_stats_char(PyUnicode_4BYTE_KIND, &(Py_UCS4){(Py_UCS4)c}, 0);
 }
 
-/* word_stats(stopwords, text) -> (words, stopwords_among_them), or None: the words are the matches
- * of ``\w+(?:['’]\w+)*`` (runs of word characters joined by single apostrophes, straight or curly,
- * as the cleaner's line features find them), compared lower-cased with the tokens of ``stopwords``
- * (a vocabulary, see vocab_new). None when a non-ASCII character of ``text`` is a word character:
- * case-folding such words is left to Python. */
-
-/* The scan of word_stats over the characters of kind ``kind`` (inlined twice: once for ASCII texts,
- * where every read is a byte, once for the others). Returns -1 for a non-ASCII word character. */
+/* The cleaner's word counts of characters [0, len) of kind ``kind``: the words are the matches of
+ * ``\w+(?:['’]\w+)*`` (runs of word characters joined by single apostrophes, straight or curly, as
+ * the cleaner's line features find them), compared lower-cased with the tokens of ``v`` (a vocabulary
+ * of stopwords, see vocab_new; ``shapes``: vocab_shapes(v)). Returns -1 when a non-ASCII character is
+ * a word character: case-folding such words is left to Python. Inlined for one-byte strings and for
+ * the others by count_words. */
 static inline __attribute__((always_inline)) int word_stats_scan(int kind, const void *data, Py_ssize_t len,
                                                                  const Vocab *v, int shapes, Py_ssize_t *words_out,
                                                                  Py_ssize_t *stops_out) {
@@ -826,31 +824,11 @@ static inline __attribute__((always_inline)) int word_stats_scan(int kind, const
     return 0;
 }
 
-static PyObject *word_stats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 2 || !PyUnicode_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "word_stats(stopwords, text: str)");
-        return NULL;
-    }
-    Vocab *v = PyCapsule_GetPointer(args[0], VOCAB_CAPSULE);
-    if (!v) return NULL;
-    int shapes = vocab_shapes(v);
-    PyObject *text = args[1];
-    Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
-    int rc = PyUnicode_IS_ASCII(text)
-                 ? word_stats_scan(PyUnicode_1BYTE_KIND, PyUnicode_DATA(text), len, v, shapes, &words, &stops)
-                 : word_stats_scan(PyUnicode_KIND(text), PyUnicode_DATA(text), len, v, shapes, &words, &stops);
-    if (rc < 0) Py_RETURN_NONE;
-    PyObject *out = PyTuple_New(2), *a = PyLong_FromSsize_t(words), *b = PyLong_FromSsize_t(stops);
-    if (!out || !a || !b) {
-        Py_XDECREF(out);
-        Py_XDECREF(a);
-        Py_XDECREF(b);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 0, a);
-    PyTuple_SET_ITEM(out, 1, b);
-    return out;
+/* word_stats_scan, specialised for one-byte strings (one load a character) and for the others. */
+static int count_words(int kind, const void *data, Py_ssize_t len, const Vocab *v, int shapes, Py_ssize_t *words,
+                       Py_ssize_t *stops) {
+    return kind == PyUnicode_1BYTE_KIND ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, shapes, words, stops)
+                                        : word_stats_scan(kind, data, len, v, shapes, words, stops);
 }
 
 /* Python's ``str.isspace`` on an ASCII character. */
@@ -948,7 +926,7 @@ static inline int line_is_prose(Py_ssize_t n, Py_ssize_t stops, int ends_sentenc
 /* recurring_keys(stopwords, text) -> (keys, rest): of the non-blank lines of ``text`` (ending at
  * "\n", "\r\n" or "\r"), the normalised form (normalize_line, when not empty) of every line that is
  * not prose, for the lines this kernel can judge: those without non-ASCII word characters (as
- * word_stats), and, among those that are not prose, the ASCII ones; ``rest`` holds the other lines,
+ * count_words), and, among those that are not prose, the ASCII ones; ``rest`` holds the other lines,
  * for Python to judge. Prose lines give nothing. */
 static PyObject *recurring_keys(PyObject *self, PyObject *args) {
     (void)self;
@@ -984,9 +962,7 @@ static PyObject *recurring_keys(PyObject *self, PyObject *args) {
         if (!blank) {
             const char *line = (const char *)data + a * kind;
             Py_ssize_t words, stops;
-            int judged = (kind == PyUnicode_1BYTE_KIND
-                              ? word_stats_scan(PyUnicode_1BYTE_KIND, line, b - a, v, shapes, &words, &stops)
-                              : word_stats_scan(kind, line, b - a, v, shapes, &words, &stops)) == 0;
+            int judged = count_words(kind, line, b - a, v, shapes, &words, &stops) == 0;
             int prose = 0;
             if (judged) prose = line_is_prose(words, stops, ends_sentence_in(kind, data, a, b));
             if (!prose) {
@@ -1040,7 +1016,7 @@ fail:
 
 
 /* line_stats(stopwords, text) -> (words, stopwords among them, ends_sentence, normalized or None), or
- * None: what LineFeatures computes for every line, in one call. The counts are word_stats' (None when
+ * None: what LineFeatures computes for every line, in one call. The counts are count_words' (None when
  * the line has non-ASCII word characters); ends_sentence is whether the line ends with one of .!?…
  * followed by nothing but closing quotes and brackets and whitespace; the normalized line is
  * normalize_ascii_line's (None for a line with non-ASCII characters, left to Python). */
@@ -1057,9 +1033,7 @@ static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
     int kind = PyUnicode_KIND(text), ascii = PyUnicode_IS_ASCII(text);
     const void *data = PyUnicode_DATA(text);
-    int rc = ascii ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, shapes, &words, &stops)
-                   : word_stats_scan(kind, data, len, v, shapes, &words, &stops);
-    if (rc < 0) Py_RETURN_NONE;
+    if (count_words(kind, data, len, v, shapes, &words, &stops) < 0) Py_RETURN_NONE;
     int ends = ends_sentence_in(kind, data, 0, len);
     PyObject *norm;
     if (ascii) {
@@ -2518,8 +2492,6 @@ static PyMethodDef methods[] = {
      "common_count(a, b) -> the number of values two sorted unique uint64 sets share."},
     {"char_reach", char_reach, METH_VARARGS,
      "char_reach(counts_a, counts_b, ratio, factor) -> (reached_a, total_a, reached_b, total_b): the copy bound."},
-    {"word_stats", (PyCFunction)(void (*)(void))word_stats, METH_FASTCALL,
-     "word_stats(stopwords, text) -> (words, stopwords among them) of a line, or None (see the source)."},
     {"char_counts", char_counts, METH_VARARGS,
      "char_counts(sentences, bins, out) -> None: per sentence, characters in each of 32 classes (see the source)."},
     {"collapse_whitespace", collapse_whitespace, METH_O,
