@@ -1046,6 +1046,433 @@ static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
 }
 
 
+/* --- the cleaner's line screen (rules.Screen) and doc_lines --- */
+
+/* rules.Screen.as_tuple(), with tables for the characters below 256: each one's classes (cls, SC_*
+ * bits, for the character as written), the case-insensitive hints by their first character (lower-cased:
+ * hint_order[hint_start[c]..hint_start[c + 1]) index ``hints``) and a bitmap of their first two
+ * characters. Characters of 256 or more are looked for in the strings themselves. */
+enum { SC_ALNUM = 1, SC_CHAR = 2, SC_UNENDED = 4, SC_CASED = 8, SC_HINT = 16 };
+
+typedef struct {
+    Py_ssize_t words, alnum;
+    PyObject *chars, *hints, *cased, *unended; /* str, tuple of str, tuple of str, str (owned) */
+    int capitals;
+    uint8_t cls[256];
+    uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
+    uint16_t hint_start[257], *hint_order; /* hints by first character (lower-cased, below 256) */
+    int chars_wide, unended_wide, hints_wide, cased_wide; /* some character (a hint's first) is 256 or more */
+} Screen;
+
+static const char *SCREEN_CAPSULE = "dedupe._kernels.Screen";
+
+static void screen_free(PyObject *capsule) {
+    Screen *sc = PyCapsule_GetPointer(capsule, SCREEN_CAPSULE);
+    if (!sc) return;
+    Py_XDECREF(sc->chars);
+    Py_XDECREF(sc->hints);
+    Py_XDECREF(sc->cased);
+    Py_XDECREF(sc->unended);
+    PyMem_Free(sc->hint_order);
+    PyMem_Free(sc);
+}
+
+static inline Py_UCS4 ascii_lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Gives the characters of ``s`` class ``bit`` in sc->cls; returns whether one is 256 or more. */
+static int screen_mark(Screen *sc, PyObject *s, uint8_t bit) {
+    int wide = 0;
+    for (Py_ssize_t k = 0; k < PyUnicode_GET_LENGTH(s); k++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(s, k);
+        if (c < 256)
+            sc->cls[c] |= bit;
+        else
+            wide = 1;
+    }
+    return wide;
+}
+
+/* screen_new(screen) -> capsule: a rules.Screen.as_tuple() for doc_lines. */
+static PyObject *screen_new(PyObject *self, PyObject *args) {
+    (void)self;
+    Screen *sc = PyMem_Calloc(1, sizeof(Screen));
+    if (!sc) return PyErr_NoMemory();
+    PyObject *capsule = NULL;
+    if (!PyArg_ParseTuple(args, "(nnUO!O!Up)", &sc->words, &sc->alnum, &sc->chars, &PyTuple_Type, &sc->hints,
+                          &PyTuple_Type, &sc->cased, &sc->unended, &sc->capitals)) {
+        PyMem_Free(sc);
+        return NULL;
+    }
+    Py_INCREF(sc->chars);
+    Py_INCREF(sc->hints);
+    Py_INCREF(sc->cased);
+    Py_INCREF(sc->unended);
+    capsule = PyCapsule_New(sc, SCREEN_CAPSULE, screen_free);
+    if (!capsule) {
+        Py_DECREF(sc->chars);
+        Py_DECREF(sc->hints);
+        Py_DECREF(sc->cased);
+        Py_DECREF(sc->unended);
+        PyMem_Free(sc);
+        return NULL;
+    }
+    for (int c = 0; c < 128; c++)
+        if (ascii_alnum((unsigned char)c)) sc->cls[c] |= SC_ALNUM;
+    sc->chars_wide = screen_mark(sc, sc->chars, SC_CHAR);
+    sc->unended_wide = screen_mark(sc, sc->unended, SC_UNENDED);
+    Py_ssize_t n_hints = PyTuple_GET_SIZE(sc->hints), n_cased = PyTuple_GET_SIZE(sc->cased);
+    for (Py_ssize_t k = 0; k < n_hints + n_cased; k++) {
+        PyObject *h = k < n_hints ? PyTuple_GET_ITEM(sc->hints, k) : PyTuple_GET_ITEM(sc->cased, k - n_hints);
+        if (!PyUnicode_Check(h) || PyUnicode_GET_LENGTH(h) == 0) {
+            PyErr_SetString(PyExc_ValueError, "screen hints must be non-empty strings");
+            goto fail;
+        }
+        Py_UCS4 c = PyUnicode_READ_CHAR(h, 0);
+        if (k < n_hints && PyUnicode_GET_LENGTH(h) == 1) { /* a one-character hint: a character to look for */
+            if (c < 256) {
+                for (int u = 0; u < 256; u++)
+                    if (ascii_lower((Py_UCS4)u) == ascii_lower(c)) sc->cls[u] |= SC_CHAR;
+            } else {
+                sc->hints_wide = 1;
+            }
+            continue;
+        }
+        if (k >= n_hints) {
+            if (c < 256)
+                sc->cls[c] |= SC_CASED;
+            else
+                sc->cased_wide = 1;
+            continue;
+        }
+        c = ascii_lower(c);
+        if (c >= 256) {
+            sc->hints_wide = 1;
+            continue;
+        }
+        for (int u = 0; u < 256; u++)
+            if (ascii_lower((Py_UCS4)u) == c) sc->cls[u] |= SC_HINT;
+        sc->hint_start[c + 1]++;
+        Py_UCS4 c2 = ascii_lower(PyUnicode_READ_CHAR(h, 1));
+        if (c2 < 256)
+            sc->bigram[(c << 8 | c2) >> 3] |= (uint8_t)(1u << (c2 & 7));
+        else
+            sc->hints_wide = 1; /* then every hint is tried where the next character is wide */
+    }
+    for (int c = 0; c < 256; c++) sc->hint_start[c + 1] += sc->hint_start[c];
+    sc->hint_order = PyMem_Malloc(sizeof(uint16_t) * (size_t)(n_hints + 1));
+    if (!sc->hint_order) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    {
+        uint16_t fill[256];
+        memcpy(fill, sc->hint_start, sizeof(fill));
+        for (Py_ssize_t k = 0; k < n_hints; k++) {
+            PyObject *h = PyTuple_GET_ITEM(sc->hints, k);
+            Py_UCS4 c = ascii_lower(PyUnicode_READ_CHAR(h, 0));
+            if (c < 256 && PyUnicode_GET_LENGTH(h) > 1) sc->hint_order[fill[c]++] = (uint16_t)k;
+        }
+    }
+    return capsule;
+fail:
+    Py_DECREF(capsule);
+    return NULL;
+}
+
+static inline int str_has(PyObject *s, Py_UCS4 c) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (PyUnicode_READ_CHAR(s, k) == c) return 1;
+    return 0;
+}
+
+/* Whether the string h starts at i of the line d[0..len) (ASCII letters of the line lower-cased first
+ * when ``lower``). */
+static inline int hint_at(PyObject *h, int lower, int kind, const void *d, Py_ssize_t len, Py_ssize_t i) {
+    Py_ssize_t hl = PyUnicode_GET_LENGTH(h);
+    if (hl > len - i) return 0;
+    int hkind = PyUnicode_KIND(h);
+    const void *hd = PyUnicode_DATA(h);
+    for (Py_ssize_t j = 0; j < hl; j++) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i + j);
+        if (lower) c = ascii_lower(c);
+        if (c != PyUnicode_READ(hkind, hd, j)) return 0;
+    }
+    return 1;
+}
+
+/* Whether one of the strings of the tuple ``hints`` starts at i (see hint_at). */
+static int any_hint_at(PyObject *hints, int lower, int kind, const void *d, Py_ssize_t len, Py_ssize_t i) {
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(hints); k++)
+        if (hint_at(PyTuple_GET_ITEM(hints, k), lower, kind, d, len, i)) return 1;
+    return 0;
+}
+
+/* rules.Screen.lets_through, but for the word count and non-ASCII words (see doc_lines), of the line
+ * d[0..len) of kind ``kind``: inlined for one-byte strings and for the others. */
+static inline __attribute__((always_inline)) int screen_scan(const Screen *sc, int kind, const void *d,
+                                                             Py_ssize_t len, int ends) {
+    Py_ssize_t alnum = 0;
+    uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (ends ? 0 : SC_UNENDED));
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i);
+        if (c >= 256) {
+            if ((sc->chars_wide && str_has(sc->chars, c)) || (!ends && sc->unended_wide && str_has(sc->unended, c)) ||
+                (sc->cased_wide && any_hint_at(sc->cased, 0, kind, d, len, i)) ||
+                (sc->hints_wide && any_hint_at(sc->hints, 1, kind, d, len, i)))
+                return 1;
+            continue;
+        }
+        uint8_t f = sc->cls[c];
+        alnum += f & SC_ALNUM;
+        if (!(f & stop)) continue;
+        if (f & (SC_CHAR | SC_UNENDED & stop)) return 1;
+        if ((f & SC_CASED) && any_hint_at(sc->cased, 0, kind, d, len, i)) return 1;
+        if (f & SC_HINT) {
+            Py_UCS4 lc = ascii_lower(c), next = i + 1 < len ? ascii_lower(PyUnicode_READ(kind, d, i + 1)) : 0;
+            if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1)) {
+                for (uint16_t k = sc->hint_start[lc]; k < sc->hint_start[lc + 1]; k++)
+                    if (hint_at(PyTuple_GET_ITEM(sc->hints, sc->hint_order[k]), 1, kind, d, len, i)) return 1;
+            }
+        }
+    }
+    if (alnum <= sc->alnum) return 1;
+    if (sc->capitals) {
+        Py_ssize_t i = 0;
+        while (i < len && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, i))) i++;
+        if (i + 1 < len) {
+            Py_UCS4 a = PyUnicode_READ(kind, d, i), b = PyUnicode_READ(kind, d, i + 1);
+            if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z') return 1;
+        }
+    }
+    return 0;
+}
+
+static int screen_lets_through(const Screen *sc, int kind, const void *d, Py_ssize_t len, Py_ssize_t words,
+                               int ends) {
+    if (words <= sc->words) return 1;
+    return kind == PyUnicode_1BYTE_KIND ? screen_scan(sc, PyUnicode_1BYTE_KIND, d, len, ends)
+                                        : screen_scan(sc, kind, d, len, ends);
+}
+
+/* What the cleaner's block pass looks at of a line (cleaner.find_main_block, find_headline, _may_repeat). */
+typedef struct {
+    Py_ssize_t words, stops;
+    int ends, colon_end, title_end, bar; /* rstrip ends with ":"; strip ends with neither ":" nor ","; has "|" */
+    uint64_t norm_hash, head_hash;       /* lines of 6+ words: see line_shape */
+} LineShape;
+
+#define FNV_PRIME 0x100000001b3ULL
+
+/* The shape of a counted line d[0..len). Its norm_hash is a function of its normalised form (rules.
+ * normalize_line): the hash of its runs of ASCII letters and digits, lower-cased. normalize_line keeps
+ * every such character and lower-cases it, and neither its whitespace collapsing nor case-folding the
+ * other characters (in a counted line, none is a word character; case-folding none of them gives an
+ * ASCII letter or digit, checked over all of Unicode) makes or joins a run; so lines with the same
+ * normalised form have the same norm_hash. head_hash hashes the first 16 characters of the stripped
+ * line (_may_repeat's head). */
+static void line_shape(int kind, const void *d, Py_ssize_t len, LineShape *sh) {
+    Py_ssize_t a = 0, b = len;
+    while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
+    while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
+    Py_UCS4 last = b > a ? PyUnicode_READ(kind, d, b - 1) : 0;
+    sh->colon_end = last == ':';
+    sh->title_end = last != ':' && last != ',';
+    sh->bar = 0;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    int in_run = 0, runs = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i);
+        if (c == '|') sh->bar = 1;
+        if (c < 128 && ascii_alnum((unsigned char)c)) {
+            if (!in_run && runs++) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
+            in_run = 1;
+            h = (h ^ ascii_lower(c)) * FNV_PRIME;
+        } else {
+            in_run = 0;
+        }
+    }
+    sh->norm_hash = fmix64(h);
+    h = 0xcbf29ce484222325ULL;
+    Py_ssize_t stop = b - a < 16 ? b : a + 16;
+    for (Py_ssize_t i = a; i < stop; i++) h = (h ^ PyUnicode_READ(kind, d, i)) * FNV_PRIME;
+    sh->head_hash = fmix64(h ^ (uint64_t)(stop - a) << 56);
+}
+
+static int cmp_u64(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Whether two of the n values are equal (sorts them). */
+static int has_equal(uint64_t *values, Py_ssize_t n) {
+    qsort(values, (size_t)n, sizeof(uint64_t), cmp_u64);
+    for (Py_ssize_t k = 1; k < n; k++)
+        if (values[k] == values[k - 1]) return 1;
+    return 0;
+}
+
+/* The block pass of a document where no line has a verdict (cleaner.Cleaner._judge): whether it is
+ * in English (cleaner._is_english), its main block (find_main_block: *first, *last, -1 without one),
+ * and whether the block rules would remove nothing from it (cleaner._block_quiet: no line outside the
+ * block but the headline found by find_headline, no two lines that may repeat). ``params``: the
+ * cleaner's constants (see cleaner._BLOCK_PARAMS). Returns -1 on a memory error. */
+static int block_quiet(const LineShape *sh, Py_ssize_t m, const double *params, int *english, Py_ssize_t *first,
+                       Py_ssize_t *last) {
+    double prose_cap = params[0], penalty = params[1], list_items = params[2], sentence_gain = params[3],
+           english_density = params[4], title_min = params[5], title_max = params[6], repeat_words = params[7],
+           list_words = params[8], list_colon_words = params[9], headline_min = params[10];
+    Py_ssize_t long_lines = 0, english_lines = 0;
+    for (Py_ssize_t p = 0; p < m; p++) {
+        if (sh[p].words < 8) continue;
+        long_lines++;
+        if ((double)sh[p].stops / (double)sh[p].words >= english_density) english_lines++;
+    }
+    *english = english_lines >= (long_lines < 2 ? long_lines : 2) && english_lines > 0;
+    *first = *last = -1;
+    if (*english) {
+        double best = 0.0, score = 0.0, in_list = 0;
+        Py_ssize_t start = 0;
+        for (Py_ssize_t p = 0; p < m; p++) {
+            Py_ssize_t n = sh[p].words;
+            double density = n ? (double)sh[p].stops / (double)n : 0.0, gain;
+            if (line_is_prose(n, sh[p].stops, sh[p].ends)) {
+                gain = n < prose_cap ? (double)n : prose_cap;
+                in_list = 0;
+            } else if (n >= 3 && n < 8 && sh[p].ends && density >= 0.15) { /* _LineShape.is_sentence */
+                gain = sentence_gain;
+            } else if (in_list && n <= list_words) {
+                gain = 0;
+                in_list -= 1;
+            } else {
+                gain = -penalty;
+            }
+            if (sh[p].colon_end && n >= list_colon_words && score > 0) in_list = list_items;
+            if (score <= 0) {
+                score = 0.0;
+                start = p;
+            }
+            score += gain;
+            if (score > best) {
+                best = score;
+                *first = start;
+                *last = p;
+            }
+        }
+    }
+    if (*first >= 0) {
+        Py_ssize_t outside = *first + m - 1 - *last;
+        /* The headline, when the block starts at the second line: the first, if title-like. */
+        if (outside == 1 && *first == 1 && sh[0].words >= headline_min && sh[0].words >= title_min &&
+            sh[0].words <= title_max && sh[0].title_end && !sh[0].bar && !sh[0].ends)
+            outside = 0;
+        if (outside) return 0;
+    }
+    uint64_t *hashes = PyMem_Malloc(sizeof(uint64_t) * (size_t)(2 * m + 1));
+    if (!hashes) return -1;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t p = 0; p < m; p++)
+        if (sh[p].words >= repeat_words) hashes[n++] = sh[p].norm_hash;
+    int repeat = has_equal(hashes, n);
+    if (!repeat) {
+        n = 0;
+        for (Py_ssize_t p = 0; p < m; p++)
+            if (sh[p].words >= repeat_words) hashes[n++] = sh[p].head_hash;
+        repeat = has_equal(hashes, n);
+    }
+    PyMem_Free(hashes);
+    return !repeat;
+}
+
+/* doc_lines(stopwords, lines, screen, block) -> (items, english, quiet, first, last). ``items``: for each
+ * non-blank line of the list ``lines`` (str), in order, either its index, when the cleaner's screened
+ * line rules must see it (the screen lets it through, or it has non-ASCII word characters, left to
+ * Python), or (index, words, stopwords among them, ends_sentence, normalized or None) as line_stats
+ * gives them, for a line the screen keeps from those rules. When every line was counted, ``english``
+ * and ``quiet`` are block_quiet's (``block``: its params) and ``first``, ``last`` the main block (-1
+ * without one); else ``english`` is None and ``quiet`` False. */
+static PyObject *doc_lines(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *vcap, *lines, *scap, *block;
+    if (!PyArg_ParseTuple(args, "OO!OO!", &vcap, &PyList_Type, &lines, &scap, &PyTuple_Type, &block)) return NULL;
+    Vocab *v = PyCapsule_GetPointer(vcap, VOCAB_CAPSULE);
+    if (!v) return NULL;
+    Screen *sc = PyCapsule_GetPointer(scap, SCREEN_CAPSULE);
+    if (!sc) return NULL;
+    double params[11];
+    if (PyTuple_GET_SIZE(block) != 11) {
+        PyErr_SetString(PyExc_ValueError, "doc_lines: block takes 11 values");
+        return NULL;
+    }
+    for (int k = 0; k < 11; k++) {
+        params[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(block, k));
+        if (params[k] == -1.0 && PyErr_Occurred()) return NULL;
+    }
+    int shapes = vocab_shapes(v);
+    Py_ssize_t n_lines = PyList_GET_SIZE(lines), m = 0;
+    int counted_all = 1;
+    LineShape *sh = PyMem_Malloc(sizeof(LineShape) * (size_t)(n_lines + 1));
+    PyObject *out = PyList_New(0);
+    if (!sh || !out) {
+        PyMem_Free(sh);
+        Py_XDECREF(out);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t k = 0; k < n_lines; k++) {
+        PyObject *text = PyList_GET_ITEM(lines, k);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "doc_lines: lines must be str");
+            goto fail;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *d = PyUnicode_DATA(text);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
+        int blank = 1;
+        for (Py_ssize_t i = 0; i < len && blank; i++) blank = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, i));
+        if (blank) continue;
+        PyObject *item;
+        int counted = count_words(kind, d, len, v, shapes, &words, &stops) == 0;
+        int ends = counted && ends_sentence_in(kind, d, 0, len);
+        if (counted && counted_all) {
+            sh[m].words = words;
+            sh[m].stops = stops;
+            sh[m].ends = ends;
+            line_shape(kind, d, len, &sh[m]);
+            m++;
+        } else {
+            counted_all = 0;
+        }
+        if (!counted || screen_lets_through(sc, kind, d, len, words, ends)) {
+            item = PyLong_FromSsize_t(k);
+        } else {
+            PyObject *norm = PyUnicode_IS_ASCII(text) ? normalize_ascii(PyUnicode_1BYTE_DATA(text), len)
+                                                      : Py_NewRef(Py_None);
+            item = norm ? Py_BuildValue("nnnNN", k, words, stops, PyBool_FromLong(ends), norm) : NULL;
+        }
+        if (!item || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+    }
+    int english = -1, quiet = 0;
+    Py_ssize_t first = -1, last = -1;
+    if (counted_all && m) {
+        quiet = block_quiet(sh, m, params, &english, &first, &last);
+        if (quiet < 0) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+    }
+    PyMem_Free(sh);
+    return Py_BuildValue("NNNnn", out, english < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(english),
+                         PyBool_FromLong(quiet), first, last);
+fail:
+    PyMem_Free(sh);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static inline int sent_closer(Py_UCS4 c) {
     return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == ')' || c == ']';
 }
@@ -2503,6 +2930,10 @@ static PyMethodDef methods[] = {
     {"line_stats", (PyCFunction)(void (*)(void))line_stats, METH_FASTCALL,
      "line_stats(stopwords, text) -> (words, stopwords among them, ends_sentence, normalized or None), or None\n"
      "(see the source)."},
+    {"screen_new", screen_new, METH_VARARGS, "screen_new(screen) -> a rules.Screen.as_tuple() for doc_lines (a capsule)."},
+    {"doc_lines", doc_lines, METH_VARARGS,
+     "doc_lines(stopwords, lines, screen, block) -> (items, english, quiet, first, last): the non-blank lines'\n"
+     "indices, or their line_stats when the screen keeps them from the rules, and the block pass (see the source)."},
     {"recurring_keys", recurring_keys, METH_VARARGS,
      "recurring_keys(stopwords, text) -> (keys, rest): the normalized non-prose lines of a text, and the\n"
      "lines left to Python (see the source)."},

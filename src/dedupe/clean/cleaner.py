@@ -23,21 +23,27 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from dedupe.clean.rules import (
+    REPEAT_MIN_WORDS,
     RULE_NAMES,
     RULES,
     STOPWORDS,
     LineContext,
+    LineFeatures,
     LineInfo,
     Rule,
+    Screen,
+    _may_repeat,
+    _normalize_line_python,
     line_features,
     normalize_line,
 )
 from dedupe.config import CleanConfig
 from dedupe.errors import ConfigError
 from dedupe.models import CleanResult, RemovedLine
-from dedupe.similarity.native import kernels, word_table
+from dedupe.similarity.native import kernels, screen_table, word_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,15 +59,34 @@ _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 # _BLOCK_PENALTY (tuned on the "tune" half of the dev set: 6, 8, 10 tried).
 _BLOCK_PROSE_CAP = 60
 _BLOCK_PENALTY = 8
-# After a line ending with ":" (3+ words), up to this many lines are list items that cost nothing.
+# After a line ending with ":" (3+ words), up to this many lines (of at most 15 words) are list items
+# that cost nothing.
 _LIST_MAX_ITEMS = 80
+_LIST_HEAD_MIN_WORDS = 3
+_LIST_ITEM_MAX_WORDS = 15
 # A short sentence ("No charges have been laid.") adds this much: it extends a block it touches.
 _BLOCK_SENTENCE_GAIN = 1
 # A line of 8+ words is English prose when this share of its words are English stopwords;
 # a document with two such lines is treated as English.
 _ENGLISH_MIN_STOP_DENSITY = 0.3
-# How far above the main block the headline is looked for (non-blank lines).
+# How far above the main block the headline is looked for (non-blank lines), and its words.
 _HEADLINE_WINDOW = 12
+_HEADLINE_MIN_WORDS = 3
+_TITLE_MIN_WORDS, _TITLE_MAX_WORDS = 2, 30
+# The constants of the block pass, as the compiled doc_lines takes them (in this order).
+_BLOCK_PARAMS = (
+    _BLOCK_PROSE_CAP,
+    _BLOCK_PENALTY,
+    _LIST_MAX_ITEMS,
+    _BLOCK_SENTENCE_GAIN,
+    _ENGLISH_MIN_STOP_DENSITY,
+    _TITLE_MIN_WORDS,
+    _TITLE_MAX_WORDS,
+    REPEAT_MIN_WORDS,
+    _LIST_ITEM_MAX_WORDS,
+    _LIST_HEAD_MIN_WORDS,
+    _HEADLINE_MIN_WORDS,
+)
 
 
 def split_lines(text: str) -> tuple[list[str], str, bool]:
@@ -166,13 +191,13 @@ def find_main_block(infos: list[LineInfo], verdicts: list[str | None]) -> tuple[
             in_list = 0
         elif info.is_sentence:
             gain = _BLOCK_SENTENCE_GAIN
-        elif in_list and info.n_words <= 15:
+        elif in_list and info.n_words <= _LIST_ITEM_MAX_WORDS:
             # Items of a list or table announced by "...:" cost nothing.
             gain = 0
             in_list -= 1
         else:
             gain = -_BLOCK_PENALTY
-        if info.text.rstrip().endswith(":") and info.n_words >= 3 and score > 0:
+        if info.text.rstrip().endswith(":") and info.n_words >= _LIST_HEAD_MIN_WORDS and score > 0:
             in_list = _LIST_MAX_ITEMS
         if score <= 0:
             score, start = 0.0, pos
@@ -258,7 +283,7 @@ def find_comments(infos: list[LineInfo], body: tuple[int, int] | None) -> int | 
 
 def _title_like(info: LineInfo) -> bool:
     text = info.text.strip()
-    return 2 <= info.n_words <= 30 and not text.endswith((":", ",")) and "|" not in text
+    return _TITLE_MIN_WORDS <= info.n_words <= _TITLE_MAX_WORDS and not text.endswith((":", ",")) and "|" not in text
 
 
 def find_headline(
@@ -284,7 +309,7 @@ def find_headline(
     title: set[str] | None = None  # made when a line is compared with it (most pages have none to compare)
     for pos in above[:-1] if above and above[-1] == 0 else above:
         info = infos[pos]
-        if _title_like(info) and info.n_words >= 3:
+        if _title_like(info) and info.n_words >= _HEADLINE_MIN_WORDS:
             if title is None:
                 # The page title: the first line of three words or more (skips stray marks like "?").
                 title = set(next((i for i in infos if i.n_words >= 3), infos[0]).folded_words)
@@ -292,9 +317,30 @@ def find_headline(
                 return pos
     for pos in above[:_HEADLINE_WINDOW]:
         info = infos[pos]
-        if _title_like(info) and info.n_words >= 3 and not info.ends_sentence:
+        if _title_like(info) and info.n_words >= _HEADLINE_MIN_WORDS and not info.ends_sentence:
             return pos
     return None
+
+
+# The block rules that _block_quiet knows to find nothing in a document with no removed line.
+_QUIET_BLOCK_RULES = frozenset({"sandwiched", "outside_body", "repeated_paragraph"})
+
+
+def _block_quiet(ctx: LineContext) -> bool:
+    """Whether the block pass removes nothing from a document where no line has a verdict yet, with
+    the rules of :data:`_QUIET_BLOCK_RULES` (the registry's): ``sandwiched`` needs a removed line on
+    each side, ``outside_body`` a line outside the main block other than the headline (it would be
+    the first removed), ``repeated_paragraph`` two lines that may repeat (:func:`_may_repeat`). Most
+    articles are one block under their headline: the pass is spared."""
+    if ctx.body is not None:
+        first, last = ctx.body
+        outside = first + len(ctx.lines) - 1 - last
+        if ctx.headline is not None and not first <= ctx.headline <= last:
+            outside -= 1
+        if outside:
+            return False
+    ctx.may_repeat = _may_repeat(ctx.lines)
+    return not ctx.may_repeat
 
 
 class _LineRulesByLength:
@@ -302,9 +348,12 @@ class _LineRulesByLength:
 
     Long prose lines are most lines of an article and most rules never fire on them (see
     :attr:`Rule.max_words`); looking the rules up by length spares a call per rule and line.
+    ``always`` are the rules to try on a line that the cleaner's screen keeps from the others
+    (:class:`Screen`): those with neither a screen nor a word limit.
     """
 
     def __init__(self, rules: list[Rule]) -> None:
+        self.always = tuple(r for r in rules if r.screen is None and r.max_words is None)
         # tiers[i] holds the rules for lines of limits[i-1] < n <= limits[i] words, in registry
         # order; the last tier is for lines longer than every limit.
         self.limits = sorted({r.max_words for r in rules if r.max_words is not None})
@@ -357,6 +406,27 @@ class Cleaner:
         self._block_rules = {
             english: [r for r in rules if r.stage == "context" and r.uses_block]
             for english, rules in by_language.items()
+        }
+        # The screen of the line rules other than those tried on every line (_LineRulesByLength.always):
+        # a line it keeps out is one none of them can fire on (most lines of prose).
+        self._screen = Screen.join(
+            r.screen or Screen(words=r.max_words or 0)
+            for r in self.rules if r.stage == "line" and (r.screen is not None or r.max_words is not None)
+        )
+        self._screen_tuple = self._screen.as_tuple()
+        # Whether the rules of the block pass are all ones that find nothing in a document where no
+        # line was removed and no line is outside the main block but the headline (_block_quiet).
+        self._quiet_blocks = {
+            english: all(r.name in _QUIET_BLOCK_RULES for r in rules) for english, rules in self._block_rules.items()
+        }
+        # Whether a document that the compiled block pass finds quiet can be judged untouched by
+        # _untouched: the rules tried on every line are at most the recurring lines, the rules of the
+        # first context pass need a removed line (Rule.needs), and the block rules are quiet ones.
+        self._untouchable = {
+            (english, recurring): all(r.name == "recurring_line" for r in self._line_rules[english, recurring].always)
+            and all(r.needs is not None for r in self._local_rules[english])
+            and self._quiet_blocks[english]
+            for english in (True, False) for recurring in (True, False)
         }
         self._verdict_recurring: frozenset[str] | None = None
         self._verdict_keys: dict[bool, object] = {}
@@ -421,11 +491,36 @@ class Cleaner:
 
     def _judge(self, lines: list[str], recurring: frozenset[str], extracted: bool = False) -> dict[int, str]:
         """Run both passes over the lines; return ``{line index: rule name}`` for removed lines."""
-        index = [i for i, line in enumerate(lines) if line.strip()]
-        infos = [LineInfo(i + 1, line_features(lines[i])) for i in index]  # LineInfo.from_text, inlined
+        native = kernels()
+        english: bool | None = None
+        if native is None:
+            infos = [LineInfo(i + 1, line_features(line)) for i, line in enumerate(lines) if line.strip()]
+            lets_through = self._screen.lets_through
+            screened = [not lets_through(i.text, i.n_words, i.ends_sentence) for i in infos]
+        else:
+            # One compiled pass over the lines: their counts, the screen, and the block pass of the
+            # document as it would be if no line rule fired (most articles: then nothing is removed).
+            items, english, quiet, first, last = native.doc_lines(
+                word_table(native, STOPWORDS), lines, screen_table(native, self._screen_tuple), _BLOCK_PARAMS
+            )
+            body = (first, last) if first >= 0 else None
+            if quiet and not extracted and english is not None and self._untouched(lines, items, english, body, recurring):
+                return {}
+            infos, screened = [], []
+            for item in items:
+                if item.__class__ is int:
+                    # Let through: the cached features (a short line may be boilerplate seen before, its
+                    # verdict remembered on them).
+                    infos.append(LineInfo(item + 1, line_features(lines[item])))
+                    screened.append(False)
+                else:
+                    i, n, stops, ends, norm = item
+                    infos.append(LineInfo(i + 1, LineFeatures.of_stats(lines[i], n, stops, ends, norm)))
+                    screened.append(True)
         if not infos:
             return {}
-        english = _is_english(infos)
+        if english is None:
+            english = _is_english(infos)
         verdicts: list[str | None] = [None] * len(infos)
         ctx = LineContext(
             lines=infos,
@@ -437,12 +532,22 @@ class Cleaner:
             patterns=self._patterns,
             extracted=extracted,
         )
-        tiers = self._line_rules[english, bool(recurring)].by_count
+        line_rules = self._line_rules[english, bool(recurring)]
+        tiers, always = line_rules.by_count, line_rules.always
         longest = len(tiers) - 1
         # The context-free verdict of a text is remembered on its (cached) features: later passes
         # over the same document, and boilerplate lines shared by many documents, reuse it.
         key = self._verdict_key(recurring, english)
         for pos, info in enumerate(infos):
+            if screened[pos]:
+                # No screened rule can fire: only those tried on every line (the recurring lines).
+                if always:
+                    ctx.pos, ctx.line = pos, info
+                    for rule in always:
+                        if rule.check(ctx):
+                            verdicts[pos] = rule.name
+                            break
+                continue
             features = info.features
             memo = features.line_verdict
             if memo is not None and memo[0] is key:
@@ -470,8 +575,54 @@ class Cleaner:
             if ctx.body is not None and comments is not None:
                 ctx.body = find_main_block(infos[:comments], verdicts[:comments])
             ctx.headline = find_headline(infos, verdicts, ctx.body)
+        if self._quiet_blocks[english] and verdicts.count(None) == len(verdicts) and _block_quiet(ctx):
+            return {}
         self._context_pass(ctx, self._block_rules[english])
-        return {index[pos]: v for pos, v in enumerate(verdicts) if v is not None}
+        return {infos[pos].number - 1: v for pos, v in enumerate(verdicts) if v is not None}
+
+    def _untouched(self, lines: list[str], items: list[Any], english: bool, body: tuple[int, int] | None,
+                   recurring: frozenset[str]) -> bool:
+        """Whether :meth:`_judge` removes nothing from a document whose block pass the compiled
+        ``doc_lines`` found quiet (``items``, ``english``, ``body``: its results), that is, with no line
+        rule firing: true when no line rule fires on the lines the screen let through, no line is a
+        recurring one, and no comments heading could cut the main block (:func:`find_comments`)."""
+        if not self._untouchable[english, bool(recurring)]:
+            return False
+        tiers = self._line_rules[english, bool(recurring)].by_count
+        longest = len(tiers) - 1
+        key = self._verdict_key(recurring, english)
+        ctx: LineContext | None = None
+        for pos, item in enumerate(items):
+            if item.__class__ is int:
+                info = LineInfo(item + 1, line_features(lines[item]))
+                features = info.features
+                memo = features.line_verdict
+                if memo is None or memo[0] is not key:
+                    # The line rules read the line and the batch's recurring lines, nothing else.
+                    if ctx is None:
+                        ctx = LineContext(lines=[info], pos=0, verdicts=[None], english=english, recurring=recurring)
+                    ctx.line = info
+                    n_words = info.n_words
+                    verdict = None
+                    for rule in tiers[n_words if n_words < longest else longest]:
+                        if rule.check(ctx):
+                            verdict = rule.name
+                            break
+                    memo = features.line_verdict = (key, verdict)
+                if memo[1] is not None:
+                    return False
+                norm = info.norm
+            elif recurring or body is not None and body[0] < pos <= body[1]:
+                norm = item[4]
+                if norm is None:
+                    norm = _normalize_line_python(lines[item[0]])
+                if recurring and norm in recurring:
+                    return False
+            else:
+                continue
+            if body is not None and body[0] < pos <= body[1] and _COMMENT_HEADER.match(norm):
+                return False
+        return True
 
     def _verdict_key(self, recurring: frozenset[str], english: bool) -> object:
         """What a remembered context-free verdict is valid for: this cleaner (its rules, phrases

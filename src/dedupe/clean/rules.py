@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -31,8 +31,9 @@ Stage = Literal["line", "context"]
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 _LEAD_RE = re.compile(r"[\W_]+", re.UNICODE)
+_MENU_SEPARATORS = "|·•»›/"
 _MENU_SPLIT_RE = re.compile(r"\s+[|·•»›/]\s+|\s*[|·•»›]\s*")
-_MENU_SEPARATOR_RE = re.compile(r"[|·•»›/]")  # every match of _MENU_SPLIT_RE holds one
+_MENU_SEPARATOR_RE = re.compile(f"[{_MENU_SEPARATORS}]")  # every match of _MENU_SPLIT_RE holds one
 _SENTENCE_ENDS = (".", "!", "?", "…")
 _SENTENCE_CLOSERS = "\"'”’»)]"  # may follow the final mark
 
@@ -220,6 +221,20 @@ class LineFeatures(_LineShape):
             self.norm = normalize_line(text)
         self.n_words = n
         self.stop_density = stops / n if n else 0.0
+
+    @classmethod
+    def of_stats(cls, text: str, n_words: int, stops: int, ends_sentence: bool, norm: str | None) -> LineFeatures:
+        """The features of ``text`` from its counts as the compiled ``doc_lines`` gives them (the same
+        as ``LineFeatures(text)`` computes; ``norm`` None: normalised here), without the cache."""
+        self = cls.__new__(cls)
+        self.text = text
+        self.line_verdict = None
+        self._lowered = self._words = self._folded = None
+        self.n_words = n_words
+        self.stop_density = stops / n_words if n_words else 0.0
+        self.ends_sentence = ends_sentence
+        self.norm = _normalize_line_python(text) if norm is None else norm
+        return self
 
     @property
     def folded_words(self) -> tuple[str, ...]:
@@ -432,6 +447,7 @@ class LineContext:
 
 
 _LEDE_KEY = 16  # a lede (8+ words and a final stop) is at least this many characters long
+REPEAT_MIN_WORDS = 6  # repeated_paragraph looks at lines of this many words or more
 
 
 class KeptParagraphs:
@@ -451,7 +467,7 @@ class KeptParagraphs:
         """Index the lines before ``pos`` not yet indexed (kept ones only)."""
         for i in range(self.upto, pos):
             earlier = lines[i]
-            if verdicts[i] is not None or earlier.n_words < 6:
+            if verdicts[i] is not None or earlier.n_words < REPEAT_MIN_WORDS:
                 continue
             self.norms.add(earlier.norm)
             if earlier.ends_sentence and earlier.n_words >= 8:
@@ -473,6 +489,90 @@ class KeptParagraphs:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A cheap necessary condition for a line rule to fire, checked before the rule is called.
+
+    The rule fires on a line only if the line has one of the properties listed (an empty field lists
+    none). The cleaner joins the screens of its line rules (:meth:`join`) and, on a line that has none
+    of the joined properties, calls none of them: most lines of an article are long prose, on which
+    every rule would run its patterns to find nothing (the screen is checked compiled, in the pass
+    that counts the words, see :meth:`dedupe.clean.Cleaner`). The properties are read on lines without
+    non-ASCII word characters only (others always go to the rules); there ``re.IGNORECASE`` matches an
+    ASCII letter with ASCII letters only (its other equivalents, "ſ" or the Kelvin sign, are word
+    characters), so a case-insensitive hint needs only ASCII case folding.
+
+    Attributes:
+        words: The line has at most this many words (:attr:`LineFeatures.n_words`).
+        alnum: The line has at most this many letters and digits: every one of them is in its
+            normalised form, so a pattern that must match the whole normalised line, and matches at
+            most ``alnum`` characters, is screened by it.
+        chars: The line holds one of these characters.
+        hints: The line holds one of these, in any letter case (lower-case; ASCII letters).
+        cased: The line holds one of these as written.
+        unended: The line does not end a sentence and holds one of these characters.
+        capitals: The line, less leading whitespace, starts with two capital letters ``A-Z``.
+    """
+
+    words: int = 0
+    alnum: int = 0
+    chars: str = ""
+    hints: tuple[str, ...] = ()
+    cased: tuple[str, ...] = ()
+    unended: str = ""
+    capitals: bool = False
+
+    @staticmethod
+    def join(screens: Iterable[Screen]) -> Screen:
+        """The screen that lets through every line one of ``screens`` lets through."""
+        screens = list(screens)
+
+        def union(strings: Iterable[str]) -> tuple[str, ...]:
+            return tuple(sorted(set(strings)))
+
+        return Screen(
+            words=max((s.words for s in screens), default=0),
+            alnum=max((s.alnum for s in screens), default=0),
+            chars="".join(union(c for s in screens for c in s.chars)),
+            hints=union(h for s in screens for h in s.hints),
+            cased=union(h for s in screens for h in s.cased),
+            unended="".join(union(c for s in screens for c in s.unended)),
+            capitals=any(s.capitals for s in screens),
+        )
+
+    def lets_through(self, text: str, n_words: int, ends_sentence: bool) -> bool:
+        """Whether the rules screened must be called on a line: it has one of the properties, or
+        non-ASCII word characters. The compiled ``doc_lines`` decides the same."""
+        if n_words <= self.words:
+            return True
+        if not text.isascii() and any(c.isalnum() for c in text if not c.isascii()):
+            return True  # words that fold otherwise: left to the rules
+        if self.alnum and sum(1 for c in text if c.isascii() and c.isalnum()) <= self.alnum:
+            return True
+        if self.chars and any(c in text for c in self.chars):
+            return True
+        if self.unended and not ends_sentence and any(c in text for c in self.unended):
+            return True
+        if self.capitals:
+            head = text.lstrip()[:2]
+            if len(head) == 2 and all("A" <= c <= "Z" for c in head):
+                return True
+        if any(h in text for h in self.cased):
+            return True
+        if self.hints:
+            lowered = text.translate(_ASCII_LOWER)
+            return any(h in lowered for h in self.hints)
+        return False
+
+    def as_tuple(self) -> tuple[int, int, str, tuple[str, ...], tuple[str, ...], str, bool]:
+        """The screen as the compiled ``doc_lines`` takes it."""
+        return (self.words, self.alnum, self.chars, self.hints, self.cased, self.unended, self.capitals)
+
+
+# ASCII upper-case letters to lower-case, and nothing else (str.lower() also changes other letters).
+_ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+
+
+@dataclass(frozen=True)
 class Rule:
     """A named boilerplate rule.
 
@@ -491,6 +591,8 @@ class Rule:
         needs: For context rules that run before the main block is found: the rule fires only next
             to a line that one of these rules removed (a caption under an embed), so the cleaner
             does not run it on a document where none did (most documents). ``None``: always run.
+        screen: For line rules: a necessary condition for the rule to fire (:class:`Screen`), so
+            the cleaner calls it only on lines that meet it. ``None``: none beyond ``max_words``.
     """
 
     name: str
@@ -501,6 +603,7 @@ class Rule:
     uses_block: bool = False
     max_words: int | None = None
     needs: frozenset[str] | None = None
+    screen: Screen | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -559,7 +662,7 @@ _MEDIA_EXACT = _exact(
     r"enlarge(?: this)? (?:image|photo|picture)",
     r"view (?:photo )?gallery",
     r"view (?:larger|full size)(?: image| photo)?",
-    r"(?:\d+ )?(?:more )?(?:photos|images|videos)",
+    r"(?:\d{1,9} )?(?:more )?(?:photos|images|videos)",  # bounded: see _MEDIA_EXACT_LONGEST
     r"play(?: video)?",
     r"watch video",
     r"video",
@@ -569,6 +672,9 @@ _MEDIA_EXACT = _exact(
     r"replay",
     r"full screen",
 )
+# Every pattern of the exact-line tables is bounded, so a long line is refused by its length (and
+# screened by its letters and digits, see Screen.alnum).
+_MEDIA_EXACT_LONGEST = _longest_match(_MEDIA_EXACT)
 _PHOTO_BY_AGENCY = re.compile(
     r"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:Photo|Image|Picture)s?\s*(?:by|:|/)"
 )
@@ -777,6 +883,7 @@ _DATELINE_MAX_WORDS = 12
 _RELATED_HEADING_MAX_WORDS = 8
 _PROMO_MAX_WORDS = 40
 _COOKIE_NOTICE_MAX_WORDS = 60
+_NEWSLETTER_TITLE_MAX_WORDS = 10  # a sign-up title ("Get the daily news") is a short line
 
 
 def media_embed(ctx: LineContext) -> bool:
@@ -822,7 +929,7 @@ def newsletter(ctx: LineContext) -> bool:
         return False
     if line.may_contain(_NEWSLETTER_HINTS) and _NEWSLETTER.search(line.text):
         return True
-    return line.n_words <= 10 and bool(_NEWSLETTER_TITLE.match(line.norm))
+    return line.n_words <= _NEWSLETTER_TITLE_MAX_WORDS and bool(_NEWSLETTER_TITLE.match(line.norm))
 
 
 def share_widget(ctx: LineContext) -> bool:
@@ -1002,7 +1109,7 @@ def repeated_paragraph(ctx: LineContext) -> bool:
     printed again at the top of a longer paragraph): the earlier copy is kept.
     """
     line = ctx.line
-    if line.n_words < 6:
+    if line.n_words < REPEAT_MIN_WORDS:
         return False
     if ctx.may_repeat is None:
         ctx.may_repeat = _may_repeat(ctx.lines)
@@ -1010,7 +1117,7 @@ def repeated_paragraph(ctx: LineContext) -> bool:
 
 
 def _may_repeat(lines: Sequence[LineInfo]) -> bool:
-    """Whether any line of 6+ words could repeat another: two of them share their normalised form
+    """Whether any line of 6+ words (:data:`REPEAT_MIN_WORDS`) could repeat another: two of them share their normalised form
     or the first :data:`_LEDE_KEY` characters of their stripped text.
 
     A repeat (same normalised form) or a lede printed again (the line starts with an earlier line
@@ -1020,7 +1127,7 @@ def _may_repeat(lines: Sequence[LineInfo]) -> bool:
     norms: set[str] = set()
     heads: set[str] = set()
     for info in lines:
-        if info.n_words < 6:
+        if info.n_words < REPEAT_MIN_WORDS:
             continue
         norm, head = info.norm, info.text.strip()[:_LEDE_KEY]
         if norm in norms or head in heads:
@@ -1046,6 +1153,7 @@ RULES: tuple[Rule, ...] = (
         "line",
         ad_label,
         english_only=True,
+        screen=Screen(alnum=_AD_LABEL_LONGEST),
     ),
     Rule(
         "media_embed",
@@ -1054,6 +1162,7 @@ RULES: tuple[Rule, ...] = (
         media_embed,
         english_only=True,
         max_words=_MEDIA_EMBED_MAX_WORDS,
+        screen=Screen(alnum=_MEDIA_EXACT_LONGEST, chars=":："),  # _MEDIA_PREFIX ends with a colon
     ),
     Rule(
         "photo_credit",
@@ -1069,6 +1178,7 @@ RULES: tuple[Rule, ...] = (
         stock_photo,
         english_only=True,
         max_words=_STOCK_PHOTO_MAX_WORDS,
+        screen=Screen(chars=":"),  # _STOCK_LABEL: "Label: ..."
     ),
     Rule(
         "newsletter",
@@ -1077,6 +1187,7 @@ RULES: tuple[Rule, ...] = (
         newsletter,
         english_only=True,
         max_words=_NEWSLETTER_MAX_WORDS,
+        screen=Screen(words=_NEWSLETTER_TITLE_MAX_WORDS, hints=_NEWSLETTER_HINTS),
     ),
     Rule(
         "share_widget",
@@ -1091,6 +1202,8 @@ RULES: tuple[Rule, ...] = (
         "Navigation and page furniture: 'Back to top', 'Skip to content', menus, (c).",
         "line",
         page_furniture,
+        # the exact lines; glued bylines ("photoBy"); copyright lines; menus (no sentence, separators)
+        screen=Screen(alnum=_FURNITURE_LONGEST, cased=("By",), hints=_COPYRIGHT_HINTS, unended=_MENU_SEPARATORS),
     ),
     Rule(
         "byline",
@@ -1121,6 +1234,8 @@ RULES: tuple[Rule, ...] = (
         "line",
         promo,
         max_words=_PROMO_MAX_WORDS,
+        # _PROMO_LABEL starts with a capitalised label word; "!!!" at the end; _PROMO_LINK's hints
+        screen=Screen(capitals=True, chars="!", hints=_PROMO_LINK_HINTS),
     ),
     Rule(
         "cookie_notice",
@@ -1129,6 +1244,7 @@ RULES: tuple[Rule, ...] = (
         cookie_notice,
         english_only=True,
         max_words=_COOKIE_NOTICE_MAX_WORDS,
+        screen=Screen(hints=_COOKIE_HINTS),
     ),
     # -- context pass ----------------------------------------------------------
     Rule(

@@ -57,3 +57,15 @@ def word_table(native: ModuleType, words: frozenset[str]) -> Any:
         native.vocab_lookup(table, " ".join(sorted(words)).encode("ascii"), np.empty(len(words), dtype=np.int64), False)
         held = _word_tables[id(words)] = (words, table)
     return held[1]
+
+
+_screens: dict[tuple[Any, ...], Any] = {}
+
+
+def screen_table(native: ModuleType, screen: tuple[Any, ...]) -> Any:
+    """A line screen (``rules.Screen.as_tuple()``) as the compiled kernels take it (made on first use,
+    one per screen)."""
+    held = _screens.get(screen)
+    if held is None:
+        held = _screens[screen] = native.screen_new(screen)
+    return held
