@@ -1058,6 +1058,8 @@ typedef struct {
     Py_ssize_t words, alnum;
     PyObject *chars, *hints, *cased, *unended; /* str, tuple of str, tuple of str, str (owned) */
     int capitals;
+    PyObject *starts, *head_chars, *ends; /* tuple of str, str, str (owned) */
+    Py_ssize_t head;
     uint8_t cls[256];
     uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
     uint16_t hint_start[257], *hint_order; /* hints by first character (lower-cased, below 256) */
@@ -1073,6 +1075,9 @@ static void screen_free(PyObject *capsule) {
     Py_XDECREF(sc->hints);
     Py_XDECREF(sc->cased);
     Py_XDECREF(sc->unended);
+    Py_XDECREF(sc->starts);
+    Py_XDECREF(sc->head_chars);
+    Py_XDECREF(sc->ends);
     PyMem_Free(sc->hint_order);
     PyMem_Free(sc);
 }
@@ -1098,23 +1103,25 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
     Screen *sc = PyMem_Calloc(1, sizeof(Screen));
     if (!sc) return PyErr_NoMemory();
     PyObject *capsule = NULL;
-    if (!PyArg_ParseTuple(args, "(nnUO!O!Up)", &sc->words, &sc->alnum, &sc->chars, &PyTuple_Type, &sc->hints,
-                          &PyTuple_Type, &sc->cased, &sc->unended, &sc->capitals)) {
+    if (!PyArg_ParseTuple(args, "(nnUO!O!UpO!nUU)", &sc->words, &sc->alnum, &sc->chars, &PyTuple_Type, &sc->hints,
+                          &PyTuple_Type, &sc->cased, &sc->unended, &sc->capitals, &PyTuple_Type, &sc->starts,
+                          &sc->head, &sc->head_chars, &sc->ends)) {
         PyMem_Free(sc);
         return NULL;
     }
-    Py_INCREF(sc->chars);
-    Py_INCREF(sc->hints);
-    Py_INCREF(sc->cased);
-    Py_INCREF(sc->unended);
+    PyObject **owned[] = {&sc->chars, &sc->hints, &sc->cased, &sc->unended, &sc->starts, &sc->head_chars, &sc->ends};
+    for (size_t k = 0; k < sizeof(owned) / sizeof(*owned); k++) Py_INCREF(*owned[k]);
     capsule = PyCapsule_New(sc, SCREEN_CAPSULE, screen_free);
     if (!capsule) {
-        Py_DECREF(sc->chars);
-        Py_DECREF(sc->hints);
-        Py_DECREF(sc->cased);
-        Py_DECREF(sc->unended);
+        for (size_t k = 0; k < sizeof(owned) / sizeof(*owned); k++) Py_DECREF(*owned[k]);
         PyMem_Free(sc);
         return NULL;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(sc->starts); k++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(sc->starts, k))) {
+            PyErr_SetString(PyExc_ValueError, "screen starts must be strings");
+            goto fail;
+        }
     }
     for (int c = 0; c < 128; c++)
         if (ascii_alnum((unsigned char)c)) sc->cls[c] |= SC_ALNUM;
@@ -1208,95 +1215,108 @@ static int any_hint_at(PyObject *hints, int lower, int kind, const void *d, Py_s
     return 0;
 }
 
-/* rules.Screen.lets_through, but for the word count and non-ASCII words (see doc_lines), of the line
- * d[0..len) of kind ``kind``: inlined for one-byte strings and for the others. */
-static inline __attribute__((always_inline)) int screen_scan(const Screen *sc, int kind, const void *d,
-                                                             Py_ssize_t len, int ends) {
-    Py_ssize_t alnum = 0;
-    uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (ends ? 0 : SC_UNENDED));
-    for (Py_ssize_t i = 0; i < len; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, d, i);
-        if (c >= 256) {
-            if ((sc->chars_wide && str_has(sc->chars, c)) || (!ends && sc->unended_wide && str_has(sc->unended, c)) ||
-                (sc->cased_wide && any_hint_at(sc->cased, 0, kind, d, len, i)) ||
-                (sc->hints_wide && any_hint_at(sc->hints, 1, kind, d, len, i)))
-                return 1;
-            continue;
-        }
-        uint8_t f = sc->cls[c];
-        alnum += f & SC_ALNUM;
-        if (!(f & stop)) continue;
-        if (f & (SC_CHAR | SC_UNENDED & stop)) return 1;
-        if ((f & SC_CASED) && any_hint_at(sc->cased, 0, kind, d, len, i)) return 1;
-        if (f & SC_HINT) {
-            Py_UCS4 lc = ascii_lower(c), next = i + 1 < len ? ascii_lower(PyUnicode_READ(kind, d, i + 1)) : 0;
-            if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1)) {
-                for (uint16_t k = sc->hint_start[lc]; k < sc->hint_start[lc + 1]; k++)
-                    if (hint_at(PyTuple_GET_ITEM(sc->hints, sc->hint_order[k]), 1, kind, d, len, i)) return 1;
-            }
-        }
-    }
-    if (alnum <= sc->alnum) return 1;
-    if (sc->capitals) {
-        Py_ssize_t i = 0;
-        while (i < len && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, i))) i++;
-        if (i + 1 < len) {
-            Py_UCS4 a = PyUnicode_READ(kind, d, i), b = PyUnicode_READ(kind, d, i + 1);
-            if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z') return 1;
-        }
-    }
-    return 0;
-}
-
-static int screen_lets_through(const Screen *sc, int kind, const void *d, Py_ssize_t len, Py_ssize_t words,
-                               int ends) {
-    if (words <= sc->words) return 1;
-    return kind == PyUnicode_1BYTE_KIND ? screen_scan(sc, PyUnicode_1BYTE_KIND, d, len, ends)
-                                        : screen_scan(sc, kind, d, len, ends);
-}
-
-/* What the cleaner's block pass looks at of a line (cleaner.find_main_block, find_headline, _may_repeat). */
+/* What the cleaner's block pass looks at of a line (cleaner.find_main_block, find_headline, _may_repeat,
+ * find_comments). */
 typedef struct {
     Py_ssize_t words, stops;
     int ends, colon_end, title_end, bar; /* rstrip ends with ":"; strip ends with neither ":" nor ","; has "|" */
-    uint64_t norm_hash, head_hash;       /* lines of 6+ words: see line_shape */
+    int comment;                         /* may start a comments heading (see line_scan) */
+    uint64_t norm_hash, head_hash;       /* see line_scan */
 } LineShape;
 
 #define FNV_PRIME 0x100000001b3ULL
+#define FNV_BASIS 0xcbf29ce484222325ULL
 
-/* The shape of a counted line d[0..len). Its norm_hash is a function of its normalised form (rules.
- * normalize_line): the hash of its runs of ASCII letters and digits, lower-cased. normalize_line keeps
- * every such character and lower-cases it, and neither its whitespace collapsing nor case-folding the
- * other characters (in a counted line, none is a word character; case-folding none of them gives an
- * ASCII letter or digit, checked over all of Unicode) makes or joins a run; so lines with the same
- * normalised form have the same norm_hash. head_hash hashes the first 16 characters of the stripped
- * line (_may_repeat's head). */
-static void line_shape(int kind, const void *d, Py_ssize_t len, LineShape *sh) {
+/* One pass over a counted line d[0..len) (sh->words, stops, ends set): its shape, and (with a screen)
+ * whether the screen lets it through (rules.Screen.lets_through, but for the word count and non-ASCII
+ * words: see doc_lines). Without a screen (NULL), returns 1.
+ *
+ * norm_hash (with ``hash_norm``) is a function of the line's normalised form (rules.normalize_line):
+ * the hash of its runs of ASCII letters and digits, lower-cased. normalize_line keeps every such
+ * character and lower-cases it, and neither its whitespace collapsing nor its case-folding of the other
+ * characters (in a counted line none is a word character, and case-folding none of them gives an ASCII
+ * letter or digit: checked over all of Unicode) makes, joins or splits a run; so lines with the same
+ * normalised form have the same norm_hash. head_hash hashes the first 16 characters of the stripped line
+ * (_may_repeat's head). ``comment``: the line's first run of letters and digits, lower-cased, starts with
+ * one of the strings of ``comment_starts`` (the normalised line starts with that run, or with a
+ * non-ASCII character). Inlined for one-byte strings and for the others. */
+static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyObject *comment_starts, int kind,
+                                                           const void *d, Py_ssize_t len, int hash_norm,
+                                                           LineShape *sh) {
     Py_ssize_t a = 0, b = len;
     while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
     while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
     Py_UCS4 last = b > a ? PyUnicode_READ(kind, d, b - 1) : 0;
     sh->colon_end = last == ':';
     sh->title_end = last != ':' && last != ',';
-    sh->bar = 0;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    int in_run = 0, runs = 0;
+    int lets = sc == NULL, bar = 0, in_run = 0;
+    Py_ssize_t alnum = 0, first_alnum = -1;
+    uint64_t h = FNV_BASIS;
+    uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (sh->ends ? 0 : SC_UNENDED));
     for (Py_ssize_t i = 0; i < len; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, d, i);
-        if (c == '|') sh->bar = 1;
+        if (c == '|') bar = 1;
         if (c < 128 && ascii_alnum((unsigned char)c)) {
-            if (!in_run && runs++) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
+            if (!alnum++) first_alnum = i;
+            if (hash_norm) {
+                if (!in_run && alnum > 1) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
+                h = (h ^ ascii_lower(c)) * FNV_PRIME;
+            }
             in_run = 1;
-            h = (h ^ ascii_lower(c)) * FNV_PRIME;
         } else {
             in_run = 0;
         }
+        if (lets) continue;
+        if (c >= 256) {
+            if ((sc->chars_wide && str_has(sc->chars, c)) ||
+                (!sh->ends && sc->unended_wide && str_has(sc->unended, c)) ||
+                (sc->cased_wide && any_hint_at(sc->cased, 0, kind, d, len, i)) ||
+                (sc->hints_wide && any_hint_at(sc->hints, 1, kind, d, len, i)))
+                lets = 1;
+            continue;
+        }
+        uint8_t f = sc->cls[c];
+        if (!(f & stop)) continue;
+        if (f & (SC_CHAR | (SC_UNENDED & stop))) {
+            lets = 1;
+        } else if ((f & SC_CASED) && any_hint_at(sc->cased, 0, kind, d, len, i)) {
+            lets = 1;
+        } else if (f & SC_HINT) {
+            Py_UCS4 lc = ascii_lower(c), next = i + 1 < len ? ascii_lower(PyUnicode_READ(kind, d, i + 1)) : 0;
+            if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1)) {
+                for (uint16_t k = sc->hint_start[lc]; k < sc->hint_start[lc + 1] && !lets; k++)
+                    lets = hint_at(PyTuple_GET_ITEM(sc->hints, sc->hint_order[k]), 1, kind, d, len, i);
+            }
+        }
     }
+    sh->bar = bar;
     sh->norm_hash = fmix64(h);
-    h = 0xcbf29ce484222325ULL;
-    Py_ssize_t stop = b - a < 16 ? b : a + 16;
-    for (Py_ssize_t i = a; i < stop; i++) h = (h ^ PyUnicode_READ(kind, d, i)) * FNV_PRIME;
-    sh->head_hash = fmix64(h ^ (uint64_t)(stop - a) << 56);
+    h = FNV_BASIS;
+    Py_ssize_t head_end = b - a < 16 ? b : a + 16;
+    for (Py_ssize_t i = a; i < head_end; i++) h = (h ^ PyUnicode_READ(kind, d, i)) * FNV_PRIME;
+    sh->head_hash = fmix64(h ^ (uint64_t)(head_end - a) << 56);
+    sh->comment = 0;
+    if (first_alnum >= 0) {
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(comment_starts) && !sh->comment; k++)
+            sh->comment = hint_at(PyTuple_GET_ITEM(comment_starts, k), 1, kind, d, len, first_alnum);
+    }
+    if (!lets) {
+        lets = alnum <= sc->alnum;
+        if (!lets && sc->capitals && a + 1 < b) {
+            Py_UCS4 x = PyUnicode_READ(kind, d, a), y = PyUnicode_READ(kind, d, a + 1);
+            lets = x >= 'A' && x <= 'Z' && y >= 'A' && y <= 'Z';
+        }
+        if (!lets && a < b) lets = any_hint_at(sc->starts, 1, kind, d, b, a) || str_has(sc->ends, last);
+        for (Py_ssize_t i = a; !lets && i < b && i < a + sc->head; i++)
+            lets = str_has(sc->head_chars, PyUnicode_READ(kind, d, i));
+    }
+    return lets;
+}
+
+static int line_scan_any(const Screen *sc, PyObject *comment_starts, int kind, const void *d, Py_ssize_t len,
+                         int hash_norm, LineShape *sh) {
+    return kind == PyUnicode_1BYTE_KIND ? line_scan(sc, comment_starts, PyUnicode_1BYTE_KIND, d, len, hash_norm, sh)
+                                        : line_scan(sc, comment_starts, kind, d, len, hash_norm, sh);
 }
 
 static int cmp_u64(const void *x, const void *y) {
@@ -1384,17 +1404,21 @@ static int block_quiet(const LineShape *sh, Py_ssize_t m, const double *params, 
     return !repeat;
 }
 
-/* doc_lines(stopwords, lines, screen, block) -> (items, english, quiet, first, last). ``items``: for each
- * non-blank line of the list ``lines`` (str), in order, either its index, when the cleaner's screened
- * line rules must see it (the screen lets it through, or it has non-ASCII word characters, left to
- * Python), or (index, words, stopwords among them, ends_sentence, normalized or None) as line_stats
- * gives them, for a line the screen keeps from those rules. When every line was counted, ``english``
- * and ``quiet`` are block_quiet's (``block``: its params) and ``first``, ``last`` the main block (-1
- * without one); else ``english`` is None and ``quiet`` False. */
+/* doc_lines(stopwords, lines, screen, block, comment_starts) -> (items, english, quiet, first, last, check).
+ * ``items``: for each non-blank line of the list ``lines`` (str), in order, either its index, when the
+ * cleaner's screened line rules must see it (the screen lets it through, or it has non-ASCII word
+ * characters, left to Python), or (index, words, stopwords among them, ends_sentence) as line_stats
+ * counts them, for a line the screen keeps from those rules. When every line was counted, ``english``
+ * and ``quiet`` are block_quiet's (``block``: its constants), ``first``, ``last`` the main block (-1
+ * without one) and ``check`` the positions (among the non-blank lines) inside the block after its
+ * first line that may start a comments heading (line_scan's ``comment``, of ``comment_starts``); else
+ * ``english`` is None and ``quiet`` False. */
 static PyObject *doc_lines(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *vcap, *lines, *scap, *block;
-    if (!PyArg_ParseTuple(args, "OO!OO!", &vcap, &PyList_Type, &lines, &scap, &PyTuple_Type, &block)) return NULL;
+    PyObject *vcap, *lines, *scap, *block, *comment_starts;
+    if (!PyArg_ParseTuple(args, "OO!OO!O!", &vcap, &PyList_Type, &lines, &scap, &PyTuple_Type, &block,
+                          &PyTuple_Type, &comment_starts))
+        return NULL;
     Vocab *v = PyCapsule_GetPointer(vcap, VOCAB_CAPSULE);
     if (!v) return NULL;
     Screen *sc = PyCapsule_GetPointer(scap, SCREEN_CAPSULE);
@@ -1408,11 +1432,17 @@ static PyObject *doc_lines(PyObject *self, PyObject *args) {
         params[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(block, k));
         if (params[k] == -1.0 && PyErr_Occurred()) return NULL;
     }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(comment_starts); k++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(comment_starts, k))) {
+            PyErr_SetString(PyExc_TypeError, "doc_lines: comment_starts must be str");
+            return NULL;
+        }
+    }
     int shapes = vocab_shapes(v);
     Py_ssize_t n_lines = PyList_GET_SIZE(lines), m = 0;
     int counted_all = 1;
     LineShape *sh = PyMem_Malloc(sizeof(LineShape) * (size_t)(n_lines + 1));
-    PyObject *out = PyList_New(0);
+    PyObject *out = PyList_New(0), *check = NULL;
     if (!sh || !out) {
         PyMem_Free(sh);
         Py_XDECREF(out);
@@ -1426,29 +1456,22 @@ static PyObject *doc_lines(PyObject *self, PyObject *args) {
         }
         int kind = PyUnicode_KIND(text);
         const void *d = PyUnicode_DATA(text);
-        Py_ssize_t len = PyUnicode_GET_LENGTH(text), words, stops;
+        Py_ssize_t len = PyUnicode_GET_LENGTH(text);
         int blank = 1;
         for (Py_ssize_t i = 0; i < len && blank; i++) blank = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, i));
         if (blank) continue;
-        PyObject *item;
-        int counted = count_words(kind, d, len, v, shapes, &words, &stops) == 0;
-        int ends = counted && ends_sentence_in(kind, d, 0, len);
-        if (counted && counted_all) {
-            sh[m].words = words;
-            sh[m].stops = stops;
-            sh[m].ends = ends;
-            line_shape(kind, d, len, &sh[m]);
+        LineShape *line = &sh[m];
+        int lets = 1;
+        if (count_words(kind, d, len, v, shapes, &line->words, &line->stops) == 0) {
+            line->ends = ends_sentence_in(kind, d, 0, len);
+            lets = line_scan_any(line->words <= sc->words ? NULL : sc, comment_starts, kind, d, len,
+                                 line->words >= params[7], line);
             m++;
         } else {
             counted_all = 0;
         }
-        if (!counted || screen_lets_through(sc, kind, d, len, words, ends)) {
-            item = PyLong_FromSsize_t(k);
-        } else {
-            PyObject *norm = PyUnicode_IS_ASCII(text) ? normalize_ascii(PyUnicode_1BYTE_DATA(text), len)
-                                                      : Py_NewRef(Py_None);
-            item = norm ? Py_BuildValue("nnnNN", k, words, stops, PyBool_FromLong(ends), norm) : NULL;
-        }
+        PyObject *item = lets ? PyLong_FromSsize_t(k)
+                              : Py_BuildValue("nnnN", k, line->words, line->stops, PyBool_FromLong(line->ends));
         if (!item || PyList_Append(out, item) < 0) {
             Py_XDECREF(item);
             goto fail;
@@ -1457,19 +1480,31 @@ static PyObject *doc_lines(PyObject *self, PyObject *args) {
     }
     int english = -1, quiet = 0;
     Py_ssize_t first = -1, last = -1;
+    check = PyList_New(0);
+    if (!check) goto fail;
     if (counted_all && m) {
         quiet = block_quiet(sh, m, params, &english, &first, &last);
         if (quiet < 0) {
             PyErr_NoMemory();
             goto fail;
         }
+        for (Py_ssize_t p = first + 1; first >= 0 && p <= last; p++) {
+            if (!sh[p].comment) continue;
+            PyObject *at = PyLong_FromSsize_t(p);
+            if (!at || PyList_Append(check, at) < 0) {
+                Py_XDECREF(at);
+                goto fail;
+            }
+            Py_DECREF(at);
+        }
     }
     PyMem_Free(sh);
-    return Py_BuildValue("NNNnn", out, english < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(english),
-                         PyBool_FromLong(quiet), first, last);
+    return Py_BuildValue("NNNnnN", out, english < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(english),
+                         PyBool_FromLong(quiet), first, last, check);
 fail:
     PyMem_Free(sh);
     Py_DECREF(out);
+    Py_XDECREF(check);
     return NULL;
 }
 
@@ -2932,7 +2967,8 @@ static PyMethodDef methods[] = {
      "(see the source)."},
     {"screen_new", screen_new, METH_VARARGS, "screen_new(screen) -> a rules.Screen.as_tuple() for doc_lines (a capsule)."},
     {"doc_lines", doc_lines, METH_VARARGS,
-     "doc_lines(stopwords, lines, screen, block) -> (items, english, quiet, first, last): the non-blank lines'\n"
+     "doc_lines(stopwords, lines, screen, block, comment_starts) -> (items, english, quiet, first, last, check):\n"
+     "the non-blank lines'\n"
      "indices, or their line_stats when the screen keeps them from the rules, and the block pass (see the source)."},
     {"recurring_keys", recurring_keys, METH_VARARGS,
      "recurring_keys(stopwords, text) -> (keys, rest): the normalized non-prose lines of a text, and the\n"

@@ -36,7 +36,6 @@ from dedupe.clean.rules import (
     Rule,
     Screen,
     _may_repeat,
-    _normalize_line_python,
     line_features,
     normalize_line,
 )
@@ -248,6 +247,11 @@ _COMMENT_HEADER = re.compile(
     r"join the (?:discussion|conversation)|discuss this (?:article|story)|reader (?:reactions|views)|"
     r"what do you think|comments? (?:are )?closed|show comments)\b"
 )
+# What a line that _COMMENT_HEADER matches starts with: its normalised form starts with its first run of
+# letters and digits (lower-cased), which starts with one of these (the alternatives' first words, cut
+# before the first space: the normalised line's spaces need not be the line's).
+_COMMENT_STARTS = (*"0123456789", "reader", "user", "your", "latest", "comment", "have", "post", "leave",
+                   "add", "write", "join", "discuss", "what", "show")
 _COMMENT_SIGNATURE = re.compile(
     r"^(?:posted|written|submitted|comment(?:ed)?|added) by\b.{1,80}\b(?:on|at|\d{1,2}:\d\d)\b|"
     r"\breport (?:this comment|abuse)\b|^reply$|^\S.{0,40} (?:wrote|said|says):$|"
@@ -500,11 +504,11 @@ class Cleaner:
         else:
             # One compiled pass over the lines: their counts, the screen, and the block pass of the
             # document as it would be if no line rule fired (most articles: then nothing is removed).
-            items, english, quiet, first, last = native.doc_lines(
-                word_table(native, STOPWORDS), lines, screen_table(native, self._screen_tuple), _BLOCK_PARAMS
+            items, english, quiet, first, last, check = native.doc_lines(
+                word_table(native, STOPWORDS), lines, screen_table(native, self._screen_tuple), _BLOCK_PARAMS,
+                _COMMENT_STARTS,
             )
-            body = (first, last) if first >= 0 else None
-            if quiet and not extracted and english is not None and self._untouched(lines, items, english, body, recurring):
+            if quiet and not extracted and english is not None and self._untouched(lines, items, english, check, recurring):
                 return {}
             infos, screened = [], []
             for item in items:
@@ -514,8 +518,8 @@ class Cleaner:
                     infos.append(LineInfo(item + 1, line_features(lines[item])))
                     screened.append(False)
                 else:
-                    i, n, stops, ends, norm = item
-                    infos.append(LineInfo(i + 1, LineFeatures.of_stats(lines[i], n, stops, ends, norm)))
+                    i, n, stops, ends = item
+                    infos.append(LineInfo(i + 1, LineFeatures.of_stats(lines[i], n, stops, ends)))
                     screened.append(True)
         if not infos:
             return {}
@@ -580,25 +584,26 @@ class Cleaner:
         self._context_pass(ctx, self._block_rules[english])
         return {infos[pos].number - 1: v for pos, v in enumerate(verdicts) if v is not None}
 
-    def _untouched(self, lines: list[str], items: list[Any], english: bool, body: tuple[int, int] | None,
+    def _untouched(self, lines: list[str], items: list[Any], english: bool, check: list[int],
                    recurring: frozenset[str]) -> bool:
         """Whether :meth:`_judge` removes nothing from a document whose block pass the compiled
-        ``doc_lines`` found quiet (``items``, ``english``, ``body``: its results), that is, with no line
-        rule firing: true when no line rule fires on the lines the screen let through, no line is a
-        recurring one, and no comments heading could cut the main block (:func:`find_comments`)."""
+        ``doc_lines`` found quiet, that is, as long as no line rule fires (``items``, ``english``,
+        ``check``: its results): true when no line rule fires on the lines the screen let through, no
+        line is a recurring one, and no comments heading could cut the main block (:func:`find_comments`:
+        the lines of ``check`` are the block's that may start one)."""
         if not self._untouchable[english, bool(recurring)]:
             return False
         tiers = self._line_rules[english, bool(recurring)].by_count
         longest = len(tiers) - 1
         key = self._verdict_key(recurring, english)
         ctx: LineContext | None = None
-        for pos, item in enumerate(items):
+        for item in items:
             if item.__class__ is int:
-                info = LineInfo(item + 1, line_features(lines[item]))
-                features = info.features
+                features = line_features(lines[item])
                 memo = features.line_verdict
                 if memo is None or memo[0] is not key:
                     # The line rules read the line and the batch's recurring lines, nothing else.
+                    info = LineInfo(item + 1, features)
                     if ctx is None:
                         ctx = LineContext(lines=[info], pos=0, verdicts=[None], english=english, recurring=recurring)
                     ctx.line = info
@@ -611,16 +616,11 @@ class Cleaner:
                     memo = features.line_verdict = (key, verdict)
                 if memo[1] is not None:
                     return False
-                norm = info.norm
-            elif recurring or body is not None and body[0] < pos <= body[1]:
-                norm = item[4]
-                if norm is None:
-                    norm = _normalize_line_python(lines[item[0]])
-                if recurring and norm in recurring:
-                    return False
-            else:
-                continue
-            if body is not None and body[0] < pos <= body[1] and _COMMENT_HEADER.match(norm):
+            elif recurring and normalize_line(lines[item[0]]) in recurring:
+                return False
+        for pos in check:
+            item = items[pos]
+            if _COMMENT_HEADER.match(normalize_line(lines[item if item.__class__ is int else item[0]])):
                 return False
         return True
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from dedupe.similarity.native import kernels, word_table
 
@@ -223,9 +223,9 @@ class LineFeatures(_LineShape):
         self.stop_density = stops / n if n else 0.0
 
     @classmethod
-    def of_stats(cls, text: str, n_words: int, stops: int, ends_sentence: bool, norm: str | None) -> LineFeatures:
+    def of_stats(cls, text: str, n_words: int, stops: int, ends_sentence: bool) -> LineFeatures:
         """The features of ``text`` from its counts as the compiled ``doc_lines`` gives them (the same
-        as ``LineFeatures(text)`` computes; ``norm`` None: normalised here), without the cache."""
+        as ``LineFeatures(text)`` computes), without the cache."""
         self = cls.__new__(cls)
         self.text = text
         self.line_verdict = None
@@ -233,7 +233,7 @@ class LineFeatures(_LineShape):
         self.n_words = n_words
         self.stop_density = stops / n_words if n_words else 0.0
         self.ends_sentence = ends_sentence
-        self.norm = _normalize_line_python(text) if norm is None else norm
+        self.norm = normalize_line(text)
         return self
 
     @property
@@ -511,6 +511,10 @@ class Screen:
         cased: The line holds one of these as written.
         unended: The line does not end a sentence and holds one of these characters.
         capitals: The line, less leading whitespace, starts with two capital letters ``A-Z``.
+        starts: The stripped line starts with one of these, in any letter case (lower-case).
+        head, head_chars: One of ``head_chars`` is among the first ``head`` characters of the
+            stripped line.
+        ends: The stripped line ends with one of these characters.
     """
 
     words: int = 0
@@ -520,6 +524,10 @@ class Screen:
     cased: tuple[str, ...] = ()
     unended: str = ""
     capitals: bool = False
+    starts: tuple[str, ...] = ()
+    head: int = 0
+    head_chars: str = ""
+    ends: str = ""
 
     @staticmethod
     def join(screens: Iterable[Screen]) -> Screen:
@@ -537,6 +545,10 @@ class Screen:
             cased=union(h for s in screens for h in s.cased),
             unended="".join(union(c for s in screens for c in s.unended)),
             capitals=any(s.capitals for s in screens),
+            starts=union(h for s in screens for h in s.starts),
+            head=max((s.head for s in screens if s.head_chars), default=0),
+            head_chars="".join(union(c for s in screens for c in s.head_chars)),
+            ends="".join(union(c for s in screens for c in s.ends)),
         )
 
     def lets_through(self, text: str, n_words: int, ends_sentence: bool) -> bool:
@@ -552,10 +564,15 @@ class Screen:
             return True
         if self.unended and not ends_sentence and any(c in text for c in self.unended):
             return True
-        if self.capitals:
-            head = text.lstrip()[:2]
-            if len(head) == 2 and all("A" <= c <= "Z" for c in head):
-                return True
+        stripped = text.strip()
+        if self.capitals and len(stripped) >= 2 and all("A" <= c <= "Z" for c in stripped[:2]):
+            return True
+        if self.starts and stripped.translate(_ASCII_LOWER).startswith(self.starts):
+            return True
+        if any(c in self.head_chars for c in stripped[: self.head]):
+            return True
+        if stripped and stripped[-1] in self.ends:
+            return True
         if any(h in text for h in self.cased):
             return True
         if self.hints:
@@ -563,9 +580,10 @@ class Screen:
             return any(h in lowered for h in self.hints)
         return False
 
-    def as_tuple(self) -> tuple[int, int, str, tuple[str, ...], tuple[str, ...], str, bool]:
+    def as_tuple(self) -> tuple[Any, ...]:
         """The screen as the compiled ``doc_lines`` takes it."""
-        return (self.words, self.alnum, self.chars, self.hints, self.cased, self.unended, self.capitals)
+        return (self.words, self.alnum, self.chars, self.hints, self.cased, self.unended, self.capitals,
+                self.starts, self.head, self.head_chars, self.ends)
 
 
 # ASCII upper-case letters to lower-case, and nothing else (str.lower() also changes other letters).
@@ -657,6 +675,9 @@ _MEDIA_PREFIX = re.compile(
     r"(?:photo|image|picture) (?:credit|source|courtesy)|credit|courtesy)\s*[:：]",
     re.IGNORECASE,
 )
+# What a line _MEDIA_PREFIX matches starts with (stripped, in any letter case): its labels' first words.
+_MEDIA_PREFIX_STARTS = ("click", "play", "watch", "video", "photo", "image", "picture", "gallery", "slideshow",
+                        "graphic", "infographic", "audio", "listen", "file", "credit", "courtesy")
 _MEDIA_EXACT = _exact(
     r"(?:click|tap) (?:here )?to (?:enlarge|play|watch|view)(?: (?:image|photo|video|gallery))?",
     r"enlarge(?: this)? (?:image|photo|picture)",
@@ -697,7 +718,7 @@ _NEWSLETTER = re.compile(
     re.IGNORECASE,
 )
 # Every match of _NEWSLETTER contains one of these (case-insensitively): see LineFeatures.may_contain.
-_NEWSLETTER_HINTS = ("inbox", "mail", "sign", "subscrib", "clicking", "privacy policy")
+_NEWSLETTER_HINTS = ("inbox", "email", "e-mail", "sign up", "signing up", "subscrib", "clicking", "privacy policy")
 _NEWSLETTER_TITLE = _exact(
     r"get (?:the |our )?(?:daily|weekly|breaking|latest|top|free)\b.{0,40}\b(?:news|newsletters?|updates|"
     r"alerts|headlines|stories)",
@@ -771,7 +792,8 @@ _FURNITURE = _exact(
     r"(?:text|font) size",
 )
 _FURNITURE_LONGEST = _longest_match(_FURNITURE)
-_GLUED_BYLINE = re.compile(r"\b(?:picture|photo|avatar|image|icon|logo|profile)By\b")
+_GLUED_OWNERS = ("picture", "photo", "avatar", "image", "icon", "logo", "profile")
+_GLUED_BYLINE = re.compile(rf"\b(?:{'|'.join(_GLUED_OWNERS)})By\b")
 _BYLINE = re.compile(
     r"^(?i:by|posted by|written by|words by|story by|report(?:ed)? by|from)\s+"
     r"(?:[A-Z][\w.'’-]*|de|van|von|and|&|,)(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|and|&|,|the|staff|"
@@ -795,11 +817,14 @@ _RELATED = re.compile(
     r"further reading|in other news|other news|what'?s (?:hot|new|popular)|don'?t miss|"
     r"(?:also )?in this section|explore more|featured(?: stories| articles)?|elsewhere on .{1,30})$"
 )
+_PROMO_DOMAINS = ("com", "net", "org", "co.uk", "co", "io", "info", "news", "tv", "in", "us", "uk")
 _PROMO_LINK = re.compile(
     r"\b(?:visit|go to|check out|head to|log on to|download|follow us|read more at|more at)\b.{0,60}"
-    r"\b[\w-]+\.(?:com|net|org|co\.uk|co|io|info|news|tv|in|us|uk)\b",
+    rf"\b[\w-]+\.(?:{'|'.join(map(re.escape, _PROMO_DOMAINS))})\b",
     re.IGNORECASE,
 )
+# Every match of _PROMO_LINK holds one of these (a dot and a domain ending): the rule's screen.
+_PROMO_DOMAIN_HINTS = tuple("." + d for d in _PROMO_DOMAINS)
 # Every match of _PROMO_LINK contains one of these (case-insensitively): see LineFeatures.may_contain.
 _PROMO_LINK_HINTS = (
     "visit",
@@ -824,6 +849,7 @@ _COOKIE = re.compile(
 )
 _COOKIE_HINTS = ("cookie", "privacy")
 _STOCK_LABEL = re.compile(r"^[A-Z][\w&'’ -]{1,30}:\s+(?P<rest>[A-Z].*)$")
+_STOCK_LABEL_LONGEST = 32  # the label's colon is among the first 32 characters of the stripped line
 _STOCK_PARTICIPLE = re.compile(
     r"\b(?:smiling|standing|sitting|holding|looking|reading|wearing|posing|walking|working|typing|"
     r"talking|laughing|shaking|pointing|using|waving|gesturing|isolated on)\b",
@@ -1162,7 +1188,7 @@ RULES: tuple[Rule, ...] = (
         media_embed,
         english_only=True,
         max_words=_MEDIA_EMBED_MAX_WORDS,
-        screen=Screen(alnum=_MEDIA_EXACT_LONGEST, chars=":："),  # _MEDIA_PREFIX ends with a colon
+        screen=Screen(alnum=_MEDIA_EXACT_LONGEST, starts=_MEDIA_PREFIX_STARTS),
     ),
     Rule(
         "photo_credit",
@@ -1178,7 +1204,7 @@ RULES: tuple[Rule, ...] = (
         stock_photo,
         english_only=True,
         max_words=_STOCK_PHOTO_MAX_WORDS,
-        screen=Screen(chars=":"),  # _STOCK_LABEL: "Label: ..."
+        screen=Screen(head=_STOCK_LABEL_LONGEST, head_chars=":"),  # _STOCK_LABEL: "Label: ..."
     ),
     Rule(
         "newsletter",
@@ -1203,7 +1229,12 @@ RULES: tuple[Rule, ...] = (
         "line",
         page_furniture,
         # the exact lines; glued bylines ("photoBy"); copyright lines; menus (no sentence, separators)
-        screen=Screen(alnum=_FURNITURE_LONGEST, cased=("By",), hints=_COPYRIGHT_HINTS, unended=_MENU_SEPARATORS),
+        screen=Screen(
+            alnum=_FURNITURE_LONGEST,
+            cased=tuple(f"{owner}By" for owner in _GLUED_OWNERS),
+            hints=_COPYRIGHT_HINTS,
+            unended=_MENU_SEPARATORS,
+        ),
     ),
     Rule(
         "byline",
@@ -1235,7 +1266,7 @@ RULES: tuple[Rule, ...] = (
         promo,
         max_words=_PROMO_MAX_WORDS,
         # _PROMO_LABEL starts with a capitalised label word; "!!!" at the end; _PROMO_LINK's hints
-        screen=Screen(capitals=True, chars="!", hints=_PROMO_LINK_HINTS),
+        screen=Screen(capitals=True, ends="!", hints=_PROMO_DOMAIN_HINTS),
     ),
     Rule(
         "cookie_notice",
