@@ -1054,12 +1054,54 @@ static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
  * characters. Characters of 256 or more are looked for in the strings themselves. */
 enum { SC_ALNUM = 1, SC_CHAR = 2, SC_UNENDED = 4, SC_CASED = 8, SC_HINT = 16 };
 
+/* Strings looked up at a position by their first character, lower-cased on ASCII: order[start[c]..start[c + 1])
+ * index the strings starting with c (below 128), order[start[128]..start[129]) the others. */
+typedef struct {
+    uint16_t start[130], *order;
+} Prefixes;
+
+static inline Py_UCS4 ascii_lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int prefixes_init(Prefixes *p, PyObject *strings) {
+    Py_ssize_t n = PyTuple_GET_SIZE(strings);
+    memset(p->start, 0, sizeof(p->start));
+    p->order = PyMem_Malloc(sizeof(uint16_t) * (size_t)(n + 1));
+    if (!p->order || n > 65535) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint16_t fill[130];
+    for (int pass = 0; pass < 2; pass++) {
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *h = PyTuple_GET_ITEM(strings, k);
+            if (!PyUnicode_Check(h) || PyUnicode_GET_LENGTH(h) == 0) {
+                PyErr_SetString(PyExc_ValueError, "screen strings must be non-empty strings");
+                return -1;
+            }
+            Py_UCS4 c = ascii_lower(PyUnicode_READ_CHAR(h, 0));
+            size_t bucket = c < 128 ? c : 128;
+            if (pass == 0)
+                p->start[bucket + 1]++;
+            else
+                p->order[fill[bucket]++] = (uint16_t)k;
+        }
+        if (pass == 0) {
+            for (int c = 0; c < 129; c++) p->start[c + 1] += p->start[c];
+            memcpy(fill, p->start, sizeof(fill));
+        }
+    }
+    return 0;
+}
+
 typedef struct {
     Py_ssize_t words, alnum;
     PyObject *chars, *hints, *cased, *unended; /* str, tuple of str, tuple of str, str (owned) */
     int capitals;
-    PyObject *starts, *head_chars, *ends; /* tuple of str, str, str (owned) */
+    PyObject *starts, *head_chars, *ends, *lead, *first_words; /* tuple of str, str, str, tuples of str (owned) */
     Py_ssize_t head;
+    uint64_t *words_table; /* first_words' run_hash values (0: empty), open addressing */
+    size_t words_mask;
+    Prefixes lead_at, starts_at;
     uint8_t cls[256];
     uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
     uint16_t hint_start[257], *hint_order; /* hints by first character (lower-cased, below 256) */
@@ -1078,11 +1120,15 @@ static void screen_free(PyObject *capsule) {
     Py_XDECREF(sc->starts);
     Py_XDECREF(sc->head_chars);
     Py_XDECREF(sc->ends);
+    Py_XDECREF(sc->lead);
+    Py_XDECREF(sc->first_words);
+    PyMem_Free(sc->words_table);
+    PyMem_Free(sc->lead_at.order);
+    PyMem_Free(sc->starts_at.order);
     PyMem_Free(sc->hint_order);
     PyMem_Free(sc);
 }
 
-static inline Py_UCS4 ascii_lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 /* Gives the characters of ``s`` class ``bit`` in sc->cls; returns whether one is 256 or more. */
 static int screen_mark(Screen *sc, PyObject *s, uint8_t bit) {
@@ -1097,19 +1143,39 @@ static int screen_mark(Screen *sc, PyObject *s, uint8_t bit) {
     return wide;
 }
 
+/* The hash of characters [a, b), ASCII letters lower-cased (never 0). */
+static uint64_t run_hash(int kind, const void *d, Py_ssize_t a, Py_ssize_t b) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (Py_ssize_t i = a; i < b; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i);
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
+/* Whether the run d[a..b) (lower-cased) is one of the screen's first_words, or has the hash of one. */
+static int first_word_in(const Screen *sc, int kind, const void *d, Py_ssize_t a, Py_ssize_t b) {
+    uint64_t h = run_hash(kind, d, a, b);
+    for (size_t j = h & sc->words_mask; sc->words_table[j]; j = (j + 1) & sc->words_mask)
+        if (sc->words_table[j] == h) return 1;
+    return 0;
+}
+
 /* screen_new(screen) -> capsule: a rules.Screen.as_tuple() for doc_lines. */
 static PyObject *screen_new(PyObject *self, PyObject *args) {
     (void)self;
     Screen *sc = PyMem_Calloc(1, sizeof(Screen));
     if (!sc) return PyErr_NoMemory();
     PyObject *capsule = NULL;
-    if (!PyArg_ParseTuple(args, "(nnUO!O!UpO!nUU)", &sc->words, &sc->alnum, &sc->chars, &PyTuple_Type, &sc->hints,
+    if (!PyArg_ParseTuple(args, "(nnUO!O!UpO!nUUO!O!)", &sc->words, &sc->alnum, &sc->chars, &PyTuple_Type, &sc->hints,
                           &PyTuple_Type, &sc->cased, &sc->unended, &sc->capitals, &PyTuple_Type, &sc->starts,
-                          &sc->head, &sc->head_chars, &sc->ends)) {
+                          &sc->head, &sc->head_chars, &sc->ends, &PyTuple_Type, &sc->lead, &PyTuple_Type,
+                          &sc->first_words)) {
         PyMem_Free(sc);
         return NULL;
     }
-    PyObject **owned[] = {&sc->chars, &sc->hints, &sc->cased, &sc->unended, &sc->starts, &sc->head_chars, &sc->ends};
+    PyObject **owned[] = {&sc->chars,  &sc->hints, &sc->cased, &sc->unended,    &sc->starts,
+                          &sc->head_chars, &sc->ends, &sc->lead, &sc->first_words};
     for (size_t k = 0; k < sizeof(owned) / sizeof(*owned); k++) Py_INCREF(*owned[k]);
     capsule = PyCapsule_New(sc, SCREEN_CAPSULE, screen_free);
     if (!capsule) {
@@ -1117,10 +1183,32 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         PyMem_Free(sc);
         return NULL;
     }
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(sc->starts); k++) {
-        if (!PyUnicode_Check(PyTuple_GET_ITEM(sc->starts, k))) {
-            PyErr_SetString(PyExc_ValueError, "screen starts must be strings");
+    if (prefixes_init(&sc->lead_at, sc->lead) < 0 || prefixes_init(&sc->starts_at, sc->starts) < 0) goto fail;
+    PyObject *string_tuples[] = {sc->starts, sc->lead, sc->first_words};
+    for (size_t t = 0; t < 3; t++) {
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(string_tuples[t]); k++) {
+            if (!PyUnicode_Check(PyTuple_GET_ITEM(string_tuples[t], k))) {
+                PyErr_SetString(PyExc_ValueError, "screen starts, lead and first_words must be strings");
+                goto fail;
+            }
+        }
+    }
+    {
+        Py_ssize_t n = PyTuple_GET_SIZE(sc->first_words);
+        size_t size = 16;
+        while (size < (size_t)(2 * n + 1)) size *= 2;
+        sc->words_table = PyMem_Calloc(size, sizeof(uint64_t));
+        if (!sc->words_table) {
+            PyErr_NoMemory();
             goto fail;
+        }
+        sc->words_mask = size - 1;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *w = PyTuple_GET_ITEM(sc->first_words, k);
+            uint64_t h = run_hash(PyUnicode_KIND(w), PyUnicode_DATA(w), 0, PyUnicode_GET_LENGTH(w));
+            size_t j = h & sc->words_mask;
+            while (sc->words_table[j] && sc->words_table[j] != h) j = (j + 1) & sc->words_mask;
+            sc->words_table[j] = h;
         }
     }
     for (int c = 0; c < 128; c++)
@@ -1206,6 +1294,16 @@ static inline int hint_at(PyObject *h, int lower, int kind, const void *d, Py_ss
         if (c != PyUnicode_READ(hkind, hd, j)) return 0;
     }
     return 1;
+}
+
+/* Whether one of the strings of the tuple ``strings`` (indexed by ``p``) starts at i, in any ASCII letter
+ * case (see hint_at). */
+static int prefix_at(PyObject *strings, const Prefixes *p, int kind, const void *d, Py_ssize_t len, Py_ssize_t i) {
+    Py_UCS4 c = ascii_lower(PyUnicode_READ(kind, d, i));
+    size_t bucket = c < 128 ? c : 128;
+    for (uint16_t k = p->start[bucket]; k < p->start[bucket + 1]; k++)
+        if (hint_at(PyTuple_GET_ITEM(strings, p->order[k]), 1, kind, d, len, i)) return 1;
+    return 0;
 }
 
 /* Whether one of the strings of the tuple ``hints`` starts at i (see hint_at). */
@@ -1306,7 +1404,17 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             Py_UCS4 x = PyUnicode_READ(kind, d, a), y = PyUnicode_READ(kind, d, a + 1);
             lets = x >= 'A' && x <= 'Z' && y >= 'A' && y <= 'Z';
         }
-        if (!lets && a < b) lets = any_hint_at(sc->starts, 1, kind, d, b, a) || str_has(sc->ends, last);
+        if (!lets && a < b) lets = prefix_at(sc->starts, &sc->starts_at, kind, d, b, a) || str_has(sc->ends, last);
+        if (!lets && first_alnum >= 0) {
+            Py_ssize_t run_end = first_alnum;
+            while (run_end < len) {
+                Py_UCS4 c = PyUnicode_READ(kind, d, run_end);
+                if (!(c < 128 && ascii_alnum((unsigned char)c))) break;
+                run_end++;
+            }
+            lets = prefix_at(sc->lead, &sc->lead_at, kind, d, run_end, first_alnum) ||
+                   (PyTuple_GET_SIZE(sc->first_words) && first_word_in(sc, kind, d, first_alnum, run_end));
+        }
         for (Py_ssize_t i = a; !lets && i < b && i < a + sc->head; i++)
             lets = str_has(sc->head_chars, PyUnicode_READ(kind, d, i));
     }
@@ -1404,25 +1512,41 @@ static int block_quiet(const LineShape *sh, Py_ssize_t m, const double *params, 
     return !repeat;
 }
 
-/* doc_lines(stopwords, lines, screen, block, comment_starts) -> (items, english, quiet, first, last, check).
- * ``items``: for each non-blank line of the list ``lines`` (str), in order, either its index, when the
- * cleaner's screened line rules must see it (the screen lets it through, or it has non-ASCII word
- * characters, left to Python), or (index, words, stopwords among them, ends_sentence) as line_stats
- * counts them, for a line the screen keeps from those rules. When every line was counted, ``english``
+/* doc_lines(stopwords, lines, screens, limits, block, comment_starts) -> (items, english, quiet, first, last,
+ * check). ``screens``: capsules of screen_new, for lines of at most limits[k] words (the first limit that
+ * allows them; the last screen for longer lines: rules.ScreenTiers). ``items``: for each non-blank line of
+ * the list ``lines`` (str), in order, either its index, when the cleaner's screened line rules must see
+ * it (its screen lets it through, or it has non-ASCII word characters, left to Python), or (index, words,
+ * stopwords among them, ends_sentence) as line_stats counts them, for a line the screen keeps from
+ * those rules. When every line was counted, ``english``
  * and ``quiet`` are block_quiet's (``block``: its constants), ``first``, ``last`` the main block (-1
  * without one) and ``check`` the positions (among the non-blank lines) inside the block after its
  * first line that may start a comments heading (line_scan's ``comment``, of ``comment_starts``); else
  * ``english`` is None and ``quiet`` False. */
 static PyObject *doc_lines(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *vcap, *lines, *scap, *block, *comment_starts;
-    if (!PyArg_ParseTuple(args, "OO!OO!O!", &vcap, &PyList_Type, &lines, &scap, &PyTuple_Type, &block,
-                          &PyTuple_Type, &comment_starts))
+    PyObject *vcap, *lines, *screens, *limits_tuple, *block, *comment_starts;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!", &vcap, &PyList_Type, &lines, &PyTuple_Type, &screens, &PyTuple_Type,
+                          &limits_tuple, &PyTuple_Type, &block, &PyTuple_Type, &comment_starts))
         return NULL;
     Vocab *v = PyCapsule_GetPointer(vcap, VOCAB_CAPSULE);
     if (!v) return NULL;
-    Screen *sc = PyCapsule_GetPointer(scap, SCREEN_CAPSULE);
-    if (!sc) return NULL;
+    /* screens[k] for lines of at most limits[k] words (the first that allows them), the last for longer */
+    enum { MAX_TIERS = 32 };
+    Py_ssize_t n_tiers = PyTuple_GET_SIZE(screens), limits[MAX_TIERS];
+    Screen *tiers[MAX_TIERS];
+    if (n_tiers < 1 || n_tiers > MAX_TIERS || PyTuple_GET_SIZE(limits_tuple) != n_tiers - 1) {
+        PyErr_SetString(PyExc_ValueError, "doc_lines: one screen more than limits, at most 32");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n_tiers; k++) {
+        tiers[k] = PyCapsule_GetPointer(PyTuple_GET_ITEM(screens, k), SCREEN_CAPSULE);
+        if (!tiers[k]) return NULL;
+        if (k < n_tiers - 1) {
+            limits[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(limits_tuple, k));
+            if (limits[k] == -1 && PyErr_Occurred()) return NULL;
+        }
+    }
     double params[11];
     if (PyTuple_GET_SIZE(block) != 11) {
         PyErr_SetString(PyExc_ValueError, "doc_lines: block takes 11 values");
@@ -1464,6 +1588,9 @@ static PyObject *doc_lines(PyObject *self, PyObject *args) {
         int lets = 1;
         if (count_words(kind, d, len, v, shapes, &line->words, &line->stops) == 0) {
             line->ends = ends_sentence_in(kind, d, 0, len);
+            Py_ssize_t tier = 0;
+            while (tier < n_tiers - 1 && limits[tier] < line->words) tier++;
+            Screen *sc = tiers[tier];
             lets = line_scan_any(line->words <= sc->words ? NULL : sc, comment_starts, kind, d, len,
                                  line->words >= params[7], line);
             m++;
@@ -2967,7 +3094,8 @@ static PyMethodDef methods[] = {
      "(see the source)."},
     {"screen_new", screen_new, METH_VARARGS, "screen_new(screen) -> a rules.Screen.as_tuple() for doc_lines (a capsule)."},
     {"doc_lines", doc_lines, METH_VARARGS,
-     "doc_lines(stopwords, lines, screen, block, comment_starts) -> (items, english, quiet, first, last, check):\n"
+     "doc_lines(stopwords, lines, screens, limits, block, comment_starts) -> (items, english, quiet, first, last,\n"
+     "check):\n"
      "the non-blank lines'\n"
      "indices, or their line_stats when the screen keeps them from the rules, and the block pass (see the source)."},
     {"recurring_keys", recurring_keys, METH_VARARGS,

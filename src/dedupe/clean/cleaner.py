@@ -34,7 +34,8 @@ from dedupe.clean.rules import (
     LineFeatures,
     LineInfo,
     Rule,
-    Screen,
+    ScreenTiers,
+    _leads,
     _may_repeat,
     line_features,
     normalize_line,
@@ -42,7 +43,7 @@ from dedupe.clean.rules import (
 from dedupe.config import CleanConfig
 from dedupe.errors import ConfigError
 from dedupe.models import CleanResult, RemovedLine
-from dedupe.similarity.native import kernels, screen_table, word_table
+from dedupe.similarity.native import kernels, screen_tables, word_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -247,11 +248,8 @@ _COMMENT_HEADER = re.compile(
     r"join the (?:discussion|conversation)|discuss this (?:article|story)|reader (?:reactions|views)|"
     r"what do you think|comments? (?:are )?closed|show comments)\b"
 )
-# What a line that _COMMENT_HEADER matches starts with: its normalised form starts with its first run of
-# letters and digits (lower-cased), which starts with one of these (the alternatives' first words, cut
-# before the first space: the normalised line's spaces need not be the line's).
-_COMMENT_STARTS = (*"0123456789", "reader", "user", "your", "latest", "comment", "have", "post", "leave",
-                   "add", "write", "join", "discuss", "what", "show")
+# What the normalised line of a comments heading starts with (see Screen.lead).
+_COMMENT_STARTS = _leads(_COMMENT_HEADER)
 _COMMENT_SIGNATURE = re.compile(
     r"^(?:posted|written|submitted|comment(?:ed)?|added) by\b.{1,80}\b(?:on|at|\d{1,2}:\d\d)\b|"
     r"\breport (?:this comment|abuse)\b|^reply$|^\S.{0,40} (?:wrote|said|says):$|"
@@ -411,13 +409,9 @@ class Cleaner:
             english: [r for r in rules if r.stage == "context" and r.uses_block]
             for english, rules in by_language.items()
         }
-        # The screen of the line rules other than those tried on every line (_LineRulesByLength.always):
-        # a line it keeps out is one none of them can fire on (most lines of prose).
-        self._screen = Screen.join(
-            r.screen or Screen(words=r.max_words or 0)
-            for r in self.rules if r.stage == "line" and (r.screen is not None or r.max_words is not None)
-        )
-        self._screen_tuple = self._screen.as_tuple()
+        # The screens of the line rules other than those tried on every line (_LineRulesByLength.always):
+        # a line they keep out is one none of those rules can fire on (most lines of prose).
+        self._screens = ScreenTiers(r for r in self.rules if r.stage == "line")
         # Whether the rules of the block pass are all ones that find nothing in a document where no
         # line was removed and no line is outside the main block but the headline (_block_quiet).
         self._quiet_blocks = {
@@ -499,14 +493,14 @@ class Cleaner:
         english: bool | None = None
         if native is None:
             infos = [LineInfo(i + 1, line_features(line)) for i, line in enumerate(lines) if line.strip()]
-            lets_through = self._screen.lets_through
+            lets_through = self._screens.lets_through
             screened = [not lets_through(i.text, i.n_words, i.ends_sentence) for i in infos]
         else:
             # One compiled pass over the lines: their counts, the screen, and the block pass of the
             # document as it would be if no line rule fired (most articles: then nothing is removed).
             items, english, quiet, first, last, check = native.doc_lines(
-                word_table(native, STOPWORDS), lines, screen_table(native, self._screen_tuple), _BLOCK_PARAMS,
-                _COMMENT_STARTS,
+                word_table(native, STOPWORDS), lines, screen_tables(native, self._screens.tuples),
+                self._screens.limits, _BLOCK_PARAMS, _COMMENT_STARTS,
             )
             if quiet and not extracted and english is not None and self._untouched(lines, items, english, check, recurring):
                 return {}

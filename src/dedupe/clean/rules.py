@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -515,6 +516,10 @@ class Screen:
         head, head_chars: One of ``head_chars`` is among the first ``head`` characters of the
             stripped line.
         ends: The stripped line ends with one of these characters.
+        lead: The line's first run of ASCII letters and digits, lower-cased, starts with one of these (a
+            pattern matching the normalised line from its start, see :func:`_leads`: the normalised line
+            starts with that run).
+        first_words: The line's first run of ASCII letters and digits, lower-cased, is one of these.
     """
 
     words: int = 0
@@ -528,6 +533,8 @@ class Screen:
     head: int = 0
     head_chars: str = ""
     ends: str = ""
+    lead: tuple[str, ...] = ()
+    first_words: tuple[str, ...] = ()
 
     @staticmethod
     def join(screens: Iterable[Screen]) -> Screen:
@@ -549,6 +556,8 @@ class Screen:
             head=max((s.head for s in screens if s.head_chars), default=0),
             head_chars="".join(union(c for s in screens for c in s.head_chars)),
             ends="".join(union(c for s in screens for c in s.ends)),
+            lead=union(h for s in screens for h in s.lead),
+            first_words=union(h for s in screens for h in s.first_words),
         )
 
     def lets_through(self, text: str, n_words: int, ends_sentence: bool) -> bool:
@@ -573,6 +582,12 @@ class Screen:
             return True
         if stripped and stripped[-1] in self.ends:
             return True
+        if self.lead or self.first_words:
+            run = _FIRST_RUN.search(text)
+            if run is not None:
+                first = run.group().translate(_ASCII_LOWER)
+                if first.startswith(self.lead) or first in self.first_words:
+                    return True
         if any(h in text for h in self.cased):
             return True
         if self.hints:
@@ -583,9 +598,38 @@ class Screen:
     def as_tuple(self) -> tuple[Any, ...]:
         """The screen as the compiled ``doc_lines`` takes it."""
         return (self.words, self.alnum, self.chars, self.hints, self.cased, self.unended, self.capitals,
-                self.starts, self.head, self.head_chars, self.ends)
+                self.starts, self.head, self.head_chars, self.ends, self.lead, self.first_words)
 
 
+class ScreenTiers:
+    """The joined screens of some line rules (:meth:`Screen.join`), by the length of the line: a line of
+    ``n`` words is screened by the rules that may fire on it, those whose ``max_words`` is ``n`` or more
+    (a rule's screen says nothing of the longer lines it never fires on). A rule without a screen is
+    screened by its word limit; one with neither is not screened (the cleaner tries it on every line)."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        rules = [r for r in rules if r.screen is not None or r.max_words is not None]
+        self.limits = tuple(sorted({r.max_words for r in rules if r.max_words is not None}))
+
+        def join(n_words: int) -> Screen:
+            return Screen.join(
+                r.screen or Screen(words=r.max_words or 0)
+                for r in rules if r.max_words is None or r.max_words >= n_words
+            )
+
+        self.screens = (*(join(limit) for limit in self.limits), join(sys.maxsize))
+        self.tuples = tuple(screen.as_tuple() for screen in self.screens)
+
+    def screen_for(self, n_words: int) -> Screen:
+        """The screen of lines of ``n_words`` words."""
+        return self.screens[bisect_left(self.limits, n_words)]
+
+    def lets_through(self, text: str, n_words: int, ends_sentence: bool) -> bool:
+        """:meth:`Screen.lets_through` of the line's screen."""
+        return self.screen_for(n_words).lets_through(text, n_words, ends_sentence)
+
+
+_FIRST_RUN = re.compile(r"[A-Za-z0-9]+")
 # ASCII upper-case letters to lower-case, and nothing else (str.lower() also changes other letters).
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 
@@ -647,6 +691,117 @@ def _longest_match(pattern: re.Pattern[str]) -> int:
     return longest if longest < parser.MAXREPEAT else sys.maxsize
 
 
+def _leads(pattern: re.Pattern[str], normalised: bool = True, size: int = 6) -> tuple[str, ...]:
+    """What every match of ``pattern`` starts with, for :attr:`Screen.lead` or :attr:`Screen.starts`: the
+    possible first letters and digits (lower-cased) of a match, up to ``size`` of them or to the first
+    other character, read from the regex parser's tree (the parts it cannot enumerate cut a prefix short,
+    which keeps it a prefix of every match).
+
+    ``normalised``: the pattern matches a normalised line at its start (:func:`normalize_line`, which
+    starts with a letter or digit), so alternatives that start with another character never match and
+    are left out; otherwise (a stripped line) the pattern must start with a letter or digit. Raises
+    ``ValueError`` when some match may start otherwise, or be empty (nothing to screen with)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as parser  # type: ignore[attr-defined]
+
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT))
+    leads: set[str] = set()
+
+    def chars_of(items: list[Any]) -> list[str] | None:
+        """The characters of a class, when it is a few literals and ranges (else None)."""
+        out: list[str] = []
+        for op, av in items:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.RANGE and av[1] - av[0] < 10:
+                out += [chr(x) for x in range(av[0], av[1] + 1)]
+            elif op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+                out += "0123456789"  # and other digits: word characters, which lines screened have none of
+            else:
+                return None
+        return out
+
+    def end(prefix: str) -> None:
+        if not prefix:
+            raise ValueError(f"a match of {pattern.pattern!r} may start with anything")
+        leads.add(prefix)
+
+    def walk(stack: list[list[Any]], prefix: str) -> None:
+        stack = [items for items in stack if items]
+        if len(prefix) == size or not stack:
+            return end(prefix)
+        (op, av), rest = stack[-1][0], [*stack[:-1], stack[-1][1:]]
+        if op is c.AT:
+            walk(rest, prefix)
+        elif op is c.SUBPATTERN:
+            walk([*rest, list(av[-1])], prefix)
+        elif op is c.BRANCH:
+            for alternative in av[1]:
+                walk([*rest, list(alternative)], prefix)
+        elif op in repeats:
+            lo, hi, sub = av
+            if lo == 0:
+                walk(rest, prefix)
+            if hi > 0:
+                again = (op, (max(lo - 1, 0), hi if hi == c.MAXREPEAT else hi - 1, sub))
+                walk([*rest, [again], list(sub)], prefix)
+        elif op is c.LITERAL or op is c.IN:
+            chars = [chr(av)] if op is c.LITERAL else chars_of(av)
+            if chars is None or len(chars) > 10 or len(chars) > 3 and prefix:
+                return end(prefix)  # a broad class: cut here (a class of digits: one of them at most)
+            for ch in chars:
+                ch = ch.lower() if ch.isascii() else ch
+                if ch.isascii() and ch.isalnum():
+                    walk(rest, prefix + ch)
+                elif prefix or not normalised:
+                    end(prefix)
+                # else: a match starting with this character never matches a normalised line
+        else:
+            end(prefix)
+
+    walk([list(parser.parse(pattern.pattern, pattern.flags))], "")
+    return tuple(sorted(x for x in leads if not any(x != y and x.startswith(y) for y in leads)))
+
+
+def _matches(pattern: re.Pattern[str], alnum_only: bool = False, most: int = 1000) -> tuple[str, ...]:
+    """Every string ``pattern`` matches (lower-cased on ASCII), when they are a few (at most ``most``),
+    read from the regex parser's tree; ``alnum_only``: only those made of ASCII letters and digits.
+    Raises ``ValueError`` when there are more, or a part the tree cannot enumerate."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as parser  # type: ignore[attr-defined]
+
+    def of(items: list[Any]) -> set[str]:
+        out = {""}
+        for op, av in items:
+            if op is c.AT:
+                continue
+            if op is c.LITERAL:
+                part = {chr(av)}
+            elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+                part = {chr(a) for _, a in av}
+            elif op is c.SUBPATTERN:
+                part = of(list(av[-1]))
+            elif op is c.BRANCH:
+                part = set().union(*(of(list(alt)) for alt in av[1]))
+            elif op is c.MAX_REPEAT and av[1] != c.MAXREPEAT:
+                lo, hi, sub = av
+                once = of(list(sub))
+                part, grown = ({""} if lo == 0 else set()), {""}
+                for n in range(1, hi + 1):
+                    grown = {a + b for a in grown for b in once}
+                    if n >= lo:
+                        part |= grown
+            else:
+                raise ValueError(f"{pattern.pattern!r}: cannot enumerate {op}")
+            out = {a + b for a in out for b in part}
+            if len(out) > most:
+                raise ValueError(f"{pattern.pattern!r} matches more than {most} strings")
+        return out
+
+    found = {m.lower() if m.isascii() else m for m in of(list(parser.parse(pattern.pattern, pattern.flags)))}
+    return tuple(sorted(m for m in found if not alnum_only or (m.isascii() and m.isalnum())))
+
+
 _AD_LABEL = _exact(
     r"advertisements?",
     r"advertising",
@@ -675,15 +830,12 @@ _MEDIA_PREFIX = re.compile(
     r"(?:photo|image|picture) (?:credit|source|courtesy)|credit|courtesy)\s*[:：]",
     re.IGNORECASE,
 )
-# What a line _MEDIA_PREFIX matches starts with (stripped, in any letter case): its labels' first words.
-_MEDIA_PREFIX_STARTS = ("click", "play", "watch", "video", "photo", "image", "picture", "gallery", "slideshow",
-                        "graphic", "infographic", "audio", "listen", "file", "credit", "courtesy")
 _MEDIA_EXACT = _exact(
     r"(?:click|tap) (?:here )?to (?:enlarge|play|watch|view)(?: (?:image|photo|video|gallery))?",
     r"enlarge(?: this)? (?:image|photo|picture)",
     r"view (?:photo )?gallery",
     r"view (?:larger|full size)(?: image| photo)?",
-    r"(?:\d{1,9} )?(?:more )?(?:photos|images|videos)",  # bounded: see _MEDIA_EXACT_LONGEST
+    r"(?:\d+ )?(?:more )?(?:photos|images|videos)",
     r"play(?: video)?",
     r"watch video",
     r"video",
@@ -693,11 +845,9 @@ _MEDIA_EXACT = _exact(
     r"replay",
     r"full screen",
 )
-# Every pattern of the exact-line tables is bounded, so a long line is refused by its length (and
-# screened by its letters and digits, see Screen.alnum).
-_MEDIA_EXACT_LONGEST = _longest_match(_MEDIA_EXACT)
+_PHOTO_WORDS = ("Photo", "Image", "Picture")
 _PHOTO_BY_AGENCY = re.compile(
-    r"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:Photo|Image|Picture)s?\s*(?:by|:|/)"
+    rf"^\(?(?:AP|AFP|Reuters|EPA|Getty Images)?\s*(?:{'|'.join(_PHOTO_WORDS)})s?\s*(?:by|:|/)"
 )
 _PHOTO_BY = re.compile(r"^(?:photo|image|picture)s? (?:by|courtesy of)\b", re.IGNORECASE)
 _CREDIT_WORDS = re.compile(
@@ -864,11 +1014,11 @@ _MONTHS = (
     r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _DAYS = r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
-_DATE_TOKEN = re.compile(
-    r"^(?:\d+(?:st|nd|rd|th)?|" + _MONTHS + "|" + _DAYS + r"|a\.?m|p\.?m|gmt|utc|[ecmp][sd]?t|bst|cet|"
-    r"published|updated|posted|last|modified|created|on|at|date|time|am|pm)$",
-    re.IGNORECASE,
+_DATE_WORDS = (
+    _MONTHS + "|" + _DAYS + r"|a\.?m|p\.?m|gmt|utc|[ecmp][sd]?t|bst|cet|"
+    r"published|updated|posted|last|modified|created|on|at|date|time|am|pm"
 )
+_DATE_TOKEN = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|" + _DATE_WORDS + ")$", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------
@@ -1179,7 +1329,7 @@ RULES: tuple[Rule, ...] = (
         "line",
         ad_label,
         english_only=True,
-        screen=Screen(alnum=_AD_LABEL_LONGEST),
+        screen=Screen(lead=_leads(_AD_LABEL)),
     ),
     Rule(
         "media_embed",
@@ -1188,7 +1338,7 @@ RULES: tuple[Rule, ...] = (
         media_embed,
         english_only=True,
         max_words=_MEDIA_EMBED_MAX_WORDS,
-        screen=Screen(alnum=_MEDIA_EXACT_LONGEST, starts=_MEDIA_PREFIX_STARTS),
+        screen=Screen(lead=_leads(_MEDIA_EXACT), starts=_leads(_MEDIA_PREFIX, normalised=False)),
     ),
     Rule(
         "photo_credit",
@@ -1196,6 +1346,8 @@ RULES: tuple[Rule, ...] = (
         "line",
         photo_credit,
         max_words=_PHOTO_CREDIT_MAX_WORDS,
+        # _PHOTO_BY_AGENCY holds a photo word as written; _PHOTO_BY starts with one; "Name | Agency"
+        screen=Screen(cased=_PHOTO_WORDS, starts=_leads(_PHOTO_BY, normalised=False), chars="|"),
     ),
     Rule(
         "stock_photo",
@@ -1213,7 +1365,7 @@ RULES: tuple[Rule, ...] = (
         newsletter,
         english_only=True,
         max_words=_NEWSLETTER_MAX_WORDS,
-        screen=Screen(words=_NEWSLETTER_TITLE_MAX_WORDS, hints=_NEWSLETTER_HINTS),
+        screen=Screen(hints=_NEWSLETTER_HINTS, lead=_leads(_NEWSLETTER_TITLE)),
     ),
     Rule(
         "share_widget",
@@ -1222,6 +1374,8 @@ RULES: tuple[Rule, ...] = (
         share_widget,
         english_only=True,
         max_words=_SHARE_WIDGET_MAX_WORDS,
+        # every word is a widget word, the first one too (words of other characters are never words)
+        screen=Screen(first_words=tuple(sorted(w for w in _WIDGET_CORE | _WIDGET_FILLER if w.isascii() and w.isalnum()))),
     ),
     Rule(
         "page_furniture",
@@ -1230,7 +1384,7 @@ RULES: tuple[Rule, ...] = (
         page_furniture,
         # the exact lines; glued bylines ("photoBy"); copyright lines; menus (no sentence, separators)
         screen=Screen(
-            alnum=_FURNITURE_LONGEST,
+            lead=_leads(_FURNITURE),
             cased=tuple(f"{owner}By" for owner in _GLUED_OWNERS),
             hints=_COPYRIGHT_HINTS,
             unended=_MENU_SEPARATORS,
@@ -1243,6 +1397,7 @@ RULES: tuple[Rule, ...] = (
         byline,
         english_only=True,
         max_words=_BYLINE_MAX_WORDS,
+        screen=Screen(starts=_leads(_BYLINE, normalised=False)),
     ),
     Rule(
         "dateline",
@@ -1250,6 +1405,11 @@ RULES: tuple[Rule, ...] = (
         "line",
         dateline,
         max_words=_DATELINE_MAX_WORDS,
+        # the first word is a date token: a number, or one of the words
+        screen=Screen(
+            lead=tuple("0123456789"),
+            first_words=_matches(re.compile(f"(?:{_DATE_WORDS})", re.IGNORECASE), alnum_only=True),
+        ),
     ),
     Rule(
         "related_heading",
@@ -1258,6 +1418,7 @@ RULES: tuple[Rule, ...] = (
         related_heading,
         english_only=True,
         max_words=_RELATED_HEADING_MAX_WORDS,
+        screen=Screen(lead=_leads(_RELATED)),
     ),
     Rule(
         "promo",

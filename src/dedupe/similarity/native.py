@@ -59,13 +59,13 @@ def word_table(native: ModuleType, words: frozenset[str]) -> Any:
     return held[1]
 
 
-_screens: dict[tuple[Any, ...], Any] = {}
+_screens: dict[int, tuple[tuple[Any, ...], Any]] = {}
 
 
-def screen_table(native: ModuleType, screen: tuple[Any, ...]) -> Any:
-    """A line screen (``rules.Screen.as_tuple()``) as the compiled kernels take it (made on first use,
-    one per screen)."""
-    held = _screens.get(screen)
-    if held is None:
-        held = _screens[screen] = native.screen_new(screen)
-    return held
+def screen_tables(native: ModuleType, screens: tuple[tuple[Any, ...], ...]) -> Any:
+    """Line screens (``rules.Screen.as_tuple()`` each) as the compiled kernels take them: a tuple of
+    capsules (made on first use, one per tuple of screens)."""
+    held = _screens.get(id(screens))
+    if held is None or held[0] is not screens:
+        held = _screens[id(screens)] = (screens, tuple(native.screen_new(screen) for screen in screens))
+    return held[1]
