@@ -1101,9 +1101,10 @@ typedef struct {
     Py_ssize_t head;
     uint64_t *words_table; /* first_words' run_hash values (0: empty), open addressing */
     size_t words_mask;
-    Prefixes lead_at, starts_at;
+    Prefixes lead_at, starts_at, cased_at;
     uint8_t cls[256];
     uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
+    uint8_t cased_bigram[65536 / 8];      /* first two characters of cased hints */
     uint16_t hint_start[257], *hint_order; /* hints by first character (lower-cased, below 256) */
     int chars_wide, unended_wide, hints_wide, cased_wide; /* some character (a hint's first) is 256 or more */
 } Screen;
@@ -1125,6 +1126,7 @@ static void screen_free(PyObject *capsule) {
     PyMem_Free(sc->words_table);
     PyMem_Free(sc->lead_at.order);
     PyMem_Free(sc->starts_at.order);
+    PyMem_Free(sc->cased_at.order);
     PyMem_Free(sc->hint_order);
     PyMem_Free(sc);
 }
@@ -1183,7 +1185,9 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         PyMem_Free(sc);
         return NULL;
     }
-    if (prefixes_init(&sc->lead_at, sc->lead) < 0 || prefixes_init(&sc->starts_at, sc->starts) < 0) goto fail;
+    if (prefixes_init(&sc->lead_at, sc->lead) < 0 || prefixes_init(&sc->starts_at, sc->starts) < 0 ||
+        prefixes_init(&sc->cased_at, sc->cased) < 0)
+        goto fail;
     PyObject *string_tuples[] = {sc->starts, sc->lead, sc->first_words};
     for (size_t t = 0; t < 3; t++) {
         for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(string_tuples[t]); k++) {
@@ -1232,11 +1236,16 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
             }
             continue;
         }
-        if (k >= n_hints) {
-            if (c < 256)
+        if (k >= n_hints) { /* a hint as written: by its first two characters, one alone as a character */
+            Py_UCS4 c2 = PyUnicode_GET_LENGTH(h) > 1 ? PyUnicode_READ_CHAR(h, 1) : 0;
+            if (PyUnicode_GET_LENGTH(h) == 1 && c < 256) {
+                sc->cls[c] |= SC_CHAR;
+            } else if (c < 256 && c2 < 256) {
                 sc->cls[c] |= SC_CASED;
-            else
+                sc->cased_bigram[(c << 8 | c2) >> 3] |= (uint8_t)(1u << (c2 & 7));
+            } else {
                 sc->cased_wide = 1;
+            }
             continue;
         }
         c = ascii_lower(c);
@@ -1296,13 +1305,14 @@ static inline int hint_at(PyObject *h, int lower, int kind, const void *d, Py_ss
     return 1;
 }
 
-/* Whether one of the strings of the tuple ``strings`` (indexed by ``p``) starts at i, in any ASCII letter
- * case (see hint_at). */
-static int prefix_at(PyObject *strings, const Prefixes *p, int kind, const void *d, Py_ssize_t len, Py_ssize_t i) {
+/* Whether one of the strings of the tuple ``strings`` (indexed by ``p``) starts at i (in any ASCII letter
+ * case with ``lower``, see hint_at). */
+static int prefix_at(PyObject *strings, const Prefixes *p, int lower, int kind, const void *d, Py_ssize_t len,
+                     Py_ssize_t i) {
     Py_UCS4 c = ascii_lower(PyUnicode_READ(kind, d, i));
     size_t bucket = c < 128 ? c : 128;
     for (uint16_t k = p->start[bucket]; k < p->start[bucket + 1]; k++)
-        if (hint_at(PyTuple_GET_ITEM(strings, p->order[k]), 1, kind, d, len, i)) return 1;
+        if (hint_at(PyTuple_GET_ITEM(strings, p->order[k]), lower, kind, d, len, i)) return 1;
     return 0;
 }
 
@@ -1324,6 +1334,13 @@ typedef struct {
 
 #define FNV_PRIME 0x100000001b3ULL
 #define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* Each ASCII letter and digit lower-cased; 0 for the other ASCII characters. */
+static unsigned char ALNUM_LOWER[128];
+
+static void alnum_lower_init(void) {
+    for (int c = 0; c < 128; c++) ALNUM_LOWER[c] = ascii_alnum((unsigned char)c) ? (unsigned char)ascii_lower((Py_UCS4)c) : 0;
+}
 
 /* One pass over a counted line d[0..len) (sh->words, stops, ends set): its shape, and (with a screen)
  * whether the screen lets it through (rules.Screen.lets_through, but for the word count and non-ASCII
@@ -1353,16 +1370,17 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
     uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (sh->ends ? 0 : SC_UNENDED));
     for (Py_ssize_t i = 0; i < len; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, d, i);
-        if (c == '|') bar = 1;
-        if (c < 128 && ascii_alnum((unsigned char)c)) {
+        unsigned char lower = c < 128 ? ALNUM_LOWER[c] : 0; /* the letter or digit lower-cased, else 0 */
+        if (lower) {
             if (!alnum++) first_alnum = i;
             if (hash_norm) {
                 if (!in_run && alnum > 1) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
-                h = (h ^ ascii_lower(c)) * FNV_PRIME;
+                h = (h ^ lower) * FNV_PRIME;
             }
             in_run = 1;
         } else {
             in_run = 0;
+            bar |= c == '|';
         }
         if (lets) continue;
         if (c >= 256) {
@@ -1377,8 +1395,13 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
         if (!(f & stop)) continue;
         if (f & (SC_CHAR | (SC_UNENDED & stop))) {
             lets = 1;
-        } else if ((f & SC_CASED) && any_hint_at(sc->cased, 0, kind, d, len, i)) {
-            lets = 1;
+        } else if (f & SC_CASED) {
+            Py_UCS4 next = i + 1 < len ? PyUnicode_READ(kind, d, i + 1) : 0;
+            if (next >= 256 ? sc->cased_wide : (sc->cased_bigram[(c << 8 | next) >> 3] >> (next & 7) & 1))
+                lets = prefix_at(sc->cased, &sc->cased_at, 0, kind, d, len, i);
+        }
+        if (lets) {
+            continue;
         } else if (f & SC_HINT) {
             Py_UCS4 lc = ascii_lower(c), next = i + 1 < len ? ascii_lower(PyUnicode_READ(kind, d, i + 1)) : 0;
             if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1)) {
@@ -1404,7 +1427,7 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             Py_UCS4 x = PyUnicode_READ(kind, d, a), y = PyUnicode_READ(kind, d, a + 1);
             lets = x >= 'A' && x <= 'Z' && y >= 'A' && y <= 'Z';
         }
-        if (!lets && a < b) lets = prefix_at(sc->starts, &sc->starts_at, kind, d, b, a) || str_has(sc->ends, last);
+        if (!lets && a < b) lets = prefix_at(sc->starts, &sc->starts_at, 1, kind, d, b, a) || str_has(sc->ends, last);
         if (!lets && first_alnum >= 0) {
             Py_ssize_t run_end = first_alnum;
             while (run_end < len) {
@@ -1412,7 +1435,7 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
                 if (!(c < 128 && ascii_alnum((unsigned char)c))) break;
                 run_end++;
             }
-            lets = prefix_at(sc->lead, &sc->lead_at, kind, d, run_end, first_alnum) ||
+            lets = prefix_at(sc->lead, &sc->lead_at, 1, kind, d, run_end, first_alnum) ||
                    (PyTuple_GET_SIZE(sc->first_words) && first_word_in(sc, kind, d, first_alnum, run_end));
         }
         for (Py_ssize_t i = a; !lets && i < b && i < a + sc->head; i++)
@@ -3109,5 +3132,6 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__kernels(void) {
     word_stats_latin1_init();
+    alnum_lower_init();
     return PyModule_Create(&module);
 }
