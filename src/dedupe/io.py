@@ -360,19 +360,20 @@ def _parse_records(
     for lineno, raw in lines:
         read = True
         raw = raw.rstrip("\r\n")
-        if not raw.strip():
+        if not raw or raw.isspace():  # not raw.strip(), without copying the line
             continue
         blank = False
-        where = f"{display}:{lineno}"
         try:
             record = parse_json(raw, options.id_field)
         except (json.JSONDecodeError, RecursionError) as exc:
+            where = f"{display}:{lineno}"
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
             if options.strict:
                 raise InputError(f"{where}: malformed JSON ({msg})") from exc
             on_skip(Skipped(where, f"malformed JSON ({msg})"))
             continue
         if not isinstance(record, dict):
+            where = f"{display}:{lineno}"
             if options.strict:
                 raise InputError(f"{where}: record is not a JSON object")
             on_skip(Skipped(where, "record is not a JSON object"))
@@ -384,10 +385,11 @@ def _parse_records(
             try:
                 extracted = extract_article(html, options.extract)
             except ExtractionError as exc:
-                on_skip(Skipped(where, str(exc)))
+                on_skip(Skipped(f"{display}:{lineno}", str(exc)))
                 continue
             body, page = extracted.text, extracted.info
         if not isinstance(body, str):
+            where = f"{display}:{lineno}"
             if body is not None:
                 reason = f"field {options.text_field!r} is not a string"
             elif html is not None:
