@@ -12,6 +12,12 @@ Cleaning one text:
 
 The whole procedure is repeated on its own output until nothing more is removed, so a
 cleaned text re-cleaned is identical (idempotence).
+
+Most lines of an article are prose that no line rule can fire on: each rule's screen (a cheap
+necessary condition, :class:`dedupe.clean.rules.Screen`) keeps them from the rules. With the compiled
+kernels, steps 1-4 first run in one pass as they would if no line rule fired (``doc_lines``); when
+that pass finds nothing to remove and the lines the screens let through are kept too, the text is
+returned as it is (:meth:`Cleaner._untouched`). The results are those of the steps above.
 """
 
 from __future__ import annotations
