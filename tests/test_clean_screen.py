@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import compiled_kernels
@@ -174,6 +174,9 @@ def test_the_cleaners_screens_join_the_rules_that_may_fire_on_each_length() -> N
 
 @settings(max_examples=400, deadline=None)
 @given(lines_st)
+@example("_")
+@example("- _ -")
+@example("___ ___")
 def test_compiled_screen_is_lets_through(line: str) -> None:
     """doc_lines lets a line through (gives its index) exactly when it has a non-ASCII word character or
     the cleaner's screen lets it through; else it gives line_stats' counts."""
@@ -212,6 +215,9 @@ def test_screen_with_every_kind_of_property() -> None:
         (Screen(head=3, head_chars=":"), " abc: " + long, False), (Screen(ends="!"), long + "! ", True),
         (Screen(ends="!"), "!" + long, False), (Screen(words=19), long, True), (Screen(words=18), long, False),
         (Screen(), long, False), (Screen(), long + " Stra\u00dfe", True),
+        (Screen(cased=("x\u2014",)), long + " x\u2014", True), (Screen(cased=("x\u2014",)), long + " x\u2013", False),
+        (Screen(head=sys.maxsize, head_chars=":"), " ab: " + long, True), (Screen(alnum=0), "- _ -", False),
+        (Screen(hints=tuple(f"a{i:05d}" for i in range(65535))), long + " a65534", True),
     ]
     table = word_table(native, STOPWORDS)
     for screen, line, expected in cases:
@@ -219,6 +225,13 @@ def test_screen_with_every_kind_of_property() -> None:
         assert screen.lets_through(line, features.n_words, features.ends_sentence) is expected, (screen, line)
         got = native.doc_lines(table, [line], (native.screen_new(screen.as_tuple()),), (), _BLOCK_PARAMS, ())[0]
         assert (got == [0]) is expected, (screen, line)
+
+
+@pytest.mark.parametrize("screen", [dict(head=-1), dict(hints=("",)), dict(hints=("Tuesday",)), dict(lead=("The",)),
+                                    dict(first_words=("e-mail",)), dict(hints=("a",) * 65536)])
+def test_a_screen_the_compiled_check_would_not_mean_the_same_is_refused(screen) -> None:
+    with pytest.raises(ValueError):
+        Screen(**screen)
 
 
 def _python_block(lines: list[str]) -> tuple[bool, tuple[int, int] | None, bool, list[int]]:

@@ -1066,7 +1066,7 @@ static int prefixes_init(Prefixes *p, PyObject *strings) {
     Py_ssize_t n = PyTuple_GET_SIZE(strings);
     memset(p->start, 0, sizeof(p->start));
     p->order = PyMem_Malloc(sizeof(uint16_t) * (size_t)(n + 1));
-    if (!p->order || n > 65535) {
+    if (!p->order) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1176,6 +1176,12 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         PyMem_Free(sc);
         return NULL;
     }
+    if (sc->head < 0 || PyTuple_GET_SIZE(sc->hints) > 65535 || PyTuple_GET_SIZE(sc->cased) > 65535 ||
+        PyTuple_GET_SIZE(sc->starts) > 65535 || PyTuple_GET_SIZE(sc->lead) > 65535) {
+        PyErr_SetString(PyExc_ValueError, "screen_new: a negative head, or more than 65535 strings of a kind");
+        PyMem_Free(sc);
+        return NULL;
+    }
     PyObject **owned[] = {&sc->chars,  &sc->hints, &sc->cased, &sc->unended,    &sc->starts,
                           &sc->head_chars, &sc->ends, &sc->lead, &sc->first_words};
     for (size_t k = 0; k < sizeof(owned) / sizeof(*owned); k++) Py_INCREF(*owned[k]);
@@ -1244,6 +1250,7 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
                 sc->cls[c] |= SC_CASED;
                 sc->cased_bigram[(c << 8 | c2) >> 3] |= (uint8_t)(1u << (c2 & 7));
             } else {
+                if (c < 256) sc->cls[c] |= SC_CASED; /* looked up where the next character is wide */
                 sc->cased_wide = 1;
             }
             continue;
@@ -1422,7 +1429,7 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             sh->comment = hint_at(PyTuple_GET_ITEM(comment_starts, k), 1, kind, d, len, first_alnum);
     }
     if (!lets) {
-        lets = alnum <= sc->alnum;
+        lets = sc->alnum > 0 && alnum <= sc->alnum; /* 0: no such property */
         if (!lets && sc->capitals && a + 1 < b) {
             Py_UCS4 x = PyUnicode_READ(kind, d, a), y = PyUnicode_READ(kind, d, a + 1);
             lets = x >= 'A' && x <= 'Z' && y >= 'A' && y <= 'Z';
@@ -1438,7 +1445,8 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             lets = prefix_at(sc->lead, &sc->lead_at, 1, kind, d, run_end, first_alnum) ||
                    (PyTuple_GET_SIZE(sc->first_words) && first_word_in(sc, kind, d, first_alnum, run_end));
         }
-        for (Py_ssize_t i = a; !lets && i < b && i < a + sc->head; i++)
+        Py_ssize_t head_end = sc->head < b - a ? a + sc->head : b; /* head >= 0 (screen_new) */
+        for (Py_ssize_t i = a; !lets && i < head_end; i++)
             lets = str_has(sc->head_chars, PyUnicode_READ(kind, d, i));
     }
     return lets;

@@ -536,6 +536,19 @@ class Screen:
     lead: tuple[str, ...] = ()
     first_words: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # What the compiled screen assumes (and a screen means): counts not negative, no empty string
+        # (it would match every line), case-insensitive strings in lower case, first words made of
+        # letters and digits, at most 65,535 strings of a kind.
+        strings = (self.hints, self.cased, self.starts, self.lead, self.first_words)
+        if min(self.words, self.alnum, self.head) < 0 or any(len(s) > 65535 or "" in s for s in strings):
+            raise ValueError(f"bad screen: {self!r}")
+        lower = (*self.hints, *self.starts, *self.lead, *self.first_words)
+        if any(h != h.translate(_ASCII_LOWER) for h in lower):
+            raise ValueError("screen hints, starts, leads and first words are lower-case")
+        if not all(w.isascii() and w.isalnum() for w in self.first_words):
+            raise ValueError("screen first words are ASCII letters and digits")
+
     @staticmethod
     def join(screens: Iterable[Screen]) -> Screen:
         """The screen that lets through every line one of ``screens`` lets through."""
