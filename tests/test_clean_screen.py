@@ -300,12 +300,10 @@ def test_block_pass_repeats_and_headlines() -> None:
 
 
 def _unscreened(config: CleanConfig | None = None) -> Cleaner:
-    """A cleaner that runs every line rule on every line and never takes the untouched shortcut."""
-    every = Cleaner(config)
-    every._screens.limits, every._screens.screens = (), (Screen(words=sys.maxsize),)
-    every._screens.tuples = (every._screens.screens[0].as_tuple(),)
-    every._untouchable = dict.fromkeys(every._untouchable, False)
-    every._quiet_blocks = dict.fromkeys(every._quiet_blocks, False)
+    """The reference: every rule on every line, every pass (``Cleaner(shortcuts=False)``)."""
+    every = Cleaner(config, shortcuts=False)
+    assert not any(every._untouchable.values()) and not any(every._quiet_blocks.values())
+    assert all(r.max_words is None and r.needs is None and r.screen is None for r in every.rules)
     return every
 
 

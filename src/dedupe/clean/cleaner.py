@@ -28,6 +28,7 @@ import sys
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -378,17 +379,21 @@ class Cleaner:
 
     Args:
         config: Cleaner settings; defaults to ``CleanConfig()``.
+        shortcuts: ``False``: try every rule on every line and run every pass (no word limits, screens,
+            ``needs`` or untouched-document shortcut): the reference the shortcuts must equal, slower
+            (``benchmarks/check_clean_shortcuts.py`` compares both on a folder of texts).
 
     Raises:
         ConfigError: If the config disables a rule that does not exist.
     """
 
-    def __init__(self, config: CleanConfig | None = None) -> None:
+    def __init__(self, config: CleanConfig | None = None, *, shortcuts: bool = True) -> None:
         self.config = config if config is not None else CleanConfig()
         unknown = sorted(set(self.config.disabled_rules) - RULE_NAMES)
         if unknown:
             raise ConfigError(f"unknown rule name(s): {', '.join(unknown)}")
-        self.rules: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in self.config.disabled_rules)
+        registry = RULES if shortcuts else tuple(replace(r, max_words=None, needs=None, screen=None) for r in RULES)
+        self.rules: tuple[Rule, ...] = tuple(r for r in registry if r.name not in self.config.disabled_rules)
         # The rules of each pass by document language (English-only rules drop out): line rules
         # by line length, then context rules that do not and that do use the main block.
         by_language = {
@@ -421,7 +426,8 @@ class Cleaner:
         # Whether the rules of the block pass are all ones that find nothing in a document where no
         # line was removed and no line is outside the main block but the headline (_block_quiet).
         self._quiet_blocks = {
-            english: all(r.name in _QUIET_BLOCK_RULES for r in rules) for english, rules in self._block_rules.items()
+            english: shortcuts and all(r.name in _QUIET_BLOCK_RULES for r in rules)
+            for english, rules in self._block_rules.items()
         }
         # Whether a document that the compiled block pass finds quiet can be judged untouched by
         # _untouched: the rules tried on every line are at most the recurring lines, the rules of the
