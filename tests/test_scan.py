@@ -357,6 +357,19 @@ def test_chunks_are_bounded_by_documents_and_by_bytes():
     assert [b - a for a, b in spans] == [4, 2, 2, 1, 3]  # two halves make one full chunk
 
 
+def test_texts_of_a_span_are_read_in_one_call_and_are_the_documents_texts():
+    from dedupe.store import DocumentTable
+
+    table = DocumentTable()
+    texts = ["", "caf\u00e9 \u201cquoted\u201d", "x" * 5000, "\ud800 lone surrogate", "last"]
+    for k, text in enumerate(texts):  # JSONL records kept between some of the texts
+        table.append(Document(f"d{k}", text, "x.jsonl", k, k + 1, f'{{"id": "d{k}"}}' if k % 2 else None))
+    for a in range(len(texts) + 1):
+        for b in range(a, len(texts) + 1):
+            assert table.texts(a, b) == [table.text(k) for k in range(a, b)]
+    assert table.texts(0, len(texts))[1:3] == texts[1:3]
+
+
 def test_scan_keeps_texts_out_of_memory_and_reads_them_back(tmp_path):
     from dedupe.pipeline import scan_documents
 

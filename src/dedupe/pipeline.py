@@ -489,7 +489,8 @@ class _Prepared:
 def _prepare_span(span: tuple[int, int]) -> _Prepared:
     """Clean, fingerprint and sign documents ``start <= k < stop`` of the table."""
     table: DocumentTable = _W["table"]
-    return _prepare_chunk([(k, table.text(k), table.is_page(k)) for k in range(*span)])
+    texts = table.texts(*span)
+    return _prepare_chunk([(k, text, table.is_page(k)) for k, text in zip(range(*span), texts)])
 
 
 def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:

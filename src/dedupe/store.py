@@ -272,6 +272,16 @@ class DocumentTable(Sequence[Document]):
         """The raw text of document ``k``."""
         return self.spill.read(self._text_at[k], self._text_len[k]).decode(ENCODING, ERRORS)
 
+    def texts(self, start: int, stop: int) -> list[str]:
+        """The raw texts of documents ``start <= k < stop``, read from disk in one call (they are
+        stored one after the other, with the JSONL records between them when kept)."""
+        if start >= stop:
+            return []
+        base = self._text_at[start]
+        data = self.spill.read(base, self._text_at[stop - 1] + self._text_len[stop - 1] - base)
+        at, size = self._text_at, self._text_len
+        return [data[at[k] - base : at[k] - base + size[k]].decode(ENCODING, ERRORS) for k in range(start, stop)]
+
     def text_size(self, k: int) -> int:
         """Bytes of the text of document ``k`` (UTF-8)."""
         return self._text_len[k]
