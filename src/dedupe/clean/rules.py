@@ -497,7 +497,7 @@ class Screen:
     none). The cleaner joins the screens of its line rules (:meth:`join`) and, on a line that has none
     of the joined properties, calls none of them: most lines of an article are long prose, on which
     every rule would run its patterns to find nothing (the screen is checked compiled, in the pass
-    that counts the words, see :meth:`dedupe.clean.Cleaner`). The properties are read on lines without
+    that counts the words, see :class:`dedupe.clean.Cleaner`). The properties are read on lines without
     non-ASCII word characters only (others always go to the rules); there ``re.IGNORECASE`` matches an
     ASCII letter with ASCII letters only (its other equivalents, "ſ" or the Kelvin sign, are word
     characters), so a case-insensitive hint needs only ASCII case folding.
