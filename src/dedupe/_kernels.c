@@ -1341,6 +1341,9 @@ typedef struct {
 
 #define FNV_PRIME 0x100000001b3ULL
 #define FNV_BASIS 0xcbf29ce484222325ULL
+/* norm_hash reads the first this many letters and digits: still a function of the normalised line (lines
+ * alike that far collide, and are only taken for possible repeats), at a fraction of the cost. */
+#define NORM_HASH_CHARS 64
 
 /* Each ASCII letter and digit lower-cased; 0 for the other ASCII characters. */
 static unsigned char ALNUM_LOWER[128];
@@ -1354,7 +1357,7 @@ static void alnum_lower_init(void) {
  * words: see doc_lines). Without a screen (NULL), returns 1.
  *
  * norm_hash (with ``hash_norm``) is a function of the line's normalised form (rules.normalize_line):
- * the hash of its runs of ASCII letters and digits, lower-cased. normalize_line keeps every such
+ * the hash of its runs of ASCII letters and digits, lower-cased (of the first NORM_HASH_CHARS of them). normalize_line keeps every such
  * character and lower-cases it, and neither its whitespace collapsing nor its case-folding of the other
  * characters (in a counted line none is a word character, and case-folding none of them gives an ASCII
  * letter or digit: checked over all of Unicode) makes, joins or splits a run; so lines with the same
@@ -1364,32 +1367,49 @@ static void alnum_lower_init(void) {
  * non-ASCII character). Inlined for one-byte strings and for the others. */
 static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyObject *comment_starts, int kind,
                                                            const void *d, Py_ssize_t len, int hash_norm,
-                                                           LineShape *sh) {
+                                                           int want_bar, LineShape *sh) {
     Py_ssize_t a = 0, b = len;
     while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
     while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
     Py_UCS4 last = b > a ? PyUnicode_READ(kind, d, b - 1) : 0;
     sh->colon_end = last == ':';
     sh->title_end = last != ':' && last != ',';
-    int lets = sc == NULL, bar = 0, in_run = 0;
-    Py_ssize_t alnum = 0, first_alnum = -1;
+    int lets = sc == NULL;
+    Py_ssize_t first_alnum = -1;
+    /* The hash of the first letters and digits (with hash_norm), and where the first one is. */
     uint64_t h = FNV_BASIS;
-    uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (sh->ends ? 0 : SC_UNENDED));
-    for (Py_ssize_t i = 0; i < len; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, d, i);
-        unsigned char lower = c < 128 ? ALNUM_LOWER[c] : 0; /* the letter or digit lower-cased, else 0 */
-        if (lower) {
-            if (!alnum++) first_alnum = i;
-            if (hash_norm) {
-                if (!in_run && alnum > 1) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
-                h = (h ^ lower) * FNV_PRIME;
+    {
+        int in_run = 0, n = 0;
+        for (Py_ssize_t i = 0; i < len && (first_alnum < 0 || (hash_norm && n < NORM_HASH_CHARS)); i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, d, i);
+            unsigned char lower = c < 128 ? ALNUM_LOWER[c] : 0; /* the letter or digit lower-cased, else 0 */
+            if (lower) {
+                if (first_alnum < 0) first_alnum = i;
+                if (hash_norm) {
+                    if (!in_run && n) h = (h ^ 0x100) * FNV_PRIME; /* a boundary between two runs */
+                    h = (h ^ lower) * FNV_PRIME;
+                    n++;
+                }
+                in_run = 1;
+            } else {
+                in_run = 0;
             }
-            in_run = 1;
-        } else {
-            in_run = 0;
-            bar |= c == '|';
         }
-        if (lets) continue;
+    }
+    sh->bar = 0;
+    if (want_bar) {
+        for (Py_ssize_t i = 0; i < len && !sh->bar; i++) sh->bar = PyUnicode_READ(kind, d, i) == '|';
+    }
+    Py_ssize_t alnum = 0;
+    if (!lets && sc->alnum > 0) {
+        for (Py_ssize_t i = 0; i < len; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, d, i);
+            alnum += c < 128 && ALNUM_LOWER[c];
+        }
+    }
+    uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (sh->ends ? 0 : SC_UNENDED));
+    for (Py_ssize_t i = 0; i < len && !lets; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i);
         if (c >= 256) {
             if ((sc->chars_wide && str_has(sc->chars, c)) ||
                 (!sh->ends && sc->unended_wide && str_has(sc->unended, c)) ||
@@ -1417,7 +1437,6 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             }
         }
     }
-    sh->bar = bar;
     sh->norm_hash = fmix64(h);
     h = FNV_BASIS;
     Py_ssize_t head_end = b - a < 16 ? b : a + 16;
@@ -1453,9 +1472,10 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
 }
 
 static int line_scan_any(const Screen *sc, PyObject *comment_starts, int kind, const void *d, Py_ssize_t len,
-                         int hash_norm, LineShape *sh) {
-    return kind == PyUnicode_1BYTE_KIND ? line_scan(sc, comment_starts, PyUnicode_1BYTE_KIND, d, len, hash_norm, sh)
-                                        : line_scan(sc, comment_starts, kind, d, len, hash_norm, sh);
+                         int hash_norm, int want_bar, LineShape *sh) {
+    return kind == PyUnicode_1BYTE_KIND
+               ? line_scan(sc, comment_starts, PyUnicode_1BYTE_KIND, d, len, hash_norm, want_bar, sh)
+               : line_scan(sc, comment_starts, kind, d, len, hash_norm, want_bar, sh);
 }
 
 static int cmp_u64(const void *x, const void *y) {
@@ -1623,7 +1643,7 @@ static PyObject *doc_lines(PyObject *self, PyObject *args) {
             while (tier < n_tiers - 1 && limits[tier] < line->words) tier++;
             Screen *sc = tiers[tier];
             lets = line_scan_any(line->words <= sc->words ? NULL : sc, comment_starts, kind, d, len,
-                                 line->words >= params[7], line);
+                                 line->words >= params[7], m == 0, line);
             m++;
         } else {
             counted_all = 0;
