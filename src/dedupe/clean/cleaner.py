@@ -525,7 +525,7 @@ class Cleaner:
                     screened.append(False)
                 else:
                     i, n, stops, ends = item
-                    infos.append(LineInfo(i + 1, LineFeatures.of_stats(lines[i], n, stops, ends)))
+                    infos.append(LineInfo(i + 1, LineFeatures(lines[i], (n, stops, ends, None))))
                     screened.append(True)
         if not infos:
             return {}
@@ -544,32 +544,17 @@ class Cleaner:
         )
         line_rules = self._line_rules[english, bool(recurring)]
         tiers, always = line_rules.by_count, line_rules.always
-        longest = len(tiers) - 1
-        # The context-free verdict of a text is remembered on its (cached) features: later passes
-        # over the same document, and boilerplate lines shared by many documents, reuse it.
         key = self._verdict_key(recurring, english)
         for pos, info in enumerate(infos):
-            if screened[pos]:
-                # No screened rule can fire: only those tried on every line (the recurring lines).
-                if always:
-                    ctx.pos, ctx.line = pos, info
-                    for rule in always:
-                        if rule.check(ctx):
-                            verdicts[pos] = rule.name
-                            break
-                continue
-            features = info.features
-            memo = features.line_verdict
-            if memo is not None and memo[0] is key:
-                verdicts[pos] = memo[1]
-                continue
             ctx.pos, ctx.line = pos, info  # ctx.at(pos), inlined
-            n_words = info.n_words
-            for rule in tiers[n_words if n_words < longest else longest]:
-                if rule.check(ctx):
-                    verdicts[pos] = rule.name
-                    break
-            features.line_verdict = (key, verdicts[pos])
+            if not screened[pos]:
+                verdicts[pos] = self._line_verdict(ctx, tiers, key)
+            elif always:
+                # No screened rule can fire: only those tried on every line (the recurring lines).
+                for rule in always:
+                    if rule.check(ctx):
+                        verdicts[pos] = rule.name
+                        break
         local = self._local_rules[english]
         if any(r.needs is not None for r in local):
             fired = set(verdicts)
@@ -600,27 +585,16 @@ class Cleaner:
         if not self._untouchable[english, bool(recurring)]:
             return False
         tiers = self._line_rules[english, bool(recurring)].by_count
-        longest = len(tiers) - 1
         key = self._verdict_key(recurring, english)
         ctx: LineContext | None = None
         for item in items:
             if item.__class__ is int:
-                features = line_features(lines[item])
-                memo = features.line_verdict
-                if memo is None or memo[0] is not key:
-                    # The line rules read the line and the batch's recurring lines, nothing else.
-                    info = LineInfo(item + 1, features)
-                    if ctx is None:
-                        ctx = LineContext(lines=[info], pos=0, verdicts=[None], english=english, recurring=recurring)
-                    ctx.line = info
-                    n_words = info.n_words
-                    verdict = None
-                    for rule in tiers[n_words if n_words < longest else longest]:
-                        if rule.check(ctx):
-                            verdict = rule.name
-                            break
-                    memo = features.line_verdict = (key, verdict)
-                if memo[1] is not None:
+                # The line rules read the line and the batch's recurring lines, nothing else.
+                info = LineInfo(item + 1, line_features(lines[item]))
+                if ctx is None:
+                    ctx = LineContext(lines=[info], pos=0, verdicts=[None], english=english, recurring=recurring)
+                ctx.line = info
+                if self._line_verdict(ctx, tiers, key) is not None:
                     return False
             elif recurring and normalize_line(lines[item[0]]) in recurring:
                 return False
@@ -629,6 +603,25 @@ class Cleaner:
             if _COMMENT_HEADER.match(normalize_line(lines[item if item.__class__ is int else item[0]])):
                 return False
         return True
+
+    @staticmethod
+    def _line_verdict(ctx: LineContext, tiers: list[tuple[Rule, ...]], key: object) -> str | None:
+        """The context-free verdict of ``ctx.line``: the first rule of its length's tier (``tiers``:
+        :attr:`_LineRulesByLength.by_count`) that fires, or None. It is remembered on the line's (cached)
+        features for ``key`` (:meth:`_verdict_key`): later passes over the same document, and
+        boilerplate lines shared by many documents, reuse it."""
+        features = ctx.line.features
+        memo = features.line_verdict
+        if memo is not None and memo[0] is key:
+            return memo[1]
+        n_words, longest = ctx.line.n_words, len(tiers) - 1
+        verdict = None
+        for rule in tiers[n_words if n_words < longest else longest]:
+            if rule.check(ctx):
+                verdict = rule.name
+                break
+        features.line_verdict = (key, verdict)
+        return verdict
 
     def _verdict_key(self, recurring: frozenset[str], english: bool) -> object:
         """What a remembered context-free verdict is valid for: this cleaner (its rules, phrases

@@ -196,23 +196,27 @@ class LineFeatures(_LineShape):
     norm: str
     line_verdict: tuple[object, str | None] | None
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, stats: tuple[int, int, bool, str | None] | None = None) -> None:
+        """``stats``: the compiled ``line_stats`` of ``text``, if the caller has them (``doc_lines``
+        counts every line of a text in one call)."""
         self.text = text
         self.line_verdict = None
         self._lowered: str | None = None
         self._words: tuple[str, ...] | None = None
         self._folded: tuple[str, ...] | None = None
-        native = kernels()
         # Counted in one compiled pass, without a string per word: the words themselves are made
         # only if a rule asks for them (most lines are prose that none asks about); the sentence ending
         # and the normalised line (which most rules read) come from the same call. The kernel counts
         # any line whose non-ASCII characters are not word characters (curly quotes, dashes, "£");
         # it leaves lines with non-ASCII words (None), whose case-folding is Python's, to Python, and
         # normalises ASCII lines only.
-        stats = None if native is None else native.line_stats(word_table(native, STOPWORDS), text)
+        if stats is None:
+            native = kernels()
+            if native is not None:
+                stats = native.line_stats(word_table(native, STOPWORDS), text)
         if stats is not None:
             n, stops, self.ends_sentence, norm = stats
-            self.norm = _normalize_line_python(text) if norm is None else norm
+            self.norm = normalize_line(text) if norm is None else norm
         else:
             folded = self.folded_words
             n, stops = len(folded), sum(map(STOPWORDS.__contains__, folded))
@@ -222,20 +226,6 @@ class LineFeatures(_LineShape):
             self.norm = normalize_line(text)
         self.n_words = n
         self.stop_density = stops / n if n else 0.0
-
-    @classmethod
-    def of_stats(cls, text: str, n_words: int, stops: int, ends_sentence: bool) -> LineFeatures:
-        """The features of ``text`` from its counts as the compiled ``doc_lines`` gives them (the same
-        as ``LineFeatures(text)`` computes), without the cache."""
-        self = cls.__new__(cls)
-        self.text = text
-        self.line_verdict = None
-        self._lowered = self._words = self._folded = None
-        self.n_words = n_words
-        self.stop_density = stops / n_words if n_words else 0.0
-        self.ends_sentence = ends_sentence
-        self.norm = normalize_line(text)
-        return self
 
     @property
     def folded_words(self) -> tuple[str, ...]:
