@@ -1049,9 +1049,9 @@ static PyObject *line_stats(PyObject *self, PyObject *const *args, Py_ssize_t na
 /* --- the cleaner's line screen (rules.Screen) and doc_lines --- */
 
 /* rules.Screen.as_tuple(), with tables for the characters below 256: each one's classes (cls, SC_*
- * bits, for the character as written), the case-insensitive hints by their first character (lower-cased:
- * hint_order[hint_start[c]..hint_start[c + 1]) index ``hints``) and a bitmap of their first two
- * characters. Characters of 256 or more are looked for in the strings themselves. */
+ * bits, for the character as written) and bitmaps of the first two characters of the hints; the strings
+ * looked up at a position by their first character (Prefixes). Characters of 256 or more are looked for
+ * in the strings themselves. */
 enum { SC_ALNUM = 1, SC_CHAR = 2, SC_UNENDED = 4, SC_CASED = 8, SC_HINT = 16 };
 
 /* Strings looked up at a position by their first character, lower-cased on ASCII: order[start[c]..start[c + 1])
@@ -1101,11 +1101,10 @@ typedef struct {
     Py_ssize_t head;
     uint64_t *words_table; /* first_words' run_hash values (0: empty), open addressing */
     size_t words_mask;
-    Prefixes lead_at, starts_at, cased_at;
+    Prefixes hints_at, lead_at, starts_at, cased_at;
     uint8_t cls[256];
     uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
     uint8_t cased_bigram[65536 / 8];      /* first two characters of cased hints */
-    uint16_t hint_start[257], *hint_order; /* hints by first character (lower-cased, below 256) */
     int chars_wide, unended_wide, hints_wide, cased_wide; /* some character (a hint's first) is 256 or more */
 } Screen;
 
@@ -1127,7 +1126,7 @@ static void screen_free(PyObject *capsule) {
     PyMem_Free(sc->lead_at.order);
     PyMem_Free(sc->starts_at.order);
     PyMem_Free(sc->cased_at.order);
-    PyMem_Free(sc->hint_order);
+    PyMem_Free(sc->hints_at.order);
     PyMem_Free(sc);
 }
 
@@ -1191,8 +1190,8 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         PyMem_Free(sc);
         return NULL;
     }
-    if (prefixes_init(&sc->lead_at, sc->lead) < 0 || prefixes_init(&sc->starts_at, sc->starts) < 0 ||
-        prefixes_init(&sc->cased_at, sc->cased) < 0)
+    if (prefixes_init(&sc->hints_at, sc->hints) < 0 || prefixes_init(&sc->lead_at, sc->lead) < 0 ||
+        prefixes_init(&sc->starts_at, sc->starts) < 0 || prefixes_init(&sc->cased_at, sc->cased) < 0)
         goto fail;
     PyObject *string_tuples[] = {sc->starts, sc->lead, sc->first_words};
     for (size_t t = 0; t < 3; t++) {
@@ -1262,27 +1261,11 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         }
         for (int u = 0; u < 256; u++)
             if (ascii_lower((Py_UCS4)u) == c) sc->cls[u] |= SC_HINT;
-        sc->hint_start[c + 1]++;
         Py_UCS4 c2 = ascii_lower(PyUnicode_READ_CHAR(h, 1));
         if (c2 < 256)
             sc->bigram[(c << 8 | c2) >> 3] |= (uint8_t)(1u << (c2 & 7));
         else
             sc->hints_wide = 1; /* then every hint is tried where the next character is wide */
-    }
-    for (int c = 0; c < 256; c++) sc->hint_start[c + 1] += sc->hint_start[c];
-    sc->hint_order = PyMem_Malloc(sizeof(uint16_t) * (size_t)(n_hints + 1));
-    if (!sc->hint_order) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    {
-        uint16_t fill[256];
-        memcpy(fill, sc->hint_start, sizeof(fill));
-        for (Py_ssize_t k = 0; k < n_hints; k++) {
-            PyObject *h = PyTuple_GET_ITEM(sc->hints, k);
-            Py_UCS4 c = ascii_lower(PyUnicode_READ_CHAR(h, 0));
-            if (c < 256 && PyUnicode_GET_LENGTH(h) > 1) sc->hint_order[fill[c]++] = (uint16_t)k;
-        }
     }
     return capsule;
 fail:
@@ -1314,8 +1297,8 @@ static inline int hint_at(PyObject *h, int lower, int kind, const void *d, Py_ss
 
 /* Whether one of the strings of the tuple ``strings`` (indexed by ``p``) starts at i (in any ASCII letter
  * case with ``lower``, see hint_at). */
-static int prefix_at(PyObject *strings, const Prefixes *p, int lower, int kind, const void *d, Py_ssize_t len,
-                     Py_ssize_t i) {
+static inline int prefix_at(PyObject *strings, const Prefixes *p, int lower, int kind, const void *d, Py_ssize_t len,
+                            Py_ssize_t i) {
     Py_UCS4 c = ascii_lower(PyUnicode_READ(kind, d, i));
     size_t bucket = c < 128 ? c : 128;
     for (uint16_t k = p->start[bucket]; k < p->start[bucket + 1]; k++)
@@ -1431,10 +1414,8 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
             continue;
         } else if (f & SC_HINT) {
             Py_UCS4 lc = ascii_lower(c), next = i + 1 < len ? ascii_lower(PyUnicode_READ(kind, d, i + 1)) : 0;
-            if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1)) {
-                for (uint16_t k = sc->hint_start[lc]; k < sc->hint_start[lc + 1] && !lets; k++)
-                    lets = hint_at(PyTuple_GET_ITEM(sc->hints, sc->hint_order[k]), 1, kind, d, len, i);
-            }
+            if (next >= 256 ? sc->hints_wide : (sc->bigram[(lc << 8 | next) >> 3] >> (next & 7) & 1))
+                lets = prefix_at(sc->hints, &sc->hints_at, 1, kind, d, len, i);
         }
     }
     sh->norm_hash = fmix64(h);
