@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,8 +254,77 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
+Problem = Callable[[int, str, bool], None]
+"""``problem(line, reason, strict)``: a JSONL line left out, and why; ``strict``: whether
+``ReadOptions.strict`` makes it fatal."""
+
+
+def _reporter(display: str, options: ReadOptions, on_skip: SkipCallback) -> Problem:
+    """The :data:`Problem` callback of a file read in this process: ``FILE:LINE: reason`` raised as
+    :class:`InputError` when strict, else reported to ``on_skip``."""
+
+    def problem(lineno: int, reason: str, strict: bool) -> None:
+        where = f"{display}:{lineno}"
+        if strict and options.strict:
+            raise InputError(f"{where}: {reason}")
+        on_skip(Skipped(where, reason))
+
+    return problem
+
+
+def jsonl_lines(
+    fh: BinaryIO, encoding: str, options: ReadOptions, problem: Problem, bad_lines: list[int], limit: int = -1,
+    seen: LinesSeen | None = None, spans: list[tuple[int, int, int]] | None = None,
+) -> Iterator[tuple[int, str]]:
+    """Decoded lines of a JSONL stream from where ``fh`` is, numbered from 1, read one at a time;
+    ``limit``: read whole lines up to this many bytes (-1: to the end).
+
+    Lines longer than ``max_bytes`` are left out (``problem``, and not held in memory); the numbers
+    of lines with undecodable bytes (replaced) are added to ``bad_lines``; ``seen.lines`` counts the lines.
+    ``spans`` gets, for each line, where it is (bytes from where reading began), its length in bytes
+    and their CRC-32 (of a line left out: 0): what :class:`JsonlSource` reads it again by.
+    """
+    lineno = 0
+    left = limit
+    at = 0
+    while left:
+        raw = fh.readline(options.max_bytes + 1)
+        if not raw:
+            break
+        lineno += 1
+        if seen is not None:
+            seen.lines = lineno
+        left = max(0, left - len(raw)) if left > 0 else left
+        if len(raw) > options.max_bytes and not raw.endswith(b"\n"):
+            size = len(raw)
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(_DRAIN)
+                size += len(raw)
+                left = max(0, left - len(raw)) if left > 0 else left
+            if spans is not None:
+                spans.append((at, size, 0))
+            at += size
+            problem(lineno, f"line {_too_large(options.max_bytes)}", True)
+            continue
+        if spans is not None:
+            spans.append((at, len(raw), zlib.crc32(raw)))
+        at += len(raw)
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError:
+            bad_lines.append(lineno)
+            line = raw.decode(encoding, errors="replace")
+        yield lineno, line
+
+
+def _undecodable(encoding: str, bad_lines: list[int]) -> str:
+    """The warning for a file with undecodable lines."""
+    lines = f"line {bad_lines[0]}" if len(bad_lines) == 1 else f"{len(bad_lines)} lines, first {bad_lines[0]}"
+    return f"invalid {encoding}: undecodable bytes replaced with U+FFFD ({lines})"
+
+
 def _iter_jsonl_lines(
-    fh: BinaryIO, display: str, options: ReadOptions, on_skip: SkipCallback
+    fh: BinaryIO, display: str, options: ReadOptions, on_skip: SkipCallback, seen: LinesSeen
 ) -> Iterator[tuple[int, str]]:
     """Decoded lines of a JSONL stream with their 1-based numbers, read one at a time.
 
@@ -279,31 +349,11 @@ def _iter_jsonl_lines(
         fh.read(len(_UTF8_BOM))
         encoding = "utf-8"
     bad_lines: list[int] = []
-    lineno = 0
-    while True:
-        raw = fh.readline(options.max_bytes + 1)
-        if not raw:
-            break
-        lineno += 1
-        if len(raw) > options.max_bytes and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = fh.readline(_DRAIN)
-            where = f"{display}:{lineno}"
-            if options.strict:
-                raise InputError(f"{where}: line {_too_large(options.max_bytes)}")
-            on_skip(Skipped(where, f"line {_too_large(options.max_bytes)}"))
-            continue
-        try:
-            line = raw.decode(encoding)
-        except UnicodeDecodeError:
-            bad_lines.append(lineno)
-            line = raw.decode(encoding, errors="replace")
-        yield lineno, line
-    if lineno == 0:
+    yield from jsonl_lines(fh, encoding, options, _reporter(display, options, on_skip), bad_lines, seen=seen)
+    if not seen.lines:
         on_skip(Skipped(display, "empty file"))
     if bad_lines:
-        lines = f"line {bad_lines[0]}" if len(bad_lines) == 1 else f"{len(bad_lines)} lines, first {bad_lines[0]}"
-        on_skip(Skipped(display, f"invalid {encoding}: undecodable bytes replaced with U+FFFD ({lines})", skipped=False))
+        on_skip(Skipped(display, _undecodable(encoding, bad_lines), skipped=False))
 
 
 def parse_json(raw: str, id_field: str) -> Any:
@@ -349,34 +399,38 @@ def _nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _parse_records(
-    display: str, lines: Iterable[tuple[int, str]], options: ReadOptions, on_skip: SkipCallback
+@dataclass
+class LinesSeen:
+    """Lines read of a JSONL file (:func:`jsonl_lines`), and whether :func:`parse_records` was given
+    any and found them all blank."""
+
+    lines: int = 0
+    read: bool = False
+    blank: bool = True
+
+
+def parse_records(
+    lines: Iterable[tuple[int, str]], options: ReadOptions, problem: Problem, seen: LinesSeen
 ) -> Iterator[tuple[int, str, str | None, str, PageInfo | None]]:
-    """``(line, text, id or None, raw line, page info)`` for every usable record; the others are reported.
+    """``(line, text, id or None, raw line, page info)`` for every usable record; the others go to
+    ``problem``.
 
     A record without the text field but with an HTML field is extracted (:mod:`dedupe.extract`).
     """
-    read, blank = False, True
     for lineno, raw in lines:
-        read = True
+        seen.read = True
         raw = raw.rstrip("\r\n")
         if not raw or raw.isspace():  # not raw.strip(), without copying the line
             continue
-        blank = False
+        seen.blank = False
         try:
             record = parse_json(raw, options.id_field)
         except (json.JSONDecodeError, RecursionError) as exc:
-            where = f"{display}:{lineno}"
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            if options.strict:
-                raise InputError(f"{where}: malformed JSON ({msg})") from exc
-            on_skip(Skipped(where, f"malformed JSON ({msg})"))
+            problem(lineno, f"malformed JSON ({msg})", True)
             continue
         if not isinstance(record, dict):
-            where = f"{display}:{lineno}"
-            if options.strict:
-                raise InputError(f"{where}: record is not a JSON object")
-            on_skip(Skipped(where, "record is not a JSON object"))
+            problem(lineno, "record is not a JSON object", True)
             continue
         body = record.get(options.text_field)
         html = record.get(options.html_field) if body is None else None
@@ -385,26 +439,21 @@ def _parse_records(
             try:
                 extracted = extract_article(html, options.extract)
             except ExtractionError as exc:
-                on_skip(Skipped(f"{display}:{lineno}", str(exc)))
+                problem(lineno, str(exc), False)
                 continue
             body, page = extracted.text, extracted.info
         if not isinstance(body, str):
-            where = f"{display}:{lineno}"
             if body is not None:
                 reason = f"field {options.text_field!r} is not a string"
             elif html is not None:
                 reason = f"field {options.html_field!r} is not a string"
             else:
                 reason = f"missing field {options.text_field!r} (or {options.html_field!r})"
-            if options.strict:
-                raise InputError(f"{where}: {reason}")
-            on_skip(Skipped(where, reason))
+            problem(lineno, reason, True)
             continue
         rid = record.get(options.id_field)
         doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
         yield lineno, body, doc_id, raw, page
-    if read and blank:
-        on_skip(Skipped(display, "whitespace-only file"))
 
 
 def _is_html(path: Path | None, data: bytes) -> bool:
@@ -454,62 +503,233 @@ def iter_documents(
     Raises:
         InputError: a missing path, or a malformed JSONL line with ``strict``.
     """
-    options = options or ReadOptions()
-    skip: SkipCallback = on_skip or (lambda s: None)
-    ids: dict[str, str] = {}
-    index = 0
-    for display, path in iter_input_files(paths, skip):
+    reader = DocumentReader(options, on_skip)
+    for display, path in iter_input_files(paths, reader.skip):
+        yield from reader.documents(display, path)
+
+
+class DocumentReader:
+    """Reads inputs a file at a time (:meth:`documents`), numbering documents and naming them
+    uniquely across files: the state of one :func:`iter_documents`, for callers that read some
+    files in other ways (``scan`` reads large JSONL files in parts, :func:`jsonl_plan`)."""
+
+    def __init__(self, options: ReadOptions | None = None, on_skip: SkipCallback | None = None) -> None:
+        self.options = options or ReadOptions()
+        self.skip: SkipCallback = on_skip or (lambda s: None)
+        self.ids: dict[str, str] = {}
+        self.index = 0  # documents so far
+
+    def record_id(self, rid: str | None, where: str) -> str:
+        """The id of the JSONL record at ``where`` (``FILE:LINE``) whose id field is ``rid``: ``rid``,
+        or ``where`` when there is none or it was used already (with a warning)."""
+        doc_id = rid if rid is not None else where
+        if doc_id in self.ids:
+            self.skip(Skipped(where, f"duplicate id {doc_id!r} (first at {self.ids[doc_id]}): named {where}",
+                              skipped=False))
+            doc_id = where
+        self.ids.setdefault(doc_id, where)
+        return doc_id
+
+    def jsonl_end(self, display: str, seen: LinesSeen, encoding: str, bad_lines: list[int]) -> None:
+        """What is reported of a JSONL file once all of its lines are read."""
+        if not seen.lines:
+            self.skip(Skipped(display, "empty file"))
+        if bad_lines:
+            self.skip(Skipped(display, _undecodable(encoding, bad_lines), skipped=False))
+        if seen.read and seen.blank:
+            self.skip(Skipped(display, "whitespace-only file"))
+
+    def documents(self, display: str, path: Path | None) -> Iterator[Document]:
+        """The documents of one input (``path`` None: stdin)."""
+        options, skip = self.options, self.skip
         is_jsonl = path is not None and path.suffix.lower() in JSONL_SUFFIXES
         fh = sys.stdin.buffer if path is None else _open(display, path, skip)
         if fh is None:
-            continue
+            return
         try:
             if is_jsonl:
-                lines = _iter_jsonl_lines(fh, display, options, skip)
-                for lineno, body, rid, raw, page in _parse_records(display, lines, options, skip):
+                seen = LinesSeen()
+                lines = _iter_jsonl_lines(fh, display, options, skip, seen)
+                for lineno, body, rid, raw, page in parse_records(lines, options, _reporter(display, options, skip),
+                                                                  seen):
                     where = f"{display}:{lineno}"
-                    doc_id = rid if rid is not None else where
-                    if doc_id in ids:
-                        skip(Skipped(where, f"duplicate id {doc_id!r} (first at {ids[doc_id]}): named {where}",
-                                     skipped=False))
-                        doc_id = where
-                    ids.setdefault(doc_id, where)
-                    yield Document(id=doc_id, text=body, source=display, index=index, line=lineno,
-                                   record=raw if options.keep_records else None, page=page)
-                    index += 1
-                continue
+                    yield Document(id=self.record_id(rid, where), text=body, source=display, index=self.index,
+                                   line=lineno, record=raw if options.keep_records else None, page=page)
+                    self.index += 1
+                if seen.read and seen.blank:
+                    skip(Skipped(display, "whitespace-only file"))
+                return
             data = _read_capped(fh, display, options.max_bytes, skip)
         except OSError as exc:
             skip(Skipped(display, _os_reason(exc, path)))
-            continue
+            return
         finally:
             if path is not None:
                 fh.close()
         if data is None:
-            continue
+            return
         if _is_html(path, data):
-            doc = _read_html(display, data, options, index, skip)
+            doc = _read_html(display, data, options, self.index, skip)
             if doc is not None:
-                doc = _unique_file_id(doc, ids, skip)
-                yield doc
-                index += 1
-            continue
+                yield self._unique_file_id(doc)
+                self.index += 1
+            return
         text = _decode(data, options.encoding, display, skip)
         if text is None:
-            continue
+            return
         if not text.strip():
             skip(Skipped(display, "empty file" if not text else "whitespace-only file"))
-            continue
-        yield _unique_file_id(Document(id=display, text=text, source=display, index=index), ids, skip)
-        index += 1
+            return
+        yield self._unique_file_id(Document(id=display, text=text, source=display, index=self.index))
+        self.index += 1
+
+    def _unique_file_id(self, doc: Document) -> Document:
+        """Report a file whose path is already the id of a JSONL record (the file keeps its path)."""
+        if doc.id in self.ids:
+            self.skip(Skipped(doc.id, f"duplicate id {doc.id!r} (first at {self.ids[doc.id]})", skipped=False))
+        self.ids.setdefault(doc.id, doc.id)
+        return doc
 
 
-def _unique_file_id(doc: Document, ids: dict[str, str], skip: SkipCallback) -> Document:
-    """Report a file whose path is already the id of a JSONL record (the file keeps its path)."""
-    if doc.id in ids:
-        skip(Skipped(doc.id, f"duplicate id {doc.id!r} (first at {ids[doc.id]})", skipped=False))
-    ids.setdefault(doc.id, doc.id)
-    return doc
+@dataclass(frozen=True)
+class JsonlPlan:
+    """A JSONL file to read in parts (:func:`jsonl_plan`): its lines from ``start`` (after a byte
+    order mark) in ``encoding``."""
+
+    display: str
+    path: Path
+    encoding: str
+    start: int
+    size: int
+
+
+def jsonl_plan(display: str, path: Path | None, options: ReadOptions, min_bytes: int) -> JsonlPlan | None:
+    """Whether the JSONL file ``path`` can be read in parts, each by its own process
+    (:func:`line_blocks`, :func:`read_jsonl_block`): a regular file of at least ``min_bytes``, in an
+    encoding where a line feed is the byte 10, not binary. ``None``: read it whole
+    (:meth:`DocumentReader.documents`), which also reports what is wrong with it."""
+    if path is None or path.suffix.lower() not in JSONL_SUFFIXES or not _ascii_compatible(options.encoding):
+        return None
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size < min_bytes:
+            return None
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF)
+    except OSError:
+        return None
+    if _is_binary(head) or head.startswith(_UTF16_BOMS):
+        return None
+    bom = head.startswith(_UTF8_BOM)
+    return JsonlPlan(display, path, "utf-8" if bom else options.encoding, len(_UTF8_BOM) if bom else 0,
+                     info.st_size)
+
+
+def line_blocks(plan: JsonlPlan, size: int) -> Iterator[tuple[int, int]]:
+    """The file of ``plan`` in parts of whole lines, of about ``size`` bytes each: ``(start, limit)``,
+    ``limit`` the part's bytes (-1 for the last: to the end of the file, as it is when read)."""
+    with plan.path.open("rb") as fh:
+        start = plan.start
+        while start + size < plan.size:
+            fh.seek(start + size - 1)  # the part ends after the first line feed from there
+            end = -1
+            while end < 0:
+                window = fh.read(1 << 16)
+                if not window:
+                    break
+                k = window.find(b"\n")
+                if k >= 0:
+                    end = fh.tell() - len(window) + k + 1
+            if end < 0 or end >= plan.size:
+                break
+            yield start, end - start
+            start = end
+        yield start, -1
+
+
+@dataclass
+class JsonlBlock:
+    """What :func:`read_jsonl_block` found in a part of a JSONL file; line numbers count from the
+    part's first line (1)."""
+
+    records: list[tuple[int, str, str | None, str, PageInfo | None]]  # as parse_records gives them
+    problems: list[tuple[int, str, bool]]  # (line, reason, fatal): lines left out, in order
+    bad_lines: list[int]
+    seen: LinesSeen
+    spans: list[tuple[int, int, int]]  # of every line read: (where from the part's start, bytes, CRC-32)
+    failure: str | None = None  # the file could not be read on (OSError): the reason
+
+
+class _Fatal(Exception):
+    """A strict problem: the part is read no further."""
+
+
+class JsonlSource:
+    """A JSONL file whose records' texts are read again from it, by the byte range of their line
+    (:meth:`~dedupe.store.DocumentTable.extend_stored`), instead of being copied: the line is decoded
+    and parsed as :func:`parse_records` did (the same text, the same record). The file stays open
+    (processes forked later read it by ``pread``); a line whose CRC-32 is no longer the one read
+    first means the file was changed during the scan (:class:`InputError`)."""
+
+    def __init__(self, plan: JsonlPlan, options: ReadOptions) -> None:
+        self.display, self.encoding, self.options = plan.display, plan.encoding, options
+        self._fh = plan.path.open("rb", buffering=0)
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def _record(self, line: bytes, crc: int) -> tuple[str, Any]:
+        raw = line.decode(self.encoding, errors="replace").rstrip("\r\n")
+        try:
+            record = parse_json(raw, self.options.id_field) if zlib.crc32(line) == crc else None
+        except (json.JSONDecodeError, RecursionError):
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get(self.options.text_field), str):
+            raise InputError(f"{self.display}: the file changed while it was read; scan it again")
+        return raw, record
+
+    def text(self, line: bytes, crc: int) -> str:
+        """The text of the record of ``line`` (its bytes as read first, whose CRC-32 was ``crc``)."""
+        text: str = self._record(line, crc)[1][self.options.text_field]
+        return text
+
+    def record(self, line: bytes, crc: int) -> str:
+        """The record itself, as :attr:`Document.record` holds it."""
+        return self._record(line, crc)[0]
+
+
+class JsonlParts:
+    """Reads parts of the JSONL file of ``plan`` (:func:`line_blocks`) as :meth:`DocumentReader.documents`
+    reads them, in a process of its own (the file is opened at the first part, and kept)."""
+
+    def __init__(self, plan: JsonlPlan, options: ReadOptions) -> None:
+        self.plan, self.options = plan, options
+        self._fh: BinaryIO | None = None
+
+    def read(self, start: int, limit: int) -> JsonlBlock:
+        """The records of the part ``start``, ``limit``. A problem that ``strict`` makes fatal ends
+        the part (it is the last of ``problems``); so does an OSError (``failure``)."""
+        block = JsonlBlock([], [], [], LinesSeen(), [])
+        options = self.options
+
+        def problem(lineno: int, reason: str, strict: bool) -> None:
+            fatal = strict and options.strict
+            block.problems.append((lineno, reason, fatal))
+            if fatal:
+                raise _Fatal
+
+        try:
+            if self._fh is None:
+                self._fh = self.plan.path.open("rb")
+            self._fh.seek(start)
+            lines = jsonl_lines(self._fh, self.plan.encoding, options, problem, block.bad_lines, limit, block.seen,
+                                block.spans)
+            block.records.extend(parse_records(lines, options, problem, block.seen))
+        except _Fatal:
+            pass
+        except OSError as exc:
+            block.failure = _os_reason(exc, self.plan.path)
+        return block
 
 
 def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:

@@ -17,9 +17,9 @@ import sys
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,8 +30,18 @@ from dedupe.clean import Cleaner, find_recurring_lines, recurring_line_keys, sel
 from dedupe.cluster import choose_representative, group_pairs
 from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
-from dedupe.io import ReadOptions, iter_documents
-from dedupe.models import CleanResult, Cluster, Document, Match, Member, ScanResult, Skipped
+from dedupe.io import (
+    DocumentReader,
+    JsonlParts,
+    JsonlPlan,
+    JsonlSource,
+    LinesSeen,
+    ReadOptions,
+    iter_input_files,
+    jsonl_plan,
+    line_blocks,
+)
+from dedupe.models import CleanResult, Cluster, Document, Match, Member, PageInfo, ScanResult, Skipped
 from dedupe.normalize import normalize_text
 from dedupe.similarity.align import (
     ScoredSentences,
@@ -433,7 +443,7 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _start_worker(*init_args: Any) -> None:
+def _start_worker(init: Callable[..., None], *init_args: Any) -> None:
     """Pool initializer. Ctrl-C reaches every process of the terminal's group: workers ignore it and
     leave it to the parent, which stops the pool; and they drop the parent's SIGTERM handler, so
     that ``pool.terminate()`` ends them quietly. (They are forked while the parent holds both
@@ -441,7 +451,7 @@ def _start_worker(*init_args: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
-    _init_worker(*init_args)
+    init(*init_args)
 
 
 @dataclass(frozen=True)
@@ -593,14 +603,16 @@ _IN_FLIGHT = 4  # chunks queued per worker: enough to keep workers busy, few eno
 
 
 def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...], stage: str,
-         progress: Progress | None, total: int) -> Iterator[Any]:
+         progress: Progress | None, total: int, init: Callable[..., None] | None = None) -> Generator[Any, None, None]:
     """``func`` over ``chunks``, results in order: in this process for one job, else in a process
-    pool. ``chunks`` may be a generator: it is consumed only as workers take chunks (at most
-    ``_IN_FLIGHT`` per worker ahead), so a large input is never all in memory."""
+    pool whose workers run ``init(*init_args)`` first (default :func:`_init_worker`). ``chunks`` may
+    be a generator: it is consumed only as workers take chunks (at most ``_IN_FLIGHT`` per worker
+    ahead), so a large input is never all in memory."""
     done = 0
     pool = None
+    init = init or _init_worker
     if jobs <= 1:
-        _init_worker(*init_args)
+        init(*init_args)
         results: Iterable[Any] = map(func, chunks)
     else:
         config = init_args[0] if init_args else None
@@ -608,7 +620,7 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
             affine32_permutations(config.num_perm, config.seed)
         ctx = _context()
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
-            pool = ctx.Pool(jobs, initializer=_start_worker, initargs=init_args)
+            pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(init, *init_args))
         results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
     try:
         for res in results:
@@ -663,17 +675,187 @@ def read_documents(documents: Iterable[Document]) -> tuple[DocumentTable, list[i
     """Stream ``documents`` into a :class:`DocumentTable` (texts go to disk); returns it with the
     :func:`text_key` of every document."""
     table = DocumentTable()
-    keys = []
+    keys: list[int] = []
     try:
-        for doc in documents:
-            data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
-            table.append(doc, data)
-            keys.append(quick_hash64(data))  # text_key(doc.text)
+        _append_documents(table, keys, documents)
         table.spill.flush()  # on disk before workers are forked to read it
     except BaseException:
         table.spill.close()  # its writer thread and temporary file go now, not with the process
         raise
     return table, keys
+
+
+def _append_documents(table: DocumentTable, keys: list[int], documents: Iterable[Document]) -> None:
+    for doc in documents:
+        data = doc.text.encode(ENCODING, ERRORS)  # once, for the table and the key
+        table.append(doc, data)
+        keys.append(quick_hash64(data))  # text_key(doc.text)
+
+
+PARALLEL_READ_BYTES = 16 << 20
+"""JSONL files of at least this size are read in parts by the workers (:func:`read_paths`)."""
+READ_BLOCK_BYTES = 4 << 20
+"""Bytes of whole lines per part."""
+MAX_LINE_SOURCES = 64
+"""Files read in parts stay open for the scan (their texts are read from them again): beyond this
+many, further files are read whole (their texts copied), short of the process's open files."""
+
+
+def read_paths(paths: Sequence[str], options: ReadOptions | None, on_skip: Callable[[Skipped], None],
+               jobs: int | None = 1) -> tuple[DocumentTable, list[int]]:
+    """:func:`read_documents` of ``iter_documents(paths, options, on_skip)``, with the same table, keys
+    and reports; with several jobs, a large JSONL file (:func:`~dedupe.io.jsonl_plan`) is parsed in
+    parts by worker processes, which write its texts to the table's file themselves
+    (:func:`_read_block`): this process only names the documents and notes where their texts are."""
+    reader = DocumentReader(options, on_skip)
+    n_jobs = resolve_jobs(jobs)
+    table = DocumentTable()
+    keys: list[int] = []
+    try:
+        for display, path in iter_input_files(paths, reader.skip):
+            plan = source = None
+            if n_jobs > 1 and table.line_sources < MAX_LINE_SOURCES:
+                plan = jsonl_plan(display, path, reader.options, PARALLEL_READ_BYTES)
+            if plan is not None:
+                with suppress(OSError):  # else read whole, which reports why
+                    source = JsonlSource(plan, reader.options)
+            if plan is None or source is None:
+                _append_documents(table, keys, reader.documents(display, path))
+            else:
+                _read_in_parts(plan, source, reader, table, keys, n_jobs)
+        table.spill.flush()
+    except BaseException:
+        table.spill.close()
+        raise
+    return table, keys
+
+
+@dataclass
+class _ReadBlock:
+    """A part of a JSONL file read by a worker (:func:`_read_block`): where its documents' texts are
+    (:meth:`DocumentTable.extend_stored`), their lines, ids and keys, and the part's problems."""
+
+    at: int
+    lines: list[int]
+    ids: list[str | None]
+    text_at: list[int]
+    text_len: list[int]
+    record_at: list[int]
+    record_len: list[int]
+    origin: list[int]
+    crc: list[int]
+    keys: list[int]
+    pages: dict[int, PageInfo]
+    problems: list[tuple[int, str, bool]]
+    bad_lines: list[int]
+    seen: LinesSeen
+    failure: str | None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _init_reader(plan: JsonlPlan, options: ReadOptions, spill: Spill, origin: int) -> None:
+    _W.clear()
+    _W.update(parts=JsonlParts(plan, options), options=options, spill=spill, origin=origin)
+
+
+def _read_block(block: tuple[int, int]) -> _ReadBlock:
+    """Read a part of the file (:class:`~dedupe.io.JsonlParts`). A record's text stays in the file,
+    read again from its line when needed (:class:`~dedupe.io.JsonlSource`: writing a copy of every
+    text, 2.3 GB at a million documents, cost more than parsing them again); the text of an HTML
+    page, extracted, is written to the table's file (as :meth:`DocumentTable.append` lays it out)."""
+    options: ReadOptions = _W["options"]
+    start, _ = block
+    found = _W["parts"].read(*block)
+    parts: list[bytes] = []
+    out = _ReadBlock(0, [], [], [], [], [], [], [], [], [], {}, found.problems, found.bad_lines, found.seen,
+                     found.failure)
+    size = 0
+    for n, (lineno, body, rid, _raw, page) in enumerate(found.records):
+        data = body.encode(ENCODING, ERRORS)
+        out.lines.append(lineno)
+        out.ids.append(rid)
+        out.keys.append(quick_hash64(data))
+        if page is None:
+            at, length, crc = found.spans[lineno - 1]
+            out.origin.append(_W["origin"])
+            out.crc.append(crc)
+            out.text_at.append(start + at)
+            out.text_len.append(length)
+            out.record_at.append(start + at)
+            out.record_len.append(length if options.keep_records else -1)
+            continue
+        out.pages[n] = page
+        out.origin.append(-1)
+        out.crc.append(0)
+        out.text_at.append(size)
+        out.text_len.append(len(data))
+        parts.append(data)
+        size += len(data)
+        if options.keep_records:
+            rec = _raw.encode(ENCODING, ERRORS)
+            out.record_at.append(size)
+            out.record_len.append(len(rec))
+            parts.append(rec)
+            size += len(rec)
+        else:
+            out.record_at.append(0)
+            out.record_len.append(-1)
+    if parts:
+        out.at = _W["spill"].append_shared(b"".join(parts))
+    return out
+
+
+def _read_in_parts(plan: JsonlPlan, source: JsonlSource, reader: DocumentReader, table: DocumentTable,
+                   keys: list[int], n_jobs: int) -> None:
+    """Read the file of ``plan`` in parts, in ``n_jobs`` worker processes; what is reported and the
+    documents' ids, lines, texts and order are those of reading it whole (:meth:`DocumentReader.documents`)."""
+    display, skip = plan.display, reader.skip
+    seen = LinesSeen()
+    bad_lines: list[int] = []
+    origin = table.add_line_source(source)
+    table.spill.share(_context())
+    try:
+        with closing(_map(_read_block, line_blocks(plan, READ_BLOCK_BYTES), n_jobs,
+                          (plan, reader.options, table.spill, origin), "read", None, 0, init=_init_reader)) as blocks:
+            for block in blocks:
+                base = seen.lines
+                names: list[str] = []
+                problems = iter(block.problems)
+                pending = next(problems, None)
+                for lineno, rid in zip(block.lines, block.ids):
+                    # the problems and documents of the part, in the order of their lines
+                    while pending is not None and pending[0] < lineno:
+                        _report(display, base, pending, skip)
+                        pending = next(problems, None)
+                    names.append(reader.record_id(rid, f"{display}:{base + lineno}"))
+                while pending is not None:  # a fatal problem is the last of its part: _report raises
+                    _report(display, base, pending, skip)
+                    pending = next(problems, None)
+                table.extend_stored(names, display, [base + k for k in block.lines], block.at, block.text_at,
+                                    block.text_len, block.record_at, block.record_len, block.pages,
+                                    block.origin, block.crc)
+                keys.extend(block.keys)
+                reader.index += len(names)
+                bad_lines.extend(base + k for k in block.bad_lines)
+                seen.lines += block.seen.lines
+                seen.read |= block.seen.read
+                seen.blank &= block.seen.blank
+                if block.failure is not None:
+                    skip(Skipped(display, block.failure))
+                    return
+    finally:
+        table.spill.unshare()
+    reader.jsonl_end(display, seen, plan.encoding, bad_lines)
+
+
+def _report(display: str, base: int, problem: tuple[int, str, bool], skip: Callable[[Skipped], None]) -> None:
+    lineno, reason, fatal = problem
+    where = f"{display}:{base + lineno}"
+    if fatal:
+        raise InputError(f"{where}: {reason}")
+    skip(Skipped(where, reason))
 
 
 def _common_words(contents: Sequence[np.ndarray], n_docs: int, config: ScanConfig) -> np.ndarray:
@@ -999,11 +1181,17 @@ def scan_documents(
     Raises:
         InputError: there is no document at all.
     """
-    config = config or ScanConfig()
     started = time.perf_counter()
-    t0 = time.perf_counter()
     table, keys = read_documents(documents)
-    timings: dict[str, float] = {"read": time.perf_counter() - t0}
+    return _scan_table(table, keys, started, config, clean_config, progress, skipped, jobs)
+
+
+def _scan_table(table: DocumentTable, keys: list[int], started: float, config: ScanConfig | None,
+                clean_config: CleanConfig | None, progress: Progress | None, skipped: Sequence[Skipped],
+                jobs: int | None) -> ScanResult:
+    """:func:`scan_documents` after the read stage (begun at ``started``)."""
+    config = config or ScanConfig()
+    timings: dict[str, float] = {"read": time.perf_counter() - started}
     if not len(table):
         n_skipped = sum(1 for s in skipped if s.skipped)
         raise InputError("no documents to scan" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
@@ -1050,8 +1238,9 @@ def scan_paths(
     """Read ``paths`` (files, directories, ``-``, JSONL) and scan them. See :func:`scan_documents`."""
     skipped: list[Skipped] = []
     try:
-        return scan_documents(iter_documents(paths, read_options, skipped.append), config, clean_config,
-                              progress, skipped, jobs)
+        started = time.perf_counter()
+        table, keys = read_paths(paths, read_options, skipped.append, jobs)
+        return _scan_table(table, keys, started, config, clean_config, progress, skipped, jobs)
     except InputError as exc:
         raise InputError(_with_skip_reasons(str(exc), skipped)) from exc
 

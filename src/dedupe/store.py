@@ -18,7 +18,7 @@ import tempfile
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from dedupe.errors import DedupeError
 from dedupe.models import Document, PageInfo
@@ -48,6 +48,17 @@ def _pwrite(fd: int, data: bytes, at: int) -> None:
             f"cannot write dedupe's temporary file in {tempfile.gettempdir()} ({exc.strerror}); "
             "set TMPDIR to a directory with more space"
         ) from exc
+
+
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    """The ``length`` bytes at ``offset`` of ``fd``."""
+    data = os.pread(fd, length, offset)
+    while len(data) < length:  # pread may return less than asked on some file systems
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            raise OSError(f"file truncated at {offset + len(data)}")
+        data += more
+    return data
 
 
 class _Writer(threading.Thread):
@@ -212,13 +223,7 @@ class Spill:
             return b""
         if offset + length > self._written or self._writer is not None:
             self.flush()
-        data = os.pread(self._fd, length, offset)
-        while len(data) < length:  # pread may return less than asked on some file systems
-            more = os.pread(self._fd, length - len(data), offset + len(data))
-            if not more:
-                raise OSError(f"spill file truncated at {offset + len(data)}")
-            data += more
-        return data
+        return _pread(self._fd, length, offset)
 
     def close(self) -> None:
         try:
@@ -229,12 +234,25 @@ class Spill:
             self._fh.close()
 
 
+class LineSource(Protocol):
+    """A file whose lines hold the texts of some documents (:class:`dedupe.io.JsonlSource`), read
+    again by byte range instead of being copied to the :class:`Spill`."""
+
+    def fileno(self) -> int: ...
+    def text(self, line: bytes, crc: int) -> str: ...
+    def record(self, line: bytes, crc: int) -> str: ...
+
+
 class DocumentTable(Sequence[Document]):
     """The documents of a scan, in input order: ids and metadata in memory, texts and JSONL
-    records in a :class:`Spill`. Indexing rebuilds the :class:`Document` (with its text)."""
+    records in a :class:`Spill`, or in the lines of a :class:`LineSource`. Indexing rebuilds the
+    :class:`Document` (with its text)."""
 
     def __init__(self, spill: Spill | None = None) -> None:
         self.spill = spill or Spill()
+        self._line_sources: list[LineSource] = []
+        self._origin = array("i")  # per document: -1 (text in the spill), else its line source
+        self._crc = array("L")  # of the document's line, for a line source
         self.ids: list[str] = []
         self._sources: list[str] = []
         self._source_ids: dict[str, str] = {}
@@ -253,6 +271,8 @@ class DocumentTable(Sequence[Document]):
         # One string object per source file, not one per JSONL record.
         self._sources.append(self._source_ids.setdefault(doc.source, doc.source))
         self._lines.append(-1 if doc.line is None else doc.line)
+        self._origin.append(-1)
+        self._crc.append(0)
         if data is None:
             data = doc.text.encode(ENCODING, ERRORS)
         self._text_at.append(self.spill.append(data))
@@ -268,22 +288,76 @@ class DocumentTable(Sequence[Document]):
             self._pages[k] = doc.page
         return k
 
+    @property
+    def line_sources(self) -> int:
+        """How many line sources the table reads texts from."""
+        return len(self._line_sources)
+
+    def add_line_source(self, source: LineSource) -> int:
+        """Register a file whose lines hold texts (:meth:`extend_stored`); returns its number."""
+        self._line_sources.append(source)
+        return len(self._line_sources) - 1
+
+    def extend_stored(self, ids: Sequence[str], source: str, lines: Sequence[int], at: int,
+                      text_at: Sequence[int], text_len: Sequence[int], record_at: Sequence[int],
+                      record_len: Sequence[int], pages: dict[int, PageInfo], origin: Sequence[int],
+                      crc: Sequence[int]) -> None:
+        """Add documents whose texts (and records) another process stored. Per document, ``origin``
+        says where: -1, written to :attr:`spill` at ``at`` plus its offsets (``record_len`` -1: no
+        record); else in the line source of that number (:meth:`add_line_source`), the line at
+        ``text_at`` of ``text_len`` bytes, whose CRC-32 is ``crc`` (the record, if kept, is the
+        line). ``pages`` by position among them."""
+        k = len(self.ids)
+        self.ids.extend(ids)
+        source = self._source_ids.setdefault(source, source)
+        self._sources.extend([source] * len(ids))
+        self._lines.extend(lines)
+        self._origin.extend(origin)
+        self._crc.extend(crc)
+        self._text_at.extend(x if o >= 0 else at + x for x, o in zip(text_at, origin))
+        self._text_len.extend(text_len)
+        self._record_at.extend(x if o >= 0 else at + x for x, o in zip(record_at, origin))
+        self._record_len.extend(record_len)
+        for j, page in pages.items():
+            self._pages[k + j] = page
+
+    def _line(self, k: int) -> bytes:
+        return _pread(self._line_sources[self._origin[k]].fileno(), self._text_len[k], self._text_at[k])
+
     def text(self, k: int) -> str:
         """The raw text of document ``k``."""
+        origin = self._origin[k]
+        if origin >= 0:
+            return self._line_sources[origin].text(self._line(k), self._crc[k])
         return self.spill.read(self._text_at[k], self._text_len[k]).decode(ENCODING, ERRORS)
 
     def texts(self, start: int, stop: int) -> list[str]:
         """The raw texts of documents ``start <= k < stop``, read from disk in one call (they are
         stored one after the other, with the JSONL records between them when kept)."""
-        if start >= stop:
-            return []
-        base = self._text_at[start]
-        data = self.spill.read(base, self._text_at[stop - 1] + self._text_len[stop - 1] - base)
-        at, size = self._text_at, self._text_len
-        return [data[at[k] - base : at[k] - base + size[k]].decode(ENCODING, ERRORS) for k in range(start, stop)]
+        out: list[str] = []
+        at, size, origin = self._text_at, self._text_len, self._origin
+        while start < stop:
+            # a run of texts that follow each other in the same file (the parts of a file read in
+            # parallel are written to the spill in the order they are done)
+            end = start + 1
+            while (end < stop and origin[end] == origin[start]
+                   and at[end - 1] <= at[end] <= at[end - 1] + size[end - 1] + (1 << 16)):
+                end += 1
+            base = at[start]
+            n = at[end - 1] + size[end - 1] - base
+            if origin[start] < 0:
+                data = self.spill.read(base, n)
+                out.extend(data[at[k] - base : at[k] - base + size[k]].decode(ENCODING, ERRORS)
+                           for k in range(start, end))
+            else:
+                lines = self._line_sources[origin[start]]
+                data = _pread(lines.fileno(), n, base)
+                out.extend(lines.text(data[at[k] - base : at[k] - base + size[k]], self._crc[k]) for k in range(start, end))
+            start = end
+        return out
 
     def text_size(self, k: int) -> int:
-        """Bytes of the text of document ``k`` (UTF-8)."""
+        """Bytes of the text of document ``k`` (UTF-8; of a line source, of its line)."""
         return self._text_len[k]
 
     def is_page(self, k: int) -> bool:
@@ -314,9 +388,15 @@ class DocumentTable(Sequence[Document]):
             source=self._sources[k],
             index=k,
             line=None if line < 0 else line,
-            record=None if n < 0 else self.spill.read(self._record_at[k], n).decode(ENCODING, ERRORS),
+            record=None if n < 0 else self._record(k, n),
             page=self._pages.get(k),
         )
+
+    def _record(self, k: int, n: int) -> str:
+        origin = self._origin[k]
+        if origin >= 0:
+            return self._line_sources[origin].record(self._line(k), self._crc[k])
+        return self.spill.read(self._record_at[k], n).decode(ENCODING, ERRORS)
 
     def __iter__(self) -> Iterator[Document]:
         for k in range(len(self)):
