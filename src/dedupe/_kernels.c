@@ -2285,6 +2285,9 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
  * of the band and the number kept. What candidates.band_pairs, estimated_jaccard and the screen
  * compute with NumPy. */
 MULTIVERSION
+#define BAND_PREFETCH 16
+#define BAND_AHEAD 4
+
 static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int64_t *docs, const int64_t *starts,
                                 const int64_t *sizes, Py_ssize_t buckets, int64_t max_bucket, int64_t n,
                                 int64_t min_agree, int64_t *out_codes, uint16_t *out_scores, int64_t *kept_out) {
@@ -2292,6 +2295,16 @@ static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int
     for (Py_ssize_t b = 0; b < buckets; b++) {
         const int64_t *d = docs + starts[b];
         int64_t size = sizes[b];
+        if (b + BAND_AHEAD < buckets) {
+            /* The signatures of the documents of the bucket BAND_AHEAD on (of its first BAND_PREFETCH),
+             * fetched while this bucket's pairs are counted: a band's buckets are documents anywhere
+             * in the array, most of them two or three (band_screen on the 51 bands of 100k documents'
+             * content signatures, /tmp/s12/bandbench2.py: 0.295-0.316 s -> 0.239-0.247 s). */
+            const int64_t *next = docs + starts[b + BAND_AHEAD];
+            int64_t m = sizes[b + BAND_AHEAD] < BAND_PREFETCH ? sizes[b + BAND_AHEAD] : BAND_PREFETCH;
+            for (int64_t i = 0; i < m; i++)
+                for (Py_ssize_t p = 0; p < perm; p += 16) __builtin_prefetch(sigs + next[i] * perm + p);
+        }
         int64_t heads = size <= max_bucket + 1 ? size - 1 : max_bucket;
         for (int64_t h = 0; h < heads; h++) {
             const uint32_t *ra = sigs + d[h] * perm;
