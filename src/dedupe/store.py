@@ -6,7 +6,8 @@ scan streams every text once through cleaning and signatures, and later reads ba
 documents of candidate pairs. So texts, JSONL records and verification data go to an anonymous
 temporary file (:class:`Spill`, unlinked at once: nothing is left behind, even after SIGKILL),
 read back with ``pread`` (the kernel's page cache does the caching, outside our RSS); memory
-keeps ids, offsets and signatures.
+keeps ids, offsets and signatures. The texts of a large JSONL input read in parts are not copied
+at all: they are read again from its lines (:class:`LineSource`).
 """
 
 from __future__ import annotations
