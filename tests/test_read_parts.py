@@ -167,3 +167,13 @@ def test_a_file_changed_during_a_scan_is_a_clear_error(tmp_path: Path, small_par
     monkeypatch.setattr(pipeline, "prepare", changed_then_prepare)
     with pytest.raises(InputError, match=f"^{path}: the file changed while it was read; scan it again$"):
         scan_paths([str(path)], jobs=2)
+
+
+def test_parts_in_a_single_byte_encoding(tmp_path: Path, small_parts: None):
+    lines = [json.dumps({"id": f"w{k}", "text": f"Caf\u00e9 na\u00efve \u2014 \u201cquote\u201d {k}"},
+                        ensure_ascii=False).encode("cp1252") for k in range(20)]
+    path = _write(tmp_path / "in.jsonl", lines)
+    options = ReadOptions(encoding="cp1252", keep_records=True)
+    whole = _whole([str(path)], options)
+    assert _in_parts([str(path)], options) == whole
+    assert whole[0][3][1] == "Caf\u00e9 na\u00efve \u2014 \u201cquote\u201d 3"

@@ -8,6 +8,7 @@ reported through the ``on_skip`` callback with a reason, so that the caller can 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import json
@@ -673,6 +674,7 @@ class JsonlSource:
 
     def __init__(self, plan: JsonlPlan, options: ReadOptions) -> None:
         self.display, self.encoding, self.options = plan.display, plan.encoding, options
+        self._utf8 = codecs.lookup(plan.encoding).name == "utf-8"
         self._fh = plan.path.open("rb", buffering=0)
 
     def fileno(self) -> int:
@@ -690,8 +692,20 @@ class JsonlSource:
 
     def text(self, line: bytes, crc: int) -> str:
         """The text of the record of ``line`` (its bytes as read first, whose CRC-32 was ``crc``)."""
-        text: str = self._record(line, crc)[1][self.options.text_field]
-        return text
+        if self._utf8 and zlib.crc32(line) == crc:
+            # Most lines: orjson parses the bytes themselves (valid UTF-8, or it fails), and gives the
+            # text field that parse_json gives (it parses again, with json, only records whose id or
+            # nesting orjson reads otherwise: their texts are the same).
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                record = None
+            if type(record) is dict:
+                text = record.get(self.options.text_field)
+                if type(text) is str:
+                    return text
+        found: str = self._record(line, crc)[1][self.options.text_field]
+        return found
 
     def record(self, line: bytes, crc: int) -> str:
         """The record itself, as :attr:`Document.record` holds it."""
