@@ -236,6 +236,32 @@ def test_content_bands_in_groups_give_the_pairs_of_one_pass(monkeypatch):
     assert not candidates._BANDS
 
 
+def test_shingle_bands_in_groups_give_the_pairs_of_one_pass():
+    from dedupe.similarity import candidates
+
+    rng = np.random.default_rng(11)
+    n, num_perm = 500, 128
+    sigs = rng.integers(0, 2**32, (n, num_perm), dtype=np.uint64).astype(np.uint32)
+    sigs[250:] = sigs[:250]
+    sigs[250:, ::2] = rng.integers(0, 2**32, (250, num_perm // 2), dtype=np.uint64).astype(np.uint32)  # J about 1/3
+    sigs[400:] = sigs[0]  # a bucket of more than 64
+    active = np.arange(0, n, 1)
+    calls: list[list[int]] = []
+
+    def serial(func, groups):
+        assert candidates._BANDS  # the settings are in place when the groups run
+        calls.extend(groups)
+        return [func(g) for g in groups]
+
+    one = candidates.shingle_candidates(sigs, active, 0.3)
+    assert one[1] > 250 and np.array_equal(one[0], np.unique(one[0]))
+    for groups in (2, 3, 7):
+        got = candidates.shingle_candidates(sigs, active, 0.3, serial, groups)
+        assert np.array_equal(got[0], one[0]) and got[1] == one[1]
+    assert sorted(b for g in calls[:2] for b in g) == list(range(candidates.lsh_params(0.3, num_perm)[0]))
+    assert not candidates._BANDS
+
+
 def test_content_alignment_credits_a_split_sentence():
     a = prepare_sentences("Bachelet focused on Xinjiang after taking office in September 2018, while Western "
                           "diplomats privately worried she was too soft on China.")

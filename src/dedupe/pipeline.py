@@ -1059,8 +1059,8 @@ def find_matches(
         config.content_candidate_threshold,
         # half a gigabyte at 1M documents, freed before the content banding
         shingles_done=lambda: corpus.drop_signatures(shingle=True),
-        # the content index's bands in one group per worker, when there are enough documents
-        map_bands=map_bands, groups=n_jobs if len(content_active) > 20_000 else 1,
+        # the bands of each index in one group per worker, when there are enough documents
+        map_bands=map_bands, groups=n_jobs if len(active) > 20_000 else 1,
     )
     corpus.drop_signatures()  # not needed by verification workers
     t1 = time.perf_counter()

@@ -79,10 +79,15 @@ def bucket_pairs(signatures: np.ndarray, members: np.ndarray, bands: int, rows: 
             ``max_bucket`` members only, which keeps the work linear and still connects the
             cluster.
     """
-    members = np.sort(members).astype(np.int64)
+    return _bands_pairs(signatures, np.sort(members).astype(np.int64), range(bands), rows, n, max_bucket)
+
+
+def _bands_pairs(signatures: np.ndarray, members: np.ndarray, bands: Iterable[int], rows: int, n: int,
+                 max_bucket: int = 64) -> np.ndarray:
+    """:func:`bucket_pairs` of some of the bands (``members`` sorted)."""
     out: list[np.ndarray] = []
     merged = np.zeros(0, dtype=np.int64)  # pairs of earlier bands, deduplicated
-    for band in range(bands):
+    for band in bands:
         out.append(band_pairs(signatures, members, band, rows, n, max_bucket))
         if sum(len(o) for o in out) > max(1 << 22, len(merged)):  # the same pairs recur across bands: merge as we go
             merged = sorted_unique(np.concatenate([merged, *out]))
@@ -341,14 +346,14 @@ def find_candidates(
 
         shingles_done: Called once the shingle index is done, before the content banding: the
             caller can free the shingle signatures then (this function drops its own reference).
-        map_bands, groups: Run the content index's bands in ``groups`` through ``map_bands``
-            (see :func:`content_candidates`); same pairs.
+        map_bands, groups: Run the bands of both indexes in ``groups`` through ``map_bands``
+            (see :func:`shingle_candidates`, :func:`content_candidates`); same pairs.
     Returns:
         The pairs and the number of LSH collisions: shingle-index pairs, plus content-index pairs
         per band before the screen (a pair colliding in two bands counts twice).
     """
     n = shingle_sigs.shape[0]
-    codes, raw = shingle_candidates(shingle_sigs, active, threshold)
+    codes, raw = shingle_candidates(shingle_sigs, active, threshold, map_bands, groups)
     del shingle_sigs
     if shingles_done is not None:
         shingles_done()
@@ -359,19 +364,37 @@ def find_candidates(
     return decode_pairs(codes, n), raw
 
 
-def shingle_candidates(shingle_sigs: np.ndarray, active: np.ndarray, threshold: float) -> tuple[np.ndarray, int]:
-    """The shingle index's pairs (sorted unique codes ``i * n + j``) and their number."""
-    b, r = lsh_params(threshold, shingle_sigs.shape[1])
-    codes = bucket_pairs(shingle_sigs, active, b, r, shingle_sigs.shape[0])
-    return codes, len(codes)
-
-
-BandMapper = Callable[[Callable[[list[int]], tuple[np.ndarray, np.ndarray, int]], list[list[int]]],
-                      Iterable[tuple[np.ndarray, np.ndarray, int]]]
-"""Runs a function over groups of bands, e.g. in worker processes forked after the content index's
+BandMapper = Callable[[Callable[[list[int]], Any], list[list[int]]], Iterable[Any]]
+"""Runs a function over groups of bands, e.g. in worker processes forked after the index's
 settings are set (:data:`_BANDS`); results in any order."""
 
 _BANDS: dict[str, Any] = {}
+
+
+def shingle_candidates(shingle_sigs: np.ndarray, active: np.ndarray, threshold: float,
+                       map_bands: BandMapper | None = None, groups: int = 1) -> tuple[np.ndarray, int]:
+    """The shingle index's pairs (sorted unique codes ``i * n + j``) and their number. With
+    ``map_bands``, the bands are split in ``groups`` run by it (the union of their pairs is the same)."""
+    n, num_perm = shingle_sigs.shape
+    b, r = lsh_params(threshold, num_perm)
+    members = np.sort(active).astype(np.int64)
+    if map_bands is None or groups <= 1:
+        codes = _bands_pairs(shingle_sigs, members, range(b), r, n)
+    else:
+        _BANDS.update(sigs=shingle_sigs, members=members, n=n, rows=r)
+        try:
+            codes = sorted_unique(np.concatenate([*map_bands(shingle_band_pairs,
+                                                             [list(range(g, b, groups)) for g in range(groups)])]))
+        finally:
+            _BANDS.clear()
+    return codes, len(codes)
+
+
+def shingle_band_pairs(bands: list[int]) -> np.ndarray:
+    """The pairs of some bands of the shingle index (settings in :data:`_BANDS`, set by
+    :func:`shingle_candidates`), as sorted unique codes."""
+    st = _BANDS
+    return _bands_pairs(st["sigs"], st["members"], bands, st["rows"], st["n"])
 
 
 def content_band_partners(bands: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
