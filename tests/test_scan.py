@@ -292,18 +292,18 @@ def test_pairs_ruled_out_by_the_stored_bounds_change_no_result(monkeypatch):
         rng.shuffle(picked)
         docs.append(Document(f"d{k}", " ".join(picked), "mem", k))
     docs += [Document("copy", docs[0].text + " One more sentence here, added at the end.", "mem", 90)]
-    decided = []
-    may_decide = pipeline.sentences_may_decide
+    decided: list[bool] = []
+    may_decide = pipeline.sentences_may_decide_many
 
     def counting(reach, smaller, config):  # type: ignore[no-untyped-def]
-        decided.append(may_decide(reach, smaller, config))
-        return decided[-1]
+        decided.extend(may_decide(reach, smaller, config).tolist())
+        return may_decide(reach, smaller, config)
 
     def scanned() -> list[Any]:
         result = pipeline.scan_documents(docs, ScanConfig(), jobs=1)
         return [(c.representative, [(m.id, m.kind, m.measure, m.similarity) for m in c.members]) for c in result.clusters]
 
-    monkeypatch.setattr(pipeline, "sentences_may_decide", counting)
+    monkeypatch.setattr(pipeline, "sentences_may_decide_many", counting)
     monkeypatch.setattr(pipeline, "STORE_SENTENCES_BELOW", 10.0)  # always store
     screened = scanned()
     assert decided.count(False) > 10 and decided.count(True) > 10 and screened  # both ways; clusters found
@@ -661,3 +661,4 @@ def test_a_vocabulary_emptied_within_a_chunk_gives_the_same_fingerprints(native,
     assert np.array_equal(sigs, small_sigs)
     for a, b in zip(fps, small_fps):
         assert a.digest == b.digest and np.array_equal(a.shingles, b.shingles) and np.array_equal(a.content, b.content)
+

@@ -1019,23 +1019,33 @@ def test_pairs_that_the_stored_bounds_rule_out_are_different(changes):
     import dataclasses
 
     from dedupe.similarity import align
-    from dedupe.similarity.verify import sentences_may_decide, verify_by_sentences
+    from dedupe.similarity.verify import sentences_may_decide, sentences_may_decide_many, verify_by_sentences
 
     compiled_kernels()
     config = dataclasses.replace(ScanConfig(), **changes)
     ruled_out = {10: 0, 60: 0}  # by the shingles of the shorter text: copies count from 40 on
     decided = 0
+    blobs: list[bytes] = []
+    scalar: list[bool] = []
     for text_a, text_b in _sentence_pairs(12, 250):
         a, b = align.scored_sentences(text_a), align.scored_sentences(text_b)
+        blobs += [a.to_bytes(), b.to_bytes()]
         reach = align.stored_reach(a.to_bytes(), b.to_bytes(), config.sentence_ratio, config.sentence_overlap)
         assert reach is not None
         for smaller in ruled_out:
             found = verify_by_sentences(0, 1, smaller, [a, b].__getitem__, config)
             decided += found is not None
-            if not sentences_may_decide(reach, smaller, config):
+            scalar.append(sentences_may_decide(reach, smaller, config))
+            if not scalar[-1]:
                 ruled_out[smaller] += 1
                 assert found is None, (text_a, text_b, smaller)
     assert decided > 10
+    # The batched bounds and decision (scan's second verification pass) decide every pair alike.
+    pairs = np.arange(len(blobs)).reshape(-1, 2).repeat(len(ruled_out), axis=0)
+    many = align.stored_reach_many(blobs, pairs[:, 0], pairs[:, 1], config.sentence_ratio, config.sentence_overlap)
+    assert many is not None
+    smaller = np.tile(np.array(list(ruled_out)), len(blobs) // 2)
+    assert sentences_may_decide_many(many, smaller, config).tolist() == scalar
     if "paraphrase_threshold" in changes:
         assert ruled_out == {10: 0, 60: 0}  # thresholds of 0: every pair is aligned
     elif "near_coverage" in changes:
@@ -1219,3 +1229,29 @@ def test_compiled_vocabulary_folds_like_fold_text():
         text = f"Ab{char}Cd x{char}{char}9"
         ids_f, joined_f = fast.lookup_folded(text)
         assert joined_f == " ".join(tokenize(fold_text(text))).encode(), repr(char)
+
+
+@pytest.mark.parametrize("changes", [{}, {"near_coverage": 0.0}, {"paraphrase_threshold": 0.0, "paraphrase_other": 0.0},
+                                     {"paraphrase": False}, {"paraphrase_other": 0.0},
+                                     {"near_coverage": 0.5, "paraphrase_threshold": 0.5, "paraphrase_other": 0.25}])
+def test_the_batched_decision_is_the_scalar_one_on_ties_and_edges(changes):
+    import dataclasses
+
+    from dedupe.similarity.align import StoredReach
+    from dedupe.similarity.verify import sentences_may_decide, sentences_may_decide_many
+
+    config = dataclasses.replace(ScanConfig(), **changes)
+    rng = np.random.default_rng(5)
+    m = 4000
+    values = rng.choice([0.0, 0.25, 0.5, 1.0, 2.0], size=(m, 8))  # equal shares: ties with the thresholds
+    values[:, [1, 3, 5, 7]] = rng.choice([0.0, 1.0, 2.0, 4.0], size=(m, 4))  # totals, some zero
+    n = rng.choice([0, 1, 7, 300], size=(m, 2))  # 300 x 300 sentence pairs: no copy bound
+    reach = np.column_stack([n, values]).astype(np.float64)
+    smaller = rng.choice([10, 40, 60], size=m)
+    scalar = []
+    for row, s in zip(reach.tolist(), smaller.tolist()):
+        n_a, n_b = int(row[0]), int(row[1])
+        copies = tuple(row[2:6]) if n_a and n_b and n_a * n_b <= 65_536 else None
+        scalar.append(sentences_may_decide(StoredReach(n_a, n_b, copies, tuple(row[6:10])), s, config))
+    assert sentences_may_decide_many(reach, smaller, config).tolist() == scalar
+    assert 0 < sum(scalar) < m or changes.get("paraphrase_threshold") == 0.0  # there, every pair may

@@ -2874,6 +2874,21 @@ static int stored_parse(const unsigned char *buf, Py_ssize_t len, StoredSentence
     return 0;
 }
 
+/* Both bounds of two parsed texts into out[0..8) (stored_reach); idf: room for a.n + b.n + 1 values.
+ * -1 with an exception set. */
+static int stored_reach_core(const StoredSentences *a, const StoredSentences *b, double ratio, double overlap,
+                             double factor, Py_ssize_t bound_cells, double *idf, double *out) {
+    Py_ssize_t n_idf = a->n + b->n + 1;
+    for (int k = 0; k < 8; k++) out[k] = 0.0;
+    /* align._idf_table: math.log1p(n / df), which is the C library's log1p for n / df >= 1 */
+    idf[0] = 0.0;
+    for (Py_ssize_t df = 1; df < n_idf; df++) idf[df] = log1p((double)(n_idf - 1) / (double)df);
+    if (a->n && b->n && a->n <= bound_cells / b->n && char_reach_core(a->counts, a->n, b->counts, b->n, ratio, factor, out) < 0)
+        return -1;
+    return content_reach_core(a->keys, a->order, a->df, a->rows, a->cols, a->words, a->entries, a->n, b->keys, b->order,
+                              b->df, b->rows, b->cols, b->words, b->entries, b->n, idf, n_idf, overlap, factor, out + 4);
+}
+
 static PyObject *stored_reach(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer va, vb;
@@ -2889,27 +2904,79 @@ static PyObject *stored_reach(PyObject *self, PyObject *args) {
     PyBuffer_Release(&va);
     PyBuffer_Release(&vb);
     if (failed) return NULL;
-    double out[8] = {0.0};
-    Py_ssize_t n_idf = a.n + b.n + 1;
-    double *idf = PyMem_Malloc((size_t)n_idf * sizeof(double));
+    double out[8];
+    double *idf = PyMem_Malloc((size_t)(a.n + b.n + 1) * sizeof(double));
     failed = !idf;
     if (failed) PyErr_NoMemory();
-    if (!failed) {
-        /* align._idf_table: math.log1p(n / df), which is the C library's log1p for n / df >= 1 */
-        idf[0] = 0.0;
-        for (Py_ssize_t df = 1; df < n_idf; df++) idf[df] = log1p((double)(n_idf - 1) / (double)df);
-        if (a.n && b.n && a.n <= bound_cells / b.n)
-            failed = char_reach_core(a.counts, a.n, b.counts, b.n, ratio, factor, out) < 0;
-        if (!failed)
-            failed = content_reach_core(a.keys, a.order, a.df, a.rows, a.cols, a.words, a.entries, a.n, b.keys, b.order,
-                                        b.df, b.rows, b.cols, b.words, b.entries, b.n, idf, n_idf, overlap, factor,
-                                        out + 4) < 0;
-    }
+    else failed = stored_reach_core(&a, &b, ratio, overlap, factor, bound_cells, idf, out) < 0;
     PyMem_Free(idf);
     stored_free(&a);
     stored_free(&b);
     if (failed) return NULL;
     return Py_BuildValue("nndddddddd", a.n, b.n, out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7]);
+}
+
+/* stored_reach_many(blobs, pa, pb, ratio, overlap, factor, bound_cells, out)
+ * stored_reach of many pairs: pair k is blobs[pa[k]] and blobs[pb[k]] (a list of bytes; each parsed
+ * once), its row of ``out`` (float64, 10 values a pair) (n_a, n_b, the 4 copy bound values, the 4
+ * content bound values). */
+static PyObject *stored_reach_many(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *blobs, *objs[3];
+    double ratio, overlap, factor;
+    Py_ssize_t bound_cells;
+    if (!PyArg_ParseTuple(args, "O!OOdddnO", &PyList_Type, &blobs, &objs[0], &objs[1], &ratio, &overlap, &factor,
+                          &bound_cells, &objs[2]))
+        return NULL;
+    Buf bufs[3];
+    static const Py_ssize_t sizes[3] = {8, 8, 8};
+    static const char kinds[3] = {'i', 'i', 'f'};
+    static const int writable[3] = {0, 0, 1};
+    static const char *names[3] = {"pa", "pb", "out"};
+    if (get_bufs(objs, bufs, 3, sizes, kinds, writable, names) < 0) return NULL;
+    const int64_t *pa = bufs[0].view.buf, *pb = bufs[1].view.buf;
+    double *out = bufs[2].view.buf;
+    Py_ssize_t m = bufs[0].view.len / 8, nb = PyList_GET_SIZE(blobs);
+    const char *bad = NULL;
+    if (bufs[1].view.len != bufs[0].view.len) bad = "pa and pb differ in length";
+    else if (bufs[2].view.len / 8 < 10 * m) bad = "out too small";
+    for (Py_ssize_t k = 0; !bad && k < m; k++)
+        if (pa[k] < 0 || pa[k] >= nb || pb[k] < 0 || pb[k] >= nb) bad = "blob index out of range";
+    for (Py_ssize_t k = 0; !bad && k < nb; k++)
+        if (!PyBytes_Check(PyList_GET_ITEM(blobs, k))) bad = "blobs must be bytes";
+    if (bad) {
+        release(bufs, 3);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    StoredSentences *parsed = PyMem_Calloc((size_t)(nb ? nb : 1), sizeof(StoredSentences));
+    Py_ssize_t done = 0, longest = 0;
+    int failed = !parsed;
+    if (failed) PyErr_NoMemory();
+    for (; !failed && done < nb; done++) {
+        PyObject *blob = PyList_GET_ITEM(blobs, done);
+        failed = stored_parse((const unsigned char *)PyBytes_AS_STRING(blob), PyBytes_GET_SIZE(blob), &parsed[done]) < 0;
+        if (!failed && parsed[done].n > longest) longest = parsed[done].n;
+    }
+    if (failed && done > 0) done--; /* the one that failed freed its own */
+    double *idf = failed ? NULL : PyMem_Malloc((size_t)(2 * longest + 1) * sizeof(double));
+    if (!failed && !idf) {
+        failed = 1;
+        PyErr_NoMemory();
+    }
+    for (Py_ssize_t k = 0; !failed && k < m; k++) {
+        const StoredSentences *a = &parsed[pa[k]], *b = &parsed[pb[k]];
+        double *row = out + 10 * k;
+        row[0] = (double)a->n;
+        row[1] = (double)b->n;
+        failed = stored_reach_core(a, b, ratio, overlap, factor, bound_cells, idf, row + 2) < 0;
+    }
+    PyMem_Free(idf);
+    for (Py_ssize_t k = 0; parsed && k < done; k++) stored_free(&parsed[k]);
+    PyMem_Free(parsed);
+    release(bufs, 3);
+    if (failed) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* stored_sentences(content_table, ids, rows, counts, text) -> bytes: align.ScoredSentences.to_bytes of
@@ -3115,6 +3182,9 @@ static PyMethodDef methods[] = {
     {"stored_sentences", stored_sentences, METH_VARARGS,
      "stored_sentences(content_table, ids, rows, counts, text) -> bytes: ScoredSentences.to_bytes from the\n"
      "sentences' token ids (see the source)."},
+    {"stored_reach_many", stored_reach_many, METH_VARARGS,
+     "stored_reach_many(blobs, pa, pb, ratio, overlap, factor, bound_cells, out) -> None: stored_reach of\n"
+     "blobs[pa[k]] and blobs[pb[k]] into out[10 k : 10 k + 10] (n_a, n_b, then the 8 values)."},
     {"stored_reach", stored_reach, METH_VARARGS,
      "stored_reach(blob_a, blob_b, ratio, overlap, factor, bound_cells) -> (n_a, n_b, 4 copy bound values,\n"
      "4 content bound values): both sentence bounds of two texts' stored sentences (see the source)."},

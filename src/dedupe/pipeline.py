@@ -47,9 +47,8 @@ from dedupe.similarity.align import (
     ScoredSentences,
     Sentences,
     SentenceSet,
-    StoredReach,
     prepare_sentences,
-    stored_reach,
+    stored_reach_many,
     stored_sentences,
 )
 from dedupe.similarity.bulk import ChunkFeatures, chunk_features, chunk_features_of_ids
@@ -71,7 +70,7 @@ from dedupe.similarity.verify import (
     Fingerprint,
     Verdict,
     compare,
-    sentences_may_decide,
+    sentences_may_decide_many,
     verify_by_sentences,
     verify_by_shingles,
     verify_pair,
@@ -166,7 +165,6 @@ class StoredCorpus:
         self._sentence_spill: Spill | None = None
         self._sentence_at = np.zeros(0, dtype=np.int64)
         self._sentence_len = np.zeros(0, dtype=np.int64)
-        self._last_stored: tuple[int, bytes | None] = (-1, None)  # stored_reach's first document
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -330,16 +328,25 @@ class StoredCorpus:
             return None
         return self._sentence_spill.read(int(self._sentence_at[index]), int(self._sentence_len[index]))
 
-    def stored_reach(self, i: int, j: int, config: ScanConfig) -> StoredReach | None:
-        """The bounds of the sentence tests of documents ``i`` and ``j`` (:func:`stored_reach`), from
-        their stored sentences; ``None`` when they are not stored (or there are no compiled kernels)."""
-        if i != self._last_stored[0]:  # pairs come sorted by their first document: it repeats
-            self._last_stored = (i, self._stored_sentences(i))
-        blob_i = self._last_stored[1]
-        blob_j = None if blob_i is None else self._stored_sentences(j)
-        if blob_i is None or blob_j is None:
-            return None
-        return stored_reach(blob_i, blob_j, config.sentence_ratio, config.sentence_overlap)
+    def sentences_may_decide(self, pairs: Sequence[tuple[int, int]], config: ScanConfig) -> np.ndarray:
+        """For each pair, whether :func:`verify_by_sentences` may find it a duplicate
+        (:func:`sentences_may_decide_many`, from the bounds of both documents' stored sentences: one
+        read of each document's bytes and one compiled call for all the pairs); ``True`` where the
+        sentences of a document are not stored."""
+        may = np.ones(len(pairs), dtype=bool)
+        if self._sentence_spill is None or not len(pairs) or kernels() is None:
+            return may
+        ia, ib = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+        stored = (self._sentence_at[ia] >= 0) & (self._sentence_at[ib] >= 0)
+        docs, where = np.unique(np.concatenate((ia[stored], ib[stored])), return_inverse=True)
+        at, size = self._sentence_at[docs].tolist(), self._sentence_len[docs].tolist()
+        blobs = [self._sentence_spill.read(a, n) for a, n in zip(at, size)]
+        reach = stored_reach_many(blobs, where[: stored.sum()], where[stored.sum() :], config.sentence_ratio,
+                                  config.sentence_overlap)
+        if reach is not None:
+            smaller = np.minimum(self.n_shingles[ia[stored]], self.n_shingles[ib[stored]])
+            may[stored] = sentences_may_decide_many(reach, smaller, config)
+        return may
 
     def share_sentences(self, context: Any) -> None:
         """Open the store of sentences (:meth:`append_sentences`) to processes forked after this
@@ -971,13 +978,13 @@ def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     out: list[Match | str | None] = []
     n_shingles = corpus.n_shingles
     if not _CORPUS.get("first"):
-        for i, j in pairs:
-            smaller = int(min(n_shingles[i], n_shingles[j]))
-            reach = corpus.stored_reach(i, j, config)
-            if reach is not None and not sentences_may_decide(reach, smaller, config):
-                out.append(None)  # what verify_by_sentences finds, without reading the sentences back
-            else:
+        may = corpus.sentences_may_decide(pairs, config)
+        for (i, j), m in zip(pairs, may.tolist()):
+            if m:
+                smaller = int(min(n_shingles[i], n_shingles[j]))
                 out.append(verify_by_sentences(i, j, smaller, corpus.sentences, config))
+            else:
+                out.append(None)  # what verify_by_sentences finds, without reading the sentences back
         return out
     ia, ib = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
     same = (corpus.digests[ia] == corpus.digests[ib]).all(axis=1)

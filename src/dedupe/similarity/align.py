@@ -764,6 +764,36 @@ def stored_reach(blob_a: bytes, blob_b: bytes, min_ratio: float, min_overlap: fl
     return StoredReach(n_a, n_b, copies, tuple(values[4:]))  # type: ignore[arg-type]
 
 
+def stored_reach_many(blobs: list[bytes], pa: np.ndarray, pb: np.ndarray, min_ratio: float,
+                      min_overlap: float) -> np.ndarray | None:
+    """:func:`stored_reach` of the pairs ``blobs[pa[k]]``, ``blobs[pb[k]]`` in one call (each blob
+    parsed once): a row of 10 values a pair, ``n_a``, ``n_b``, the copy bound's 4 values (zeros
+    where :func:`stored_reach` gives ``None``) and the content bound's 4. ``None`` without the
+    compiled kernels."""
+    native = kernels()
+    if native is None:
+        return None
+    out = np.empty((len(pa), 10), dtype=np.float64)
+    native.stored_reach_many(blobs, np.ascontiguousarray(pa, dtype=np.int64), np.ascontiguousarray(pb, dtype=np.int64),
+                             min_ratio, min_overlap, 1.0 - _SLACK, _BOUND_CELLS, out)
+    return out
+
+
+def copies_bounded(n_a: np.ndarray, n_b: np.ndarray) -> np.ndarray:
+    """Where :func:`stored_reach` computes a copy bound (``copies`` not ``None``), by the sentences
+    of both texts."""
+    return (n_a > 0) & (n_b > 0) & (n_a * n_b <= _BOUND_CELLS)
+
+
+def shares_of(reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_shares` of many bounds (rows of 4 values), the same floating-point operations."""
+    reached_a, total_a, reached_b, total_b = reach.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_a = np.where(total_a != 0, reached_a / total_a * (1.0 + _SLACK), 0.0)
+        share_b = np.where(total_b != 0, reached_b / total_b * (1.0 + _SLACK), 0.0)
+    return share_a, share_b
+
+
 def _shares(reached_a: float, total_a: float, reached_b: float, total_b: float) -> tuple[float, float]:
     """The coverage bound of each text from what is within reach and its total (0 for an empty
     text), a little over (slack for rounding)."""

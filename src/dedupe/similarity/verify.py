@@ -33,7 +33,9 @@ from dedupe.similarity.align import (
     align_content_reaching,
     align_copies_reaching,
     content_out_of_reach,
+    copies_bounded,
     copies_out_of_reach,
+    shares_of,
 )
 from dedupe.similarity.shingle import intersection_size
 
@@ -192,6 +194,29 @@ def sentences_may_decide(reach: StoredReach, smaller: int, config: ScanConfig) -
     return config.paraphrase and (
         (best <= 0.0 and other <= 0.0) or not content_out_of_reach(reach.content, best, other)
     )
+
+
+def sentences_may_decide_many(reach: np.ndarray, smaller: np.ndarray, config: ScanConfig) -> np.ndarray:
+    """:func:`sentences_may_decide` of many pairs: ``reach`` holds a row of
+    :func:`~dedupe.similarity.align.stored_reach_many` a pair, ``smaller`` their shorter texts'
+    shingles. The same comparisons, on the same floating-point values."""
+    n_a, n_b = reach[:, 0], reach[:, 1]
+    may = (n_a == 0) | (n_b == 0)
+    if config.near_coverage <= 0.0:
+        copies_may = np.ones(len(reach), dtype=bool)
+    else:
+        share_a, share_b = shares_of(reach[:, 2:6])
+        copies_may = ~copies_bounded(n_a, n_b) | ~(np.maximum(share_a, share_b) < config.near_coverage)
+    may |= (smaller >= config.min_containment_shingles) & copies_may
+    if config.paraphrase:
+        best, other = config.paraphrase_threshold, config.paraphrase_other
+        if best <= 0.0 and other <= 0.0:
+            may[:] = True
+        else:
+            share_a, share_b = shares_of(reach[:, 6:10])
+            out = (np.maximum(share_a, share_b) < best) | (np.minimum(share_a, share_b) < other)
+            may |= ~out
+    return may
 
 
 def _match(ia: int, ib: int, v: Verdict) -> Match | None:
