@@ -268,7 +268,7 @@ def scan(
     stdin. The article text of HTML pages is extracted first. With --index LOCATION, the documents of that
     index instead (docs/index.md).
     """
-    from dedupe.pipeline import scan_paths, settings_summary
+    from dedupe.pipeline import reuse_freed_memory, scan_paths, settings_summary
     from dedupe.render import json as render_json
 
     if index_location is not None and paths:
@@ -304,6 +304,7 @@ def scan(
         result = _run_with_progress(lambda progress: scan_index(location, config, progress), quiet)
         config = config_from_settings(describe_index(location)["settings"], config)
     else:
+        reuse_freed_memory()
         # JSONL records are kept only to be written back (--emit unique/duplicates --format jsonl).
         read_options = dataclasses.replace(_read_options(text_field, id_field, encoding, strict, html_field, max_bytes),
                                            keep_records=emit != "clusters" and fmt == "jsonl")
