@@ -177,3 +177,59 @@ def test_parts_in_a_single_byte_encoding(tmp_path: Path, small_parts: None):
     whole = _whole([str(path)], options)
     assert _in_parts([str(path)], options) == whole
     assert whole[0][3][1] == "Caf\u00e9 na\u00efve \u2014 \u201cquote\u201d 3"
+
+
+def test_a_file_cut_short_during_a_scan_is_the_same_clear_error(tmp_path: Path, small_parts: None):
+    lines = [json.dumps({"id": f"r{k}", "text": f"Text number {k}, long enough to matter."}).encode() for k in range(50)]
+    path = _write(tmp_path / "in.jsonl", lines)
+    table, _ = read_paths([str(path)], ReadOptions(), lambda s: None, 2)
+    with path.open("r+b") as fh:
+        fh.truncate(len(path.read_bytes()) // 2)
+    for read in (lambda: table.text(49), lambda: table.texts(0, 50), lambda: table[49]):
+        with pytest.raises(InputError, match="changed while it was read"):
+            read()
+
+
+def test_a_file_removed_once_opened_is_read_whole_from_the_open_file(tmp_path: Path, small_parts: None,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    from dedupe import io as dedupe_io
+
+    path = _write(tmp_path / "in.jsonl", _messy_lines())
+    options = ReadOptions(max_bytes=2000)
+    whole = _whole([str(path)], options)
+    opened = dedupe_io.JsonlSource.__init__
+
+    def open_then_remove(self, plan, opts):  # type: ignore[no-untyped-def]
+        opened(self, plan, opts)
+        plan.path.unlink()  # the parts are read from the file as opened
+
+    monkeypatch.setattr(dedupe_io.JsonlSource, "__init__", open_then_remove)
+    assert _in_parts([str(path)], options) == whole
+
+
+def test_deep_nesting_is_decided_alike_in_any_process(tmp_path: Path, small_parts: None):
+    """json gives up nesting where the interpreter's recursion limit is reached, which depends on the
+    caller's stack: records are decided alike by the workers, by re-reading and in one process."""
+    import sys
+
+    lines = [json.dumps({"id": f"n{d}", "text": "deep", "x": json.loads("[" * d + "]" * d)}
+                        if d < 900 else {"id": f"n{d}", "text": "deep"}).encode()
+             if d < 900 else (b'{"id": "n%d", "text": "deep", "x": ' % d + b"[" * d + b"]" * d + b"}")
+             for d in range(380, 1100, 12)]
+    path = _write(tmp_path / "deep.jsonl", lines)
+    options = ReadOptions(keep_records=True)
+    whole = _whole([str(path)], options)
+    assert _in_parts([str(path)], options) == whole
+    assert any("nested too deeply" in s.reason for s in whole[1]) and len(whole[0]) > 10
+
+    def deeper(n: int):  # type: ignore[no-untyped-def]
+        return deeper(n - 1) if n else _whole([str(path)], options)
+
+    assert deeper(min(200, sys.getrecursionlimit() // 4)) == whole
+
+
+def test_a_number_too_long_for_python_is_a_malformed_line(tmp_path: Path):
+    path = _write(tmp_path / "in.jsonl", [b'{"id": "a", "text": "fine"}', b'{"id": 1' + b"0" * 5000 + b', "text": "x"}'])
+    docs, skipped, _ = _whole([str(path)], ReadOptions())
+    assert [d[0] for d in docs] == ["a"]
+    assert [(s.path, s.reason) for s in skipped] == [(f"{path}:2", "malformed JSON (number too long)")]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import io
 import json
 import os
 import stat
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -371,10 +373,10 @@ def parse_json(raw: str, id_field: str) -> Any:
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)
+        return _json_loads(raw)
     if type(record) is dict:
         if type(record.get(id_field)) is float:
-            return json.loads(raw)
+            return _json_loads(raw)
         for value in record.values():  # most records: a flat object of strings
             if type(value) is dict or type(value) is list:
                 break
@@ -382,10 +384,36 @@ def parse_json(raw: str, id_field: str) -> Any:
             return record
     # orjson parses up to 1,023 levels of nesting, json fewer (RecursionError, where the limit of
     # the interpreter's stack is): json decides records nested deeper than it surely parses.
-    return json.loads(raw) if _nested_deeper_than(record, _SURELY_PARSED_DEPTH) else record
+    return _json_loads(raw) if _nested_deeper_than(record, _SURELY_PARSED_DEPTH) else record
 
 
 _SURELY_PARSED_DEPTH = 400
+
+
+def _json_loads(raw: str) -> Any:
+    """``json.loads(raw)``, giving up on the same nesting wherever it is called. json gives up
+    (RecursionError) where the interpreter's recursion limit is reached, which depends on how deep
+    the caller's stack is: a line parsed by a worker (a JSONL file read in parts) or read again
+    later would not be decided as in the main process. A line with at most ``_SURELY_PARSED_DEPTH``
+    brackets is parsed here (no stack is that deep); another one in a thread of its own, whose
+    stack always starts at the same depth."""
+    if raw.count("[") + raw.count("{") <= _SURELY_PARSED_DEPTH:
+        return json.loads(raw)
+    out: list[Any] = []
+
+    def parse() -> None:
+        try:
+            out.append((True, json.loads(raw)))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            out.append((False, exc))
+
+    thread = threading.Thread(target=parse, name="dedupe-json")
+    thread.start()
+    thread.join()
+    ok, value = out[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _nested_deeper_than(value: Any, limit: int) -> bool:
@@ -426,8 +454,9 @@ def parse_records(
         seen.blank = False
         try:
             record = parse_json(raw, options.id_field)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a number of over 4,300 digits
+            msg = (exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                   if isinstance(exc, RecursionError) else "number too long")
             problem(lineno, f"malformed JSON ({msg})", True)
             continue
         if not isinstance(record, dict):
@@ -626,26 +655,28 @@ def jsonl_plan(display: str, path: Path | None, options: ReadOptions, min_bytes:
                      info.st_size)
 
 
-def line_blocks(plan: JsonlPlan, size: int) -> Iterator[tuple[int, int]]:
-    """The file of ``plan`` in parts of whole lines, of about ``size`` bytes each: ``(start, limit)``,
-    ``limit`` the part's bytes (-1 for the last: to the end of the file, as it is when read)."""
-    with plan.path.open("rb") as fh:
-        start = plan.start
+def line_blocks(plan: JsonlPlan, size: int, fd: int) -> Iterator[tuple[int, int]]:
+    """The file of ``plan`` (open as ``fd``) in parts of whole lines, of about ``size`` bytes each:
+    ``(start, limit)``, ``limit`` the part's bytes (-1 for the last: to the end of the file, as it
+    is when read). A part that cannot be told (OSError) is the last: its reader reports why."""
+    start = plan.start
+    with contextlib.suppress(OSError):
         while start + size < plan.size:
-            fh.seek(start + size - 1)  # the part ends after the first line feed from there
+            at = start + size - 1  # the part ends after the first line feed from there
             end = -1
             while end < 0:
-                window = fh.read(1 << 16)
+                window = os.pread(fd, 1 << 16, at)
                 if not window:
                     break
                 k = window.find(b"\n")
                 if k >= 0:
-                    end = fh.tell() - len(window) + k + 1
+                    end = at + k + 1
+                at += len(window)
             if end < 0 or end >= plan.size:
                 break
             yield start, end - start
             start = end
-        yield start, -1
+    yield start, -1
 
 
 @dataclass
@@ -678,16 +709,37 @@ class JsonlSource:
         self._fh = plan.path.open("rb", buffering=0)
 
     def fileno(self) -> int:
+        """The open file: its parts are read from it too (:func:`line_blocks`, :class:`JsonlParts`),
+        so a file removed or replaced meanwhile is still the one read."""
         return self._fh.fileno()
 
-    def _record(self, line: bytes, crc: int) -> tuple[str, Any]:
-        raw = line.decode(self.encoding, errors="replace").rstrip("\r\n")
+    def _changed(self) -> InputError:
+        return InputError(f"{self.display}: the file changed while it was read; scan it again")
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The ``length`` bytes at ``offset``: some lines as read first (:class:`InputError` when the
+        file is now shorter, or cannot be read)."""
         try:
-            record = parse_json(raw, self.options.id_field) if zlib.crc32(line) == crc else None
-        except (json.JSONDecodeError, RecursionError):
+            data = os.pread(self.fileno(), length, offset)
+            while len(data) < length:
+                more = os.pread(self.fileno(), length - len(data), offset + len(data))
+                if not more:
+                    raise self._changed()
+                data += more
+        except OSError as exc:
+            raise InputError(f"{self.display}: cannot read it again ({exc.strerror or exc})") from exc
+        return data
+
+    def _record(self, line: bytes, crc: int) -> tuple[str, Any]:
+        if zlib.crc32(line) != crc:
+            raise self._changed()
+        raw = line.decode(self.encoding, errors="replace").rstrip("\r\n")
+        try:  # the parse of parse_records, which took this line: the same record
+            record = parse_json(raw, self.options.id_field)
+        except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict) or not isinstance(record.get(self.options.text_field), str):
-            raise InputError(f"{self.display}: the file changed while it was read; scan it again")
+            raise self._changed()
         return raw, record
 
     def text(self, line: bytes, crc: int) -> str:
@@ -712,13 +764,30 @@ class JsonlSource:
         return self._record(line, crc)[0]
 
 
+class _PartReader(io.RawIOBase):
+    """Reads a file descriptor from ``at`` on by ``pread``: processes that share the descriptor (and
+    its position) each read their own part."""
+
+    def __init__(self, fd: int, at: int) -> None:
+        super().__init__()
+        self.fd, self.at = fd, at
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self.fd, len(buffer), self.at)
+        buffer[: len(data)] = data
+        self.at += len(data)
+        return len(data)
+
+
 class JsonlParts:
     """Reads parts of the JSONL file of ``plan`` (:func:`line_blocks`) as :meth:`DocumentReader.documents`
     reads them, in a process of its own (the file is opened at the first part, and kept)."""
 
-    def __init__(self, plan: JsonlPlan, options: ReadOptions) -> None:
-        self.plan, self.options = plan, options
-        self._fh: BinaryIO | None = None
+    def __init__(self, plan: JsonlPlan, options: ReadOptions, fd: int) -> None:
+        self.plan, self.options, self.fd = plan, options, fd
 
     def read(self, start: int, limit: int) -> JsonlBlock:
         """The records of the part ``start``, ``limit``. A problem that ``strict`` makes fatal ends
@@ -733,10 +802,8 @@ class JsonlParts:
                 raise _Fatal
 
         try:
-            if self._fh is None:
-                self._fh = self.plan.path.open("rb")
-            self._fh.seek(start)
-            lines = jsonl_lines(self._fh, self.plan.encoding, options, problem, block.bad_lines, limit, block.seen,
+            fh = io.BufferedReader(_PartReader(self.fd, start), 1 << 16)
+            lines = jsonl_lines(fh, self.plan.encoding, options, problem, block.bad_lines, limit, block.seen,
                                 block.spans)
             block.records.extend(parse_records(lines, options, problem, block.seen))
         except _Fatal:

@@ -784,9 +784,9 @@ class _ReadBlock:
         return len(self.ids)
 
 
-def _init_reader(plan: JsonlPlan, options: ReadOptions, spill: Spill, origin: int) -> None:
+def _init_reader(plan: JsonlPlan, options: ReadOptions, spill: Spill, origin: int, fd: int) -> None:
     _W.clear()
-    _W.update(parts=JsonlParts(plan, options), options=options, spill=spill, origin=origin)
+    _W.update(parts=JsonlParts(plan, options, fd), options=options, spill=spill, origin=origin)
 
 
 def _read_block(block: tuple[int, int]) -> _ReadBlock:
@@ -846,8 +846,9 @@ def _read_in_parts(plan: JsonlPlan, source: JsonlSource, reader: DocumentReader,
     origin = table.add_line_source(source)
     table.spill.share(_context())
     try:
-        with closing(_map(_read_block, line_blocks(plan, READ_BLOCK_BYTES), n_jobs,
-                          (plan, reader.options, table.spill, origin), "read", None, 0, init=_init_reader)) as blocks:
+        fd = source.fileno()  # the file as opened: the workers inherit it
+        with closing(_map(_read_block, line_blocks(plan, READ_BLOCK_BYTES, fd), n_jobs,
+                          (plan, reader.options, table.spill, origin, fd), "read", None, 0, init=_init_reader)) as blocks:
             for block in blocks:
                 base = seen.lines
                 names: list[str] = []

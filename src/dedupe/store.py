@@ -239,7 +239,7 @@ class LineSource(Protocol):
     """A file whose lines hold the texts of some documents (:class:`dedupe.io.JsonlSource`), read
     again by byte range instead of being copied to the :class:`Spill`."""
 
-    def fileno(self) -> int: ...
+    def read(self, offset: int, length: int) -> bytes: ...
     def text(self, line: bytes, crc: int) -> str: ...
     def record(self, line: bytes, crc: int) -> str: ...
 
@@ -323,7 +323,7 @@ class DocumentTable(Sequence[Document]):
             self._pages[k + j] = page
 
     def _line(self, k: int) -> bytes:
-        return _pread(self._line_sources[self._origin[k]].fileno(), self._text_len[k], self._text_at[k])
+        return self._line_sources[self._origin[k]].read(self._text_at[k], self._text_len[k])
 
     def text(self, k: int) -> str:
         """The raw text of document ``k``."""
@@ -352,7 +352,7 @@ class DocumentTable(Sequence[Document]):
                            for k in range(start, end))
             else:
                 lines = self._line_sources[origin[start]]
-                data = _pread(lines.fileno(), n, base)
+                data = lines.read(base, n)
                 out.extend(lines.text(data[at[k] - base : at[k] - base + size[k]], self._crc[k]) for k in range(start, end))
             start = end
         return out
