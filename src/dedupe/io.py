@@ -776,10 +776,14 @@ class _PartReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = os.pread(self.fd, len(buffer), self.at)
-        buffer[: len(data)] = data
-        self.at += len(data)
-        return len(data)
+        if hasattr(os, "preadv"):  # straight into the buffer
+            n = os.preadv(self.fd, [buffer], self.at)
+        else:
+            data = os.pread(self.fd, len(buffer), self.at)
+            n = len(data)
+            buffer[:n] = data
+        self.at += n
+        return n
 
 
 class JsonlParts:
