@@ -29,6 +29,7 @@ from dedupe.config import ExtractConfig
 from dedupe.errors import ConfigError, InputError
 from dedupe.extract import HTML_SUFFIXES, ExtractionError, decode_html, extract_article, looks_like_html
 from dedupe.models import Document, PageInfo, Skipped
+from dedupe.store import FileCutShort, pread_exactly
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -262,9 +263,9 @@ Problem = Callable[[int, str, bool], None]
 ``ReadOptions.strict`` makes it fatal."""
 
 
-def _reporter(display: str, options: ReadOptions, on_skip: SkipCallback) -> Problem:
-    """The :data:`Problem` callback of a file read in this process: ``FILE:LINE: reason`` raised as
-    :class:`InputError` when strict, else reported to ``on_skip``."""
+def reporter(display: str, options: ReadOptions, on_skip: SkipCallback) -> Problem:
+    """The :data:`Problem` callback of a file: ``FILE:LINE: reason`` raised as :class:`InputError`
+    when strict, else reported to ``on_skip``."""
 
     def problem(lineno: int, reason: str, strict: bool) -> None:
         where = f"{display}:{lineno}"
@@ -352,7 +353,7 @@ def _iter_jsonl_lines(
         fh.read(len(_UTF8_BOM))
         encoding = "utf-8"
     bad_lines: list[int] = []
-    yield from jsonl_lines(fh, encoding, options, _reporter(display, options, on_skip), bad_lines, seen=seen)
+    yield from jsonl_lines(fh, encoding, options, reporter(display, options, on_skip), bad_lines, seen=seen)
     if not seen.lines:
         on_skip(Skipped(display, "empty file"))
     if bad_lines:
@@ -580,7 +581,7 @@ class DocumentReader:
             if is_jsonl:
                 seen = LinesSeen()
                 lines = _iter_jsonl_lines(fh, display, options, skip, seen)
-                for lineno, body, rid, raw, page in parse_records(lines, options, _reporter(display, options, skip),
+                for lineno, body, rid, raw, page in parse_records(lines, options, reporter(display, options, skip),
                                                                   seen):
                     where = f"{display}:{lineno}"
                     yield Document(id=self.record_id(rid, where), text=body, source=display, index=self.index,
@@ -720,15 +721,11 @@ class JsonlSource:
         """The ``length`` bytes at ``offset``: some lines as read first (:class:`InputError` when the
         file is now shorter, or cannot be read)."""
         try:
-            data = os.pread(self.fileno(), length, offset)
-            while len(data) < length:
-                more = os.pread(self.fileno(), length - len(data), offset + len(data))
-                if not more:
-                    raise self._changed()
-                data += more
+            return pread_exactly(self.fileno(), length, offset)
+        except FileCutShort as exc:
+            raise self._changed() from exc
         except OSError as exc:
             raise InputError(f"{self.display}: cannot read it again ({exc.strerror or exc})") from exc
-        return data
 
     def _record(self, line: bytes, crc: int) -> tuple[str, Any]:
         if zlib.crc32(line) != crc:

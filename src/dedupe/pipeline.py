@@ -40,6 +40,7 @@ from dedupe.io import (
     iter_input_files,
     jsonl_plan,
     line_blocks,
+    reporter,
 )
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, PageInfo, ScanResult, Skipped
 from dedupe.normalize import normalize_text
@@ -734,8 +735,9 @@ def read_paths(paths: Sequence[str], options: ReadOptions | None, on_skip: Calla
                jobs: int | None = 1) -> tuple[DocumentTable, list[int]]:
     """:func:`read_documents` of ``iter_documents(paths, options, on_skip)``, with the same table, keys
     and reports; with several jobs, a large JSONL file (:func:`~dedupe.io.jsonl_plan`) is parsed in
-    parts by worker processes, which write its texts to the table's file themselves
-    (:func:`_read_block`): this process only names the documents and notes where their texts are."""
+    parts by worker processes (:func:`_read_block`), and its texts are read again from it when needed
+    (:class:`~dedupe.io.JsonlSource`): this process only names the documents and notes where their
+    texts are."""
     reader = DocumentReader(options, on_skip)
     n_jobs = resolve_jobs(jobs)
     table = DocumentTable()
@@ -801,7 +803,7 @@ def _read_block(block: tuple[int, int]) -> _ReadBlock:
     out = _ReadBlock(0, [], [], [], [], [], [], [], [], [], {}, found.problems, found.bad_lines, found.seen,
                      found.failure)
     size = 0
-    for n, (lineno, body, rid, _raw, page) in enumerate(found.records):
+    for n, (lineno, body, rid, raw, page) in enumerate(found.records):
         data = body.encode(ENCODING, ERRORS)
         out.lines.append(lineno)
         out.ids.append(rid)
@@ -823,7 +825,7 @@ def _read_block(block: tuple[int, int]) -> _ReadBlock:
         parts.append(data)
         size += len(data)
         if options.keep_records:
-            rec = _raw.encode(ENCODING, ERRORS)
+            rec = raw.encode(ENCODING, ERRORS)
             out.record_at.append(size)
             out.record_len.append(len(rec))
             parts.append(rec)
@@ -841,6 +843,7 @@ def _read_in_parts(plan: JsonlPlan, source: JsonlSource, reader: DocumentReader,
     """Read the file of ``plan`` in parts, in ``n_jobs`` worker processes; what is reported and the
     documents' ids, lines, texts and order are those of reading it whole (:meth:`DocumentReader.documents`)."""
     display, skip = plan.display, reader.skip
+    report = reporter(display, reader.options, skip)  # a problem fatal in a part is fatal here
     seen = LinesSeen()
     bad_lines: list[int] = []
     origin = table.add_line_source(source)
@@ -857,11 +860,11 @@ def _read_in_parts(plan: JsonlPlan, source: JsonlSource, reader: DocumentReader,
                 for lineno, rid in zip(block.lines, block.ids):
                     # the problems and documents of the part, in the order of their lines
                     while pending is not None and pending[0] < lineno:
-                        _report(display, base, pending, skip)
+                        report(base + pending[0], pending[1], pending[2])
                         pending = next(problems, None)
                     names.append(reader.record_id(rid, f"{display}:{base + lineno}"))
-                while pending is not None:  # a fatal problem is the last of its part: _report raises
-                    _report(display, base, pending, skip)
+                while pending is not None:  # a fatal problem is the last of its part: report raises
+                    report(base + pending[0], pending[1], pending[2])
                     pending = next(problems, None)
                 table.extend_stored(names, display, [base + k for k in block.lines], block.at, block.text_at,
                                     block.text_len, block.record_at, block.record_len, block.pages,
@@ -878,14 +881,6 @@ def _read_in_parts(plan: JsonlPlan, source: JsonlSource, reader: DocumentReader,
     finally:
         table.spill.unshare()
     reader.jsonl_end(display, seen, plan.encoding, bad_lines)
-
-
-def _report(display: str, base: int, problem: tuple[int, str, bool], skip: Callable[[Skipped], None]) -> None:
-    lineno, reason, fatal = problem
-    where = f"{display}:{base + lineno}"
-    if fatal:
-        raise InputError(f"{where}: {reason}")
-    skip(Skipped(where, reason))
 
 
 def _common_words(contents: Sequence[np.ndarray], n_docs: int, config: ScanConfig) -> np.ndarray:

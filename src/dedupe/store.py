@@ -51,13 +51,21 @@ def _pwrite(fd: int, data: bytes, at: int) -> None:
         ) from exc
 
 
-def _pread(fd: int, length: int, offset: int) -> bytes:
-    """The ``length`` bytes at ``offset`` of ``fd``."""
+class FileCutShort(OSError):
+    """A file ended before the bytes asked for (:func:`pread_exactly`)."""
+
+
+def pread_exactly(fd: int, length: int, offset: int) -> bytes:
+    """The ``length`` bytes at ``offset`` of ``fd``.
+
+    Raises:
+        FileCutShort: the file ends before them.
+    """
     data = os.pread(fd, length, offset)
     while len(data) < length:  # pread may return less than asked on some file systems
         more = os.pread(fd, length - len(data), offset + len(data))
         if not more:
-            raise OSError(f"file truncated at {offset + len(data)}")
+            raise FileCutShort(f"file truncated at {offset + len(data)}")
         data += more
     return data
 
@@ -224,7 +232,7 @@ class Spill:
             return b""
         if offset + length > self._written or self._writer is not None:
             self.flush()
-        return _pread(self._fd, length, offset)
+        return pread_exactly(self._fd, length, offset)
 
     def close(self) -> None:
         try:
