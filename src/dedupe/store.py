@@ -341,8 +341,9 @@ class DocumentTable(Sequence[Document]):
         return self.spill.read(self._text_at[k], self._text_len[k]).decode(ENCODING, ERRORS)
 
     def texts(self, start: int, stop: int) -> list[str]:
-        """The raw texts of documents ``start <= k < stop``, read from disk in one call (they are
-        stored one after the other, with the JSONL records between them when kept)."""
+        """The raw texts of documents ``start <= k < stop``, read from disk in one call for each run
+        of them stored one after the other in the same file (with the JSONL records between them
+        when kept): one run, unless a span mixes files or parts of a file read in parallel."""
         out: list[str] = []
         at, size, origin = self._text_at, self._text_len, self._origin
         while start < stop:
