@@ -153,6 +153,31 @@ def test_banding_caps_large_buckets_as_documented():
         assert got == expected and len(got) > 100
 
 
+def test_band_sort_gives_numpys_band_keys_sorted():
+    """The compiled band sort: each member's key is ``band_keys``' (any rows, any band), the keys come
+    out sorted, each with its own document; equal keys (buckets) of every size."""
+    from dedupe.similarity.candidates import band_keys
+
+    kernels = compiled_kernels()
+    rng = np.random.default_rng(23)
+    for n, values in ((1, 3), (2, 1), (50, 2), (3000, 3), (70_000, 1 << 32)):
+        sigs = rng.integers(0, min(values, 1 << 32), size=(n, 12), dtype=np.uint64).astype(np.uint32)
+        members = rng.permutation(n)[: max(1, n - n // 5)].astype(np.int64)
+        for band, rows in ((0, 1), (1, 2), (3, 3), (1, 5), (0, 12)):
+            keys, docs = np.empty(len(members), dtype=np.uint64), np.empty(len(members), dtype=np.int64)
+            kernels.band_sort(sigs, 12, members, band, rows, keys, docs)
+            want = band_keys(sigs[:, band * rows : (band + 1) * rows], 1, rows)[:, 0]
+            assert np.all(keys[1:] >= keys[:-1])
+            assert np.array_equal(keys, want[docs])
+            assert np.array_equal(np.sort(docs), np.sort(members))
+    keys, docs = np.empty(2, dtype=np.uint64), np.empty(2, dtype=np.int64)
+    sigs = np.zeros((4, 12), dtype=np.uint32)
+    for members, band, rows, message in (([0, 4], 0, 2, "member out of range"), ([0, 1], 3, 4, "outside"),
+                                         ([0, 1], 0, 0, "outside"), ([0, 1, 2], 0, 2, "one value per member")):
+        with pytest.raises(ValueError, match=message):
+            kernels.band_sort(sigs, 12, np.array(members, dtype=np.int64), band, rows, keys, docs)
+
+
 @pytest.mark.parametrize("max_bucket", [1, 2, 5, 64])
 def test_screened_band_pairs_compiled_are_numpys(monkeypatch, max_bucket: int):
     """The compiled screen of a band (pairs made and screened in one pass) keeps the pairs, with the
@@ -1011,6 +1036,61 @@ def test_absorb_refuses_tokens_and_hashes_that_do_not_pair():
                 vocab.absorb(learned)
         vocab.absorb(shingle.Learned("a b", one, one))
         assert vocab.hashes[vocab.lookup(["a", "b"])].tolist() == [1, 1]
+
+
+def test_compiled_sentence_tokens_are_those_of_the_sentences_folded_in_python():
+    """``lookup_sentences`` (split, fold, collapse and look up in one compiled pass) gives what the
+    strings give: the folded sentences joined, the ids and sentence of each token, the character
+    classes, hence the same stored sentences; it leaves texts with a character that does not fold
+    alone to Python (None), and a vocabulary emptied on the way keeps its hashes right."""
+    kernels = compiled_kernels()
+    from dedupe.normalize import content_form, fold_map, fold_text, split_sentences
+    from dedupe.similarity.align import _CHAR_BIN_BYTES, char_counts, scored_sentences, stored_sentences
+    from dedupe.similarity.shingle import Vocabulary
+
+    ascii_fold, fold = fold_map()
+    assert ascii_fold == "".join(fold_text(chr(c)) for c in range(128)).encode()
+    assert {ord("£"), 0x2019, 0x2026, 0xA0, 0x3000, 0x2028} <= set(fold) and fold[0x2026] == "..."
+    separators = [chr(c) for c in sorted(fold)]
+    alphabet = list("aZ09_ .,;!?'`\"()-\n\r\t\x0b\x1c") + ["Mr.", "e.g.", "U.S.", "Dr. ", ". The", "? 4", "\u201cOk.\u201d A"]
+    others = ["é", "e\u0301", "ß", "™", "\u200b", "\u00ad", "Ａ", "ﬁ", "🙂", "\ud800", "北", "\x85", "İ"]
+    rng = np.random.default_rng(17)
+    bins = _CHAR_BIN_BYTES.tobytes()
+    fast = Vocabulary(content_form, limit=3000, native=True)  # small limit: emptied on the way
+    slow = Vocabulary(content_form, limit=3000, native=True)
+    compiled = 0
+    for k in range(3000):
+        pool = alphabet + separators[k % 7 :: 7]
+        if k % 4 == 0:
+            pool = pool + others
+        text = "".join(pool[j] for j in rng.integers(0, len(pool), size=int(rng.integers(0, 80))))
+        text += " ".join(f"w{j}" for j in rng.integers(0, 5000, size=int(rng.integers(0, 40))))
+        found = fast.lookup_sentences(text, bins)
+        if found is None:
+            assert any(ord(c) >= 128 and ord(c) not in fold for c in text), repr(text)
+            continue
+        compiled += 1
+        joined, ids, rows, counts = found
+        normalized = [" ".join(fold_text(s).split()) for s in split_sentences(text)]
+        assert joined == "\n".join(normalized).encode("utf-8", "surrogatepass"), repr(text)
+        want_ids, want_rows = slow.lookup_lines("\n".join(normalized))
+        assert np.array_equal(fast.hashes[ids], slow.hashes[want_ids]), repr(text)
+        assert np.array_equal(fast.content[ids], slow.content[want_ids]), repr(text)
+        assert np.array_equal(rows, want_rows), repr(text)
+        assert np.array_equal(counts, char_counts(normalized).reshape(-1, 32)), repr(text)
+        if k % 10 == 0:
+            assert stored_sentences(text) == scored_sentences(text).to_bytes(), repr(text)
+    assert 2000 < compiled < 3000 and fast.generation > 0  # both ways taken, the table renewed
+    # Every character that folds alone, inside and between words and sentences.
+    for char in separators:
+        text = f"Ab{char}Cd x{char}{char}9. {char}Next one{char}! Mr.{char} B {char}"
+        joined, *_ = fast.lookup_sentences(text, bins)
+        assert joined.decode("utf-8", "surrogatepass").split("\n") == [" ".join(fold_text(s).split())
+                                                                        for s in split_sentences(text)], repr(char)
+    with pytest.raises(ValueError, match="128 bytes"):
+        fast.lookup_sentences("Text.", bins[:5])
+    with pytest.raises(TypeError, match="map code points to str"):
+        kernels.sentence_tokens(fast._table, "a\u2019b", ("mr",), 16, lambda head: False, ascii_fold, {0x2019: 1}, bins)
 
 
 @pytest.mark.parametrize("changes", [{}, {"near_coverage": 0.0}, {"paraphrase_threshold": 0.0, "paraphrase_other": 0.0},

@@ -637,6 +637,21 @@ static int fold_separable(const unsigned char *s, Py_ssize_t len, const unsigned
     return 1;
 }
 
+/* vocab_id, appending the token (as str) to the list ``fresh`` when it is new; -1 with an exception set. */
+static int64_t vocab_id_fresh(Vocab *v, const char *s, Py_ssize_t n, PyObject *fresh) {
+    int is_new = 0;
+    int64_t id = vocab_id(v, s, n, &is_new);
+    if (id >= 0 && is_new) {
+        PyObject *token = PyUnicode_DecodeUTF8(s, n, "surrogatepass");
+        if (!token || PyList_Append(fresh, token) < 0) {
+            Py_XDECREF(token);
+            return -1;
+        }
+        Py_DECREF(token);
+    }
+    return id;
+}
+
 static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *capsule, *ids_obj, *lines_obj = Py_None, *sep_obj = Py_None;
@@ -699,17 +714,8 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, with_lines ? "out_ids or out_lines too small" : "out_ids too small");
             goto fail;
         }
-        int is_new = 0;
-        int64_t id = vocab_id(v, token_at, i - start, &is_new);
+        int64_t id = vocab_id_fresh(v, token_at, i - start, fresh);
         if (id < 0) goto fail;
-        if (is_new) {
-            PyObject *token = PyUnicode_DecodeUTF8(token_at, i - start, "surrogatepass");
-            if (!token || PyList_Append(fresh, token) < 0) {
-                Py_XDECREF(token);
-                goto fail;
-            }
-            Py_DECREF(token);
-        }
         if (with_lines) out_lines[count] = line;
         out[count++] = id;
     }
@@ -1684,7 +1690,8 @@ static inline int uni_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c)
 /* The end of the match of normalize._SENT_END at p (a mark .!?), or -1: closers, then a run of
  * whitespace, then (looked at, not taken) an optional opener and a capital, digit or Latin letter.
  * None of the parts can give back characters to the next one, so there is nothing to backtrack. */
-static Py_ssize_t sent_end_match(int kind, const void *d, Py_ssize_t p, Py_ssize_t stop) {
+static inline __attribute__((always_inline)) Py_ssize_t sent_end_match(int kind, const void *d, Py_ssize_t p,
+                                                                         Py_ssize_t stop) {
     Py_UCS4 c = PyUnicode_READ(kind, d, p);
     if (c != '.' && c != '!' && c != '?') return -1;
     Py_ssize_t q = p + 1;
@@ -1737,30 +1744,27 @@ static int ascii_abbreviation_end(int kind, const void *d, Py_ssize_t a, Py_ssiz
 #undef WORD
 }
 
-static int append_stripped(PyObject *out, PyObject *text, int kind, const void *d, Py_ssize_t a, Py_ssize_t b) {
-    while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
-    while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
-    if (a == b) return 0;
-    PyObject *piece = PyUnicode_Substring(text, a, b);
-    if (!piece) return -1;
-    int rc = PyList_Append(out, piece);
-    Py_DECREF(piece);
-    return rc;
+/* Python's str.splitlines line break (Py_UNICODE_ISLINEBREAK, a call into the Unicode database),
+ * decided inline for ASCII. */
+static inline int is_linebreak(Py_UCS4 c) {
+    if (c < 128) return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E);
+    return Py_UNICODE_ISLINEBREAK(c);
 }
 
-/* split_sentences(text, abbreviations, tail, abbreviation_end) -> list of str:
- * normalize.split_sentences. ``abbreviations`` is the tuple of lower-case ASCII abbreviations of
- * normalize._ABBREV, ``tail`` normalize._ABBREV_TAIL (how much of the text before a mark is looked
- * at), and ``abbreviation_end(head)`` decides heads that hold a non-ASCII character
- * (case-insensitive matching there follows the regex engine's own rules). */
-static PyObject *split_sentences(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *text, *abbrevs, *fallback;
-    Py_ssize_t tail;
-    if (!PyArg_ParseTuple(args, "UO!nO", &text, &PyTuple_Type, &abbrevs, &tail, &fallback)) return NULL;
+/* Receives each sentence [a, b) of sentence_spans; returns -1 to stop with an exception set. */
+typedef int (*SpanSink)(void *ctx, Py_ssize_t a, Py_ssize_t b);
+
+static int emit_stripped(SpanSink emit, void *ctx, int kind, const void *d, Py_ssize_t a, Py_ssize_t b) {
+    while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
+    while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
+    return a == b ? 0 : emit(ctx, a, b);
+}
+
+/* abbreviations as split_sentences takes them (checked once per call): 0, or -1 with ValueError. */
+static int check_abbreviations(PyObject *abbrevs, Py_ssize_t tail) {
     if (tail < 1) {
         PyErr_SetString(PyExc_ValueError, "tail must be at least 1");
-        return NULL;
+        return -1;
     }
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(abbrevs); k++) {
         PyObject *w = PyTuple_GET_ITEM(abbrevs, k);
@@ -1774,20 +1778,25 @@ static PyObject *split_sentences(PyObject *self, PyObject *args) {
         if (!ok) {
             PyErr_SetString(PyExc_ValueError,
                             "abbreviations must be lower-case ASCII strings starting with a letter or digit");
-            return NULL;
+            return -1;
         }
     }
-    int kind = PyUnicode_KIND(text);
+    return 0;
+}
+
+/* The sentences of text as normalize.split_sentences finds them, given to emit as spans of the
+ * text (stripped, non-empty, in order); arguments as split_sentences' (checked by the caller). */
+static inline __attribute__((always_inline)) int sentence_spans_of(int kind, PyObject *text, PyObject *abbrevs,
+                                                                   Py_ssize_t tail, PyObject *fallback, SpanSink emit,
+                                                                   void *ctx) {
     const void *d = PyUnicode_DATA(text);
     int ascii = PyUnicode_IS_ASCII(text);
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    PyObject *out = PyList_New(0);
-    if (!out) return NULL;
     Py_ssize_t i = 0;
     while (i < len) {
         /* one line (str.splitlines), stripped */
         Py_ssize_t ls = i;
-        while (i < len && !Py_UNICODE_ISLINEBREAK(PyUnicode_READ(kind, d, i))) i++;
+        while (i < len && !is_linebreak(PyUnicode_READ(kind, d, i))) i++;
         Py_ssize_t le = i;
         if (i < len) {
             if (PyUnicode_READ(kind, d, i) == '\r' && i + 1 < len && PyUnicode_READ(kind, d, i + 1) == '\n') i++;
@@ -1815,22 +1824,65 @@ static PyObject *split_sentences(PyObject *self, PyObject *args) {
                 Py_XDECREF(head);
                 abbrev = res ? PyObject_IsTrue(res) : -1;
                 Py_XDECREF(res);
-                if (abbrev < 0) goto fail;
+                if (abbrev < 0) return -1;
             }
             if (abbrev) {
                 p = m_end - 1; /* finditer goes on after the match */
                 continue;
             }
-            if (append_stripped(out, text, kind, d, start, end) < 0) goto fail;
+            if (emit_stripped(emit, ctx, kind, d, start, end) < 0) return -1;
             start = m_end;
             p = m_end - 1;
         }
-        if (append_stripped(out, text, kind, d, start, le) < 0) goto fail;
+        if (emit_stripped(emit, ctx, kind, d, start, le) < 0) return -1;
     }
-    return out;
-fail:
-    Py_DECREF(out);
-    return NULL;
+    return 0;
+}
+
+/* (one copy of the scan per string kind: the reads below are then plain loads) */
+static int sentence_spans(PyObject *text, PyObject *abbrevs, Py_ssize_t tail, PyObject *fallback, SpanSink emit,
+                          void *ctx) {
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return sentence_spans_of(PyUnicode_1BYTE_KIND, text, abbrevs, tail, fallback, emit, ctx);
+    case PyUnicode_2BYTE_KIND:
+        return sentence_spans_of(PyUnicode_2BYTE_KIND, text, abbrevs, tail, fallback, emit, ctx);
+    default:
+        return sentence_spans_of(PyUnicode_4BYTE_KIND, text, abbrevs, tail, fallback, emit, ctx);
+    }
+}
+
+typedef struct {
+    PyObject *text, *out;
+} SubstringSink;
+
+static int append_substring(void *ctx, Py_ssize_t a, Py_ssize_t b) {
+    SubstringSink *sink = ctx;
+    PyObject *piece = PyUnicode_Substring(sink->text, a, b);
+    if (!piece) return -1;
+    int rc = PyList_Append(sink->out, piece);
+    Py_DECREF(piece);
+    return rc;
+}
+
+/* split_sentences(text, abbreviations, tail, abbreviation_end) -> list of str:
+ * normalize.split_sentences. ``abbreviations`` is the tuple of lower-case ASCII abbreviations of
+ * normalize._ABBREV, ``tail`` normalize._ABBREV_TAIL (how much of the text before a mark is looked
+ * at), and ``abbreviation_end(head)`` decides heads that hold a non-ASCII character
+ * (case-insensitive matching there follows the regex engine's own rules). */
+static PyObject *split_sentences(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *text, *abbrevs, *fallback;
+    Py_ssize_t tail;
+    if (!PyArg_ParseTuple(args, "UO!nO", &text, &PyTuple_Type, &abbrevs, &tail, &fallback)) return NULL;
+    if (check_abbreviations(abbrevs, tail) < 0) return NULL;
+    SubstringSink sink = {text, PyList_New(0)};
+    if (!sink.out) return NULL;
+    if (sentence_spans(text, abbrevs, tail, fallback, append_substring, &sink) < 0) {
+        Py_DECREF(sink.out);
+        return NULL;
+    }
+    return sink.out;
 }
 
 /* char_counts(sentences, bins, out): for each str of ``sentences`` (a list or tuple), how many of
@@ -3040,6 +3092,68 @@ static void sort_key_at(KeyAt *a, KeyAt *tmp, Py_ssize_t n) {
     }
 }
 
+/* band_sort(signatures, num_perm, members, band, rows, out_keys, out_docs): the band keys of the
+ * documents ``members`` (candidates.band_keys of values [band * rows, (band + 1) * rows) of their
+ * signature rows) sorted, into out_keys, and the document of each, into out_docs (documents with
+ * equal keys in no set order). One pass over the signatures and a sort by the keys' top bits: the
+ * keys are hashes, spread evenly (candidates.band_buckets, which sorted them with NumPy). */
+static PyObject *band_sort(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *objs[4];
+    Py_ssize_t perm, band, rows;
+    if (!PyArg_ParseTuple(args, "OnOnnOO", &objs[0], &perm, &objs[1], &band, &rows, &objs[2], &objs[3])) return NULL;
+    Buf bufs[4];
+    static const Py_ssize_t sizes_[4] = {4, 8, 8, 8};
+    static const int writable[4] = {0, 0, 1, 1};
+    static const char kinds[4] = {'i', 'i', 'i', 'i'};
+    static const char *names[4] = {"signatures", "members", "out_keys", "out_docs"};
+    if (get_bufs(objs, bufs, 4, sizes_, kinds, writable, names) < 0) return NULL;
+    const uint32_t *sigs = bufs[0].view.buf;
+    const int64_t *members = bufs[1].view.buf;
+    Py_ssize_t m = bufs[1].view.len / 8, n = perm > 0 ? bufs[0].view.len / 4 / perm : 0;
+    const char *bad = NULL;
+    if (perm < 1 || n * perm * 4 != bufs[0].view.len) bad = "signatures are not rows of num_perm";
+    else if (rows < 1 || rows > 64 || band < 0 || (band + 1) * rows > perm) bad = "the band lies outside the signatures";
+    else if (bufs[2].view.len != m * 8 || bufs[3].view.len != m * 8) bad = "out_keys and out_docs: one value per member";
+    for (Py_ssize_t k = 0; !bad && k < m; k++)
+        if (members[k] < 0 || members[k] >= n) bad = "member out of range";
+    if (bad) {
+        release(bufs, 4);
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    KeyAt *a = PyMem_RawMalloc((size_t)(2 * m + 1) * sizeof(KeyAt));
+    if (!a) {
+        release(bufs, 4);
+        return PyErr_NoMemory();
+    }
+    uint64_t *keys = bufs[2].view.buf;
+    int64_t *docs = bufs[3].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t mults[64];
+    for (Py_ssize_t k = 0; k < rows; k++) mults[k] = MULTS_BASE * (uint64_t)(2 * k + 1);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (i + 8 < m) __builtin_prefetch(sigs + members[i + 8] * perm + band * rows);
+        const uint32_t *row = sigs + members[i] * perm + band * rows;
+        uint64_t acc = 0;
+        for (Py_ssize_t k = 0; k < rows; k++) acc += ((uint64_t)row[k] + 1) * mults[k];
+        acc ^= acc >> 31;
+        acc *= 0xBF58476D1CE4E5B9ULL;
+        acc ^= acc >> 29;
+        a[i].key = acc;
+        a[i].at = members[i];
+    }
+    sort_key_at(a, a + m, m);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        keys[i] = a[i].key;
+        docs[i] = a[i].at;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(a);
+    release(bufs, 4);
+    Py_RETURN_NONE;
+}
+
 static inline void put_number(unsigned char *p, int width, Py_ssize_t k, int64_t v) {
     if (width == 1) p[k] = (unsigned char)v;
     else if (width == 2) {
@@ -3150,6 +3264,236 @@ done:
     return out;
 }
 
+/* sentence_tokens(vocab, text, abbreviations, tail, abbreviation_end, ascii_fold, fold, bins)
+ *     -> None or (joined, ids, rows, counts, new_tokens)
+ * What align._sentence_tokens and char_counts make of a text, without the strings between them:
+ * the sentences of split_sentences (same arguments), each folded as normalize.fold_text folds it
+ * and its whitespace collapsed (" ".join(s.split())), joined by line feeds, as UTF-8 (surrogates
+ * passed); the vocabulary ids of their tokens (runs of word characters, as vocab_lookup in words
+ * mode finds them in that text) and the sentence of each (int64 bytes); the character classes of
+ * each sentence (int32 bytes, rows of CHAR_BINS: align.char_counts with ``bins``, uint8[128]); and
+ * the tokens the vocabulary did not hold before (in id order).
+ * Characters are folded one by one: ``ascii_fold`` (bytes of 128) holds the fold of each ASCII
+ * character, ``fold`` (a dict: code point -> str) that of the non-ASCII characters that fold alone,
+ * whatever surrounds them (normalize.fold_map). A text with any other character returns None,
+ * before anything is looked up. */
+typedef struct {
+    int kind;
+    const void *d;
+    const unsigned char *ascii_fold, *bins;
+    PyObject *fold;
+    Vocab *v;
+    PyObject *fresh;
+    char *out;
+    Py_ssize_t out_len, out_cap;
+    int64_t *ids, *rows;
+    Py_ssize_t count, ids_cap;
+    int32_t *counts;
+    Py_ssize_t n, n_cap;
+    /* the sentence being written: where it starts in out, the token open in it (or -1), whether
+     * whitespace waits to become one space */
+    Py_ssize_t sentence_at, token_at;
+    int space;
+} SentenceTokens;
+
+static int st_reserve(SentenceTokens *st, Py_ssize_t more) {
+    if (st->out_len + more <= st->out_cap) return 0;
+    Py_ssize_t cap = st->out_cap ? st->out_cap : 4096;
+    while (cap < st->out_len + more) cap *= 2;
+    char *out = PyMem_Realloc(st->out, (size_t)cap);
+    if (!out) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->out = out;
+    st->out_cap = cap;
+    return 0;
+}
+
+static int st_close_token(SentenceTokens *st) {
+    if (st->token_at < 0) return 0;
+    if (st->count == st->ids_cap) {
+        Py_ssize_t cap = st->ids_cap ? 2 * st->ids_cap : 512;
+        int64_t *ids = PyMem_Realloc(st->ids, (size_t)cap * sizeof(int64_t));
+        if (ids) st->ids = ids;
+        int64_t *rows = ids ? PyMem_Realloc(st->rows, (size_t)cap * sizeof(int64_t)) : NULL;
+        if (rows) st->rows = rows;
+        if (!ids || !rows) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->ids_cap = cap;
+    }
+    int64_t id = vocab_id_fresh(st->v, st->out + st->token_at, st->out_len - st->token_at, st->fresh);
+    if (id < 0) return -1;
+    st->ids[st->count] = id;
+    st->rows[st->count++] = st->n;
+    st->token_at = -1;
+    return 0;
+}
+
+/* Write one character of the folded sentence: whitespace becomes one space between words. */
+static inline __attribute__((always_inline)) int st_put(SentenceTokens *st, Py_UCS4 c) {
+    if (Py_UNICODE_ISSPACE(c)) {
+        if (st_close_token(st) < 0) return -1;
+        st->space = st->out_len > st->sentence_at;
+        return 0;
+    }
+    if (st_reserve(st, 5) < 0) return -1;
+    int32_t *row = st->counts + st->n * CHAR_BINS;
+    if (st->space) {
+        st->out[st->out_len++] = ' ';
+        row[st->bins[' ']]++;
+        st->space = 0;
+    }
+    int word = c < 128 ? ascii_word_char((unsigned char)c) : (int)Py_UNICODE_ISALNUM(c);
+    if (!word && st_close_token(st) < 0) return -1;
+    if (word && st->token_at < 0) st->token_at = st->out_len;
+    char *o = st->out + st->out_len;
+    if (c < 0x80) {
+        o[0] = (char)c;
+        st->out_len += 1;
+    } else if (c < 0x800) {
+        o[0] = (char)(0xC0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3F));
+        st->out_len += 2;
+    } else if (c < 0x10000) {
+        o[0] = (char)(0xE0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F));
+        st->out_len += 3;
+    } else {
+        o[0] = (char)(0xF0 | (c >> 18));
+        o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[3] = (char)(0x80 | (c & 0x3F));
+        st->out_len += 4;
+    }
+    row[c < 128 ? st->bins[c] : 28 + (c & 3)]++;
+    return 0;
+}
+
+/* The fold of a non-ASCII character (a str), or NULL: with an exception set when the map is bad. */
+static PyObject *st_fold_of(PyObject *fold, Py_UCS4 c) {
+    PyObject *key = PyLong_FromUnsignedLong(c);
+    if (!key) return NULL;
+    PyObject *value = PyDict_GetItemWithError(fold, key);
+    Py_DECREF(key);
+    if (value && !PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "fold must map code points to str");
+        return NULL;
+    }
+    return value;
+}
+
+/* Fold the characters [a, b) of the text into the sentence being written (one copy per string kind). */
+static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st, int kind, Py_ssize_t a,
+                                                              Py_ssize_t b) {
+    for (Py_ssize_t i = a; i < b; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, st->d, i);
+        if (c < 128) {
+            if (st_put(st, st->ascii_fold[c]) < 0) return -1;
+            continue;
+        }
+        PyObject *folded = st_fold_of(st->fold, c);
+        if (!folded) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a character without a fold");
+            return -1;
+        }
+        int fk = PyUnicode_KIND(folded);
+        const void *fd = PyUnicode_DATA(folded);
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(folded); j++)
+            if (st_put(st, PyUnicode_READ(fk, fd, j)) < 0) return -1;
+    }
+    return 0;
+}
+
+static int st_sentence(void *ctx, Py_ssize_t a, Py_ssize_t b) {
+    SentenceTokens *st = ctx;
+    if (st->n == st->n_cap) {
+        Py_ssize_t cap = st->n_cap ? 2 * st->n_cap : 64;
+        int32_t *counts = PyMem_Realloc(st->counts, (size_t)cap * CHAR_BINS * sizeof(int32_t));
+        if (!counts) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->counts = counts;
+        st->n_cap = cap;
+    }
+    memset(st->counts + st->n * CHAR_BINS, 0, CHAR_BINS * sizeof(int32_t));
+    if (st->n) {
+        if (st_reserve(st, 1) < 0) return -1;
+        st->out[st->out_len++] = '\n';
+    }
+    st->sentence_at = st->out_len;
+    st->token_at = -1;
+    st->space = 0;
+    int rc = st->kind == PyUnicode_1BYTE_KIND   ? st_fold_span(st, PyUnicode_1BYTE_KIND, a, b)
+             : st->kind == PyUnicode_2BYTE_KIND ? st_fold_span(st, PyUnicode_2BYTE_KIND, a, b)
+                                                : st_fold_span(st, PyUnicode_4BYTE_KIND, a, b);
+    if (rc < 0 || st_close_token(st) < 0) return -1;
+    st->n++;
+    return 0;
+}
+
+static PyObject *sentence_tokens(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *text, *abbrevs, *fallback, *fold;
+    Py_ssize_t tail;
+    Py_buffer ascii_fold, bins;
+    if (!PyArg_ParseTuple(args, "OUO!nOy*O!y*", &capsule, &text, &PyTuple_Type, &abbrevs, &tail, &fallback,
+                          &ascii_fold, &PyDict_Type, &fold, &bins))
+        return NULL;
+    PyObject *result = NULL;
+    SentenceTokens st;
+    memset(&st, 0, sizeof(st));
+    st.v = PyCapsule_GetPointer(capsule, VOCAB_CAPSULE);
+    if (!st.v || check_abbreviations(abbrevs, tail) < 0) goto done;
+    int bad = ascii_fold.len != 128 || bins.len != 128;
+    for (int c = 0; !bad && c < 128; c++)
+        bad = ((const unsigned char *)ascii_fold.buf)[c] >= 128 || ((const unsigned char *)bins.buf)[c] >= CHAR_BINS;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "ascii_fold and bins: 128 bytes each, of ASCII characters and classes");
+        goto done;
+    }
+    st.kind = PyUnicode_KIND(text);
+    st.d = PyUnicode_DATA(text);
+    st.ascii_fold = ascii_fold.buf;
+    st.bins = bins.buf;
+    st.fold = fold;
+    if (!PyUnicode_IS_ASCII(text)) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        for (Py_ssize_t i = 0; i < len; i++) {
+            Py_UCS4 c = PyUnicode_READ(st.kind, st.d, i);
+            if (c < 128) continue;
+            PyObject *folded = st_fold_of(fold, c);
+            if (!folded) {
+                if (!PyErr_Occurred()) {
+                    Py_INCREF(Py_None);
+                    result = Py_None;
+                }
+                goto done;
+            }
+        }
+    }
+    st.fresh = PyList_New(0);
+    if (!st.fresh || sentence_spans(text, abbrevs, tail, fallback, st_sentence, &st) < 0) goto done;
+    /* (y# makes None of a NULL buffer: "" stands for the empty ones) */
+    result = Py_BuildValue("y#y#y#y#O", st.out ? st.out : "", st.out_len, st.ids ? (const char *)st.ids : "",
+                           st.count * (Py_ssize_t)sizeof(int64_t), st.rows ? (const char *)st.rows : "",
+                           st.count * (Py_ssize_t)sizeof(int64_t), st.counts ? (const char *)st.counts : "",
+                           st.n * CHAR_BINS * (Py_ssize_t)sizeof(int32_t), st.fresh);
+done:
+    Py_XDECREF(st.fresh);
+    PyMem_Free(st.out);
+    PyMem_Free(st.ids);
+    PyMem_Free(st.rows);
+    PyMem_Free(st.counts);
+    PyBuffer_Release(&ascii_fold);
+    PyBuffer_Release(&bins);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS,
      "features(units, unit_offsets, k, content, content_offsets, common, a, b,\n"
@@ -3200,6 +3544,12 @@ static PyMethodDef methods[] = {
      "char_counts(sentences, bins, out) -> None: per sentence, characters in each of 32 classes (see the source)."},
     {"collapse_whitespace", collapse_whitespace, METH_O,
      "collapse_whitespace(strings) -> list: ' '.join(s.split()) of each string."},
+    {"sentence_tokens", sentence_tokens, METH_VARARGS,
+     "sentence_tokens(vocab, text, abbreviations, tail, abbreviation_end, ascii_fold, fold, bins)\n"
+     "-> None or (joined, ids, rows, counts, new_tokens): a text's folded sentences and their tokens (see the source)."},
+    {"band_sort", band_sort, METH_VARARGS,
+     "band_sort(signatures, num_perm, members, band, rows, out_keys, out_docs): one band's keys sorted, with their\n"
+     "documents (see the source)."},
     {"split_sentences", split_sentences, METH_VARARGS,
      "split_sentences(text, abbreviations, tail, abbreviation_end) -> the sentences of text (see the source)."},
     {"normalize_ascii_line", normalize_ascii_line, METH_O,

@@ -87,6 +87,21 @@ def fold_separators() -> bytes:
     return bytes(bits)
 
 
+@lru_cache(maxsize=1)
+def fold_map() -> tuple[bytes, dict[int, str]]:
+    """How :func:`fold_text` folds a text whose non-ASCII characters all are separators
+    (:func:`fold_separators`), one character at a time: the fold of each ASCII character (128 bytes)
+    and of each separator (code point -> str). Folding such a text is folding each of its
+    characters alone: NFKC changes no separator with its neighbours (that is how they were chosen),
+    and the typography map and case folding take one character at a time. The compiled sentence
+    tokenizer folds such texts itself (:meth:`~dedupe.similarity.shingle.Vocabulary.lookup_sentences`)."""
+    ascii_fold = "".join(fold_text(chr(c)) for c in range(128)).encode("ascii")
+    assert len(ascii_fold) == 128  # each ASCII character folds to one ASCII character
+    bits = fold_separators()
+    separators = {code: fold_text(chr(code)) for code in range(0x10000) if bits[code >> 3] >> (code & 7) & 1}
+    return ascii_fold, separators
+
+
 def map_typography(text: str) -> str:
     """``text.translate(_TRANSLATE)``: typographic quotes and dashes as ASCII, invisible characters dropped.
 
@@ -146,6 +161,10 @@ def _abbreviation_end(head: str) -> bool:
     return not (len(head) >= 6 and _LONG_WORD_END.fullmatch(head, len(head) - 6)) and bool(_ABBREV.search(head))
 
 
+SENTENCE_SPLIT = (_ABBREVIATIONS, _ABBREV_TAIL, _abbreviation_end)
+"""What the compiled sentence splitters take after the text (``split_sentences``, ``sentence_tokens``)."""
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences: at line breaks, then at sentence-final punctuation.
 
@@ -155,7 +174,7 @@ def split_sentences(text: str) -> list[str]:
     if native is not None:
         # The same scan compiled (a third of the time); heads with non-ASCII characters are still
         # judged by _abbreviation_end, whose case-insensitive regex has its own Unicode rules.
-        return native.split_sentences(text, _ABBREVIATIONS, _ABBREV_TAIL, _abbreviation_end)
+        return native.split_sentences(text, *SENTENCE_SPLIT)
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()

@@ -353,9 +353,14 @@ def stored_sentences(text: str) -> bytes:
     native = kernels()
     if native is None:
         return scored_sentences(text).to_bytes()
-    normalized, joined, ids, rows = _sentence_tokens(text)
-    return bytes(native.stored_sentences(vocabulary().content, ids, rows, char_counts(normalized),
-                                         joined.encode("utf-8", "surrogatepass")))
+    # Most texts are split, folded and looked up in one compiled pass (Vocabulary.lookup_sentences).
+    found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES.tobytes())
+    if found is None:
+        normalized, joined, ids, rows = _sentence_tokens(text)
+        data, counts = joined.encode("utf-8", "surrogatepass"), char_counts(normalized)
+    else:
+        data, ids, rows, counts = found
+    return bytes(native.stored_sentences(vocabulary().content, ids, rows, counts, data))
 
 
 @dataclass(frozen=True)

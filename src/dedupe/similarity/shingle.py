@@ -11,12 +11,21 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from dedupe.config import ShingleSpec
-from dedupe.normalize import STOPWORDS, content_form, fold_separators, fold_text, tokenize, tokenize_lines
+from dedupe.normalize import (
+    SENTENCE_SPLIT,
+    STOPWORDS,
+    content_form,
+    fold_map,
+    fold_separators,
+    fold_text,
+    tokenize,
+    tokenize_lines,
+)
 from dedupe.similarity.native import kernels, word_table
 
 _U64 = np.uint64
@@ -208,29 +217,60 @@ class Vocabulary:
                        separators: bytes | None = None) -> tuple[np.ndarray, bytes, np.ndarray | None] | None:
         """The compiled lookup; with ``separators`` (:meth:`lookup_folded`), None when it leaves the
         text to Python."""
-        assert self._native is not None
+        native = self._native
+        assert native is not None
         data = text.encode("utf-8", "surrogatepass")
         most = len(data) // 2 + 1  # tokens in the text, at most
-        if self._size + most > self._limit:
-            self._empty()
         ids = np.empty(most, dtype=np.int64)
         line_of = np.empty(most, dtype=np.int64) if lines else None
         extra: tuple[object, ...] = () if line_of is None else (line_of,)
         if separators is not None:
             extra = (None, separators)
+        found = self._native_call(most, lambda: native.vocab_lookup(self._table, data, ids, words, *extra))
+        if found is None:
+            return None
+        count, joined = found
+        return ids[:count], joined, None if line_of is None else line_of[:count]
+
+    def lookup_sentences(self, text: str, bins: bytes) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The sentences of ``text`` (:func:`~dedupe.normalize.split_sentences`), each folded and its
+        whitespace collapsed (``" ".join(fold_text(s).split())``), joined by line feeds as UTF-8; the ids
+        of their word tokens (those of :meth:`lookup_lines` on that text) and the sentence of each; and
+        each sentence's character classes (``int32[n, 32]``, ``bins`` as in
+        :func:`~dedupe.similarity.align.char_counts`). Compiled in one pass, without a string per
+        sentence, for a text whose non-ASCII characters all fold alone
+        (:func:`~dedupe.normalize.fold_map`); ``None`` for other texts and without the compiled table."""
+        native = self._native
+        if self._table is None or native is None:
+            return None
+        ascii_fold, fold = fold_map()
+        found = self._native_call(len(text) // 2 + 1, lambda: native.sentence_tokens(
+            self._table, text, *SENTENCE_SPLIT, ascii_fold, fold, bins))
+        if found is None:
+            return None
+        joined, ids, rows, counts = found
+        return (joined, np.frombuffer(ids, dtype=np.int64), np.frombuffer(rows, dtype=np.int64),
+                np.frombuffer(counts, dtype=np.int32).reshape(-1, 32))
+
+    def _native_call(self, most: int, call: Callable[[], Any]) -> Any:
+        """Run a compiled lookup that may add up to ``most`` tokens (the table is emptied first if they
+        could overflow it) and returns ``None`` or a tuple ending with the tokens it added; record
+        those, and return the rest of the tuple."""
+        if self._size + most > self._limit:
+            self._empty()
         try:
-            found = self._native.vocab_lookup(self._table, data, ids, words, *extra)
-            if found is None:
-                return None
-            count, joined, fresh = found
+            found = call()
         except BaseException:
             # The table may hold tokens of this call that Python has no hashes for: start afresh.
             self._empty()
             raise
+        if found is None:
+            return None
+        fresh = found[-1]
         if fresh:
             self._add(fresh, self._size)
             self._size += len(fresh)
-        return ids[:count], joined, None if line_of is None else line_of[:count]
+        return found[:-1]
 
     def _hold(self, need: int) -> None:
         """Grow ``hashes`` and ``content`` (into new arrays, at least doubled) to hold ``need`` ids."""
