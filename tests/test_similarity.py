@@ -1052,7 +1052,7 @@ def test_compiled_sentence_tokens_are_those_of_the_sentences_folded_in_python():
     assert ascii_fold == "".join(fold_text(chr(c)) for c in range(128)).encode()
     assert {ord("£"), 0x2019, 0x2026, 0xA0, 0x3000, 0x2028} <= set(fold) and fold[0x2026] == "..."
     separators = [chr(c) for c in sorted(fold)]
-    alphabet = list("aZ09_ .,;!?'`\"()-\n\r\t\x0b\x1c") + ["Mr.", "e.g.", "U.S.", "Dr. ", ". The", "? 4", "\u201cOk.\u201d A"]
+    alphabet = list("aZ09_ .,;!?'`\"()-\n\r\t\x0b\x1c\x1f") + ["Mr.", "e.g.", "U.S.", "Dr. ", ". The", "? 4", "\u201cOk.\u201d A"]
     others = ["é", "e\u0301", "ß", "™", "\u200b", "\u00ad", "Ａ", "ﬁ", "🙂", "\ud800", "北", "\x85", "İ"]
     rng = np.random.default_rng(17)
     bins = _CHAR_BIN_BYTES.tobytes()

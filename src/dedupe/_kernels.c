@@ -3392,7 +3392,32 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
     for (Py_ssize_t i = a; i < b; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, st->d, i);
         if (c < 128) {
-            if (st_put(st, st->ascii_fold[c]) < 0) return -1;
+            /* a run of ASCII characters: st_put's work with its tests hoisted (room for the run
+             * reserved once, ASCII folds to ASCII: one byte each, and a space before some) */
+            if (st_reserve(st, 2 * (b - i)) < 0) return -1;
+            int32_t *row = st->counts + st->n * CHAR_BINS;
+            const unsigned char *fold = st->ascii_fold, *bins = st->bins;
+            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++) {
+                unsigned char f = fold[c];
+                if (Py_UNICODE_ISSPACE(f)) {
+                    if (st_close_token(st) < 0) return -1;
+                    st->space = st->out_len > st->sentence_at;
+                    continue;
+                }
+                if (st->space) {
+                    st->out[st->out_len++] = ' ';
+                    row[bins[' ']]++;
+                    st->space = 0;
+                }
+                if (ascii_word_char(f)) {
+                    if (st->token_at < 0) st->token_at = st->out_len;
+                } else if (st_close_token(st) < 0) {
+                    return -1;
+                }
+                st->out[st->out_len++] = (char)f;
+                row[bins[f]]++;
+            }
+            i--; /* the loop's i++ comes next */
             continue;
         }
         PyObject *folded = st_fold_of(st->fold, c);
