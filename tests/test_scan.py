@@ -687,3 +687,39 @@ def test_reuse_freed_memory_keeps_large_blocks_for_reuse():
     default = subprocess.run([sys.executable, "-c", code.replace("applied = reuse_freed_memory()", "applied = True")],
                              capture_output=True, text=True, check=True).stdout.split()
     assert int(default[1]) < 8  # without it, the block went back at once
+
+
+@pytest.mark.parametrize("entry", ["paths", "documents"])
+def test_scan_pauses_the_cycle_collector_and_restores_it(tmp_path, entry):
+    """The collector is off while a scan runs (in its workers too: they are forked inside), and as
+    it was afterwards, also when the scan fails."""
+    import gc
+
+    from dedupe.errors import InputError
+    from dedupe.pipeline import scan_documents
+
+    (tmp_path / "a.txt").write_text("One article about the river and the town. " * 20, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("One article about the river and the town. " * 20, encoding="utf-8")
+    seen: list[bool] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        seen.append(gc.isenabled())
+
+    def scan(progress: Any = None, empty: bool = False) -> Any:
+        if entry == "paths":
+            return scan_paths([str(tmp_path / ("none" if empty else ""))], progress=progress)
+        docs = [] if empty else [Document(p.name, p.read_text(encoding="utf-8"), str(p), None, k)
+                                 for k, p in enumerate(sorted(tmp_path.iterdir()))]
+        return scan_documents(docs, progress=progress)
+
+    for was in (True, False):
+        (gc.enable if was else gc.disable)()
+        try:
+            seen.clear()
+            assert len(scan(progress).clusters) == 1
+            assert seen and not any(seen) and gc.isenabled() is was
+            with pytest.raises(InputError):
+                scan(empty=True)
+            assert gc.isenabled() is was
+        finally:
+            gc.enable()
