@@ -839,11 +839,12 @@ static inline __attribute__((always_inline)) int word_stats_scan(int kind, const
     return 0;
 }
 
-/* word_stats_scan, specialised for one-byte strings (one load a character) and for the others. */
+/* word_stats_scan, one copy per string kind (one load a character). */
 static int count_words(int kind, const void *data, Py_ssize_t len, const Vocab *v, int shapes, Py_ssize_t *words,
                        Py_ssize_t *stops) {
-    return kind == PyUnicode_1BYTE_KIND ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, shapes, words, stops)
-                                        : word_stats_scan(kind, data, len, v, shapes, words, stops);
+    return kind == PyUnicode_1BYTE_KIND   ? word_stats_scan(PyUnicode_1BYTE_KIND, data, len, v, shapes, words, stops)
+           : kind == PyUnicode_2BYTE_KIND ? word_stats_scan(PyUnicode_2BYTE_KIND, data, len, v, shapes, words, stops)
+                                          : word_stats_scan(PyUnicode_4BYTE_KIND, data, len, v, shapes, words, stops);
 }
 
 /* Python's ``str.isspace`` on an ASCII character. */
@@ -1469,9 +1470,12 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
 
 static int line_scan_any(const Screen *sc, PyObject *comment_starts, int kind, const void *d, Py_ssize_t len,
                          int hash_norm, int want_bar, LineShape *sh) {
+    /* one copy per string kind (two-byte strings: news with curly quotes or dashes) */
     return kind == PyUnicode_1BYTE_KIND
                ? line_scan(sc, comment_starts, PyUnicode_1BYTE_KIND, d, len, hash_norm, want_bar, sh)
-               : line_scan(sc, comment_starts, kind, d, len, hash_norm, want_bar, sh);
+           : kind == PyUnicode_2BYTE_KIND
+               ? line_scan(sc, comment_starts, PyUnicode_2BYTE_KIND, d, len, hash_norm, want_bar, sh)
+               : line_scan(sc, comment_starts, PyUnicode_4BYTE_KIND, d, len, hash_norm, want_bar, sh);
 }
 
 static int cmp_u64(const void *x, const void *y) {
