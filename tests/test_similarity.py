@@ -894,6 +894,38 @@ def test_stored_sentences_are_the_bytes_of_the_scored_sentences():
         assert stored_sentences(text) == scored_sentences(text).to_bytes(), text[:80]
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_stored_sentences_without_their_text_read_back_with_it(compiled, monkeypatch):
+    """Bytes stored without the sentences' text (what scan stores) give the same bounds, and the same
+    sentences once their text is made again (sentence_text); without it, reading them is an error."""
+    from pathlib import Path
+
+    from dedupe.similarity.align import ScoredSentences, sentence_text, stored_reach, stored_sentences
+
+    if compiled:
+        compiled_kernels()
+    else:
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
+    texts = list(_STORED_TEXTS[:5]) + [a + " " + b for a, b in _sentence_pairs(3, 20)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))]
+    for text in texts:
+        full, bare = stored_sentences(text), stored_sentences(text, keep_text=False)
+        want = ScoredSentences.from_bytes(full)
+        got = ScoredSentences.from_bytes(bare, lambda: sentence_text(text))
+        assert got.normalized == want.normalized and np.array_equal(got.char_counts, want.char_counts), text[:60]
+        assert got.to_bytes() == full and len(bare) == len(full) - len(sentence_text(text))
+        if len(want):
+            with pytest.raises(ValueError, match="without their text"):
+                ScoredSentences.from_bytes(bare)
+        if compiled:
+            other = stored_sentences(texts[0])
+            assert stored_reach(bare, other, 0.85, 0.3) == stored_reach(full, other, 0.85, 0.3)
+    bad = bytearray(stored_sentences(texts[3], keep_text=False))
+    bad[56] = 2  # flags: no such
+    with pytest.raises(ValueError, match="not stored sentences"):
+        ScoredSentences.from_bytes(bytes(bad), lambda: b"")
+
+
 def test_stored_sentences_kernel_checks_its_input():
     kernels = compiled_kernels()
     table = np.arange(5, dtype=np.uint64)

@@ -50,6 +50,7 @@ from dedupe.similarity.align import (
     Sentences,
     SentenceSet,
     prepare_sentences,
+    sentence_text,
     stored_reach_many,
     stored_sentences,
 )
@@ -322,7 +323,10 @@ class StoredCorpus:
 
     def _load_sentences(self, index: int) -> Sentences:
         blob = self._stored_sentences(index)
-        return prepare_sentences(self.text(index)) if blob is None else ScoredSentences.from_bytes(blob)
+        if blob is None:
+            return prepare_sentences(self.text(index))
+        # stored without their text (see _sentence_chunk): made again, for the few pairs aligned
+        return ScoredSentences.from_bytes(blob, lambda: sentence_text(self.text(index)))
 
     def _stored_sentences(self, index: int) -> bytes | None:
         """The stored sentences of document ``index`` (:meth:`ScoredSentences.to_bytes`), or ``None``."""
@@ -1027,7 +1031,9 @@ class _SentencesWritten:
 def _sentence_chunk(indices: list[int]) -> _SentencesWritten:
     """Prepare the sentences of documents and store them (:meth:`StoredCorpus.append_sentences`)."""
     corpus: StoredCorpus = _CORPUS["corpus"]
-    blobs = [stored_sentences(corpus.text(k)) for k in indices]
+    # Without their text: the bounds of the second pass do not read it, and the few pairs they leave
+    # to be aligned make it again (StoredCorpus._load_sentences).
+    blobs = [stored_sentences(corpus.text(k), keep_text=False) for k in indices]
     return _SentencesWritten(corpus.append_sentences(blobs), np.fromiter(map(len, blobs), np.int64, len(blobs)))
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import chain
@@ -146,9 +147,10 @@ class ScoredSentences:
     def of(cls, sentences: SentenceSet) -> ScoredSentences:
         return cls(sentences.normalized, sentences.words, sentences.char_counts)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, keep_text: bool = True) -> bytes:
         """The compact byte form (see :func:`_stored_layout`), read back by :meth:`from_bytes` and,
-        without decoding it, by :func:`stored_reach`."""
+        without decoding it, by :func:`stored_reach`; without ``keep_text``, the sentences' text is
+        left out (the bounds do not read it: see :func:`stored_sentences`)."""
         w = self.words
         n, n_words = len(self.normalized), len(w.vocab)
         # Sentences hold no line breaks (split_sentences splits at them). The numbers (word order,
@@ -161,12 +163,20 @@ class ScoredSentences:
         counts_width = _width(max(map(len, self.normalized), default=0))
         numbers = np.concatenate((w.index[1], w.df, w.rows, w.cols)).astype(_WIDTH_TYPE[numbers_width])
         counts = self.char_counts.astype(_WIDTH_TYPE[counts_width])
-        text = "\n".join(self.normalized).encode("utf-8", "surrogatepass")
-        header = _STORED_HEAD.pack(_STORED_MAGIC, n, n_words, len(w.rows), numbers_width, counts_width, len(text), 0)
+        text = "\n".join(self.normalized).encode("utf-8", "surrogatepass") if keep_text else b""
+        header = _STORED_HEAD.pack(_STORED_MAGIC, n, n_words, len(w.rows), numbers_width, counts_width, len(text),
+                                   0 if keep_text else _TEXT_LEFT_OUT)
         return b"".join((header, w.vocab.astype(np.uint64).tobytes(), numbers.tobytes(), counts.tobytes(), text))
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> ScoredSentences:
+    def from_bytes(cls, blob: bytes, text: Callable[[], bytes] | None = None) -> ScoredSentences:
+        """The sentences of :meth:`to_bytes`' bytes; ``text`` gives the sentences' text (as
+        :func:`sentence_text` makes it) when the bytes left it out.
+
+        Raises:
+            ValueError: The bytes are no stored sentences, or they left the text out and no ``text``
+                was given.
+        """
         lay = _stored_layout(blob)
         n, n_words, entries = lay.sentences, lay.words, lay.entries
         words = np.frombuffer(blob, dtype=np.uint64, count=n_words, offset=_STORED_HEADER)
@@ -177,13 +187,17 @@ class ScoredSentences:
         sentence_words = _SentenceWords(words, a[n_words : 2 * n_words], a[2 * n_words : 2 * n_words + entries],
                                         a[2 * n_words + entries :])
         vars(sentence_words)["index"] = (words[order], order)  # the cached property, as stored
-        normalized = blob[lay.text_at :].decode("utf-8", "surrogatepass")
+        if lay.text_left_out and text is None:
+            raise ValueError("stored sentences without their text, and no text given")
+        joined = text() if lay.text_left_out and text is not None else blob[lay.text_at :]
+        normalized = joined.decode("utf-8", "surrogatepass")
         return cls(tuple(normalized.split("\n")) if n else (), sentence_words,
                    char.astype(np.int32).reshape(n, CHAR_BINS))
 
 
 _STORED_MAGIC = 0x31534E5453  # "STNS1": the layout of ScoredSentences.to_bytes
-_STORED_HEADER = 64  # eight int64: magic, sentences, words, entries, number width, count width, text bytes, 0
+_STORED_HEADER = 64  # eight int64: magic, sentences, words, entries, number width, count width, text bytes, flags
+_TEXT_LEFT_OUT = 1  # flags: the sentences' text is not stored (ScoredSentences.to_bytes(keep_text=False))
 _STORED_HEAD = struct.Struct("=8q")
 _WIDTH_TYPE: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("u2"), 8: np.dtype("i8")}
 
@@ -197,6 +211,7 @@ class _StoredLayout(NamedTuple):
     numbers_at: int
     counts_at: int
     text_at: int
+    text_left_out: bool
 
 
 def _stored_layout(blob: bytes) -> _StoredLayout:
@@ -209,16 +224,17 @@ def _stored_layout(blob: bytes) -> _StoredLayout:
         ValueError: The bytes are no stored sentences.
     """
     head = np.frombuffer(blob, dtype=np.int64, count=8).tolist() if len(blob) >= _STORED_HEADER else [0] * 8
-    magic, n, n_words, entries, numbers_width, counts_width, text_bytes, _ = head
+    magic, n, n_words, entries, numbers_width, counts_width, text_bytes, flags = head
     if magic != _STORED_MAGIC or numbers_width not in _WIDTH_TYPE or counts_width not in _WIDTH_TYPE \
-            or min(n, n_words, entries, text_bytes) < 0:
+            or min(n, n_words, entries, text_bytes) < 0 or flags not in (0, _TEXT_LEFT_OUT) \
+            or (flags and text_bytes):
         raise ValueError("not stored sentences")
     numbers_at = _STORED_HEADER + 8 * n_words
     counts_at = numbers_at + numbers_width * 2 * (n_words + entries)
     text_at = counts_at + counts_width * n * CHAR_BINS
     if text_at + text_bytes != len(blob):
         raise ValueError("stored sentences of the wrong size")
-    return _StoredLayout(n, n_words, entries, numbers_width, counts_width, numbers_at, counts_at, text_at)
+    return _StoredLayout(n, n_words, entries, numbers_width, counts_width, numbers_at, counts_at, text_at, bool(flags))
 
 
 def _width(top: int) -> int:
@@ -347,12 +363,15 @@ def _sentence_tokens(text: str) -> tuple[tuple[str, ...], str, np.ndarray, np.nd
     return normalized, joined, ids, rows
 
 
-def stored_sentences(text: str) -> bytes:
-    """``scored_sentences(text).to_bytes()``, which ``scan`` stores for each document of its candidate
-    pairs, made by the compiled kernel from the tokens' ids without the arrays and objects between."""
+def stored_sentences(text: str, keep_text: bool = True) -> bytes:
+    """``scored_sentences(text).to_bytes(keep_text)``, which ``scan`` stores for each document of its
+    candidate pairs, made by the compiled kernel from the tokens' ids without the arrays and objects
+    between. ``scan`` leaves the text out: the bounds that settle nearly every pair
+    (:func:`stored_reach_many`) do not read it, and the few pairs they leave to be aligned make it
+    again (:func:`sentence_text`); it was 40% of the bytes written."""
     native = kernels()
     if native is None:
-        return scored_sentences(text).to_bytes()
+        return scored_sentences(text).to_bytes(keep_text)
     # Most texts are split, folded and looked up in one compiled pass (Vocabulary.lookup_sentences).
     found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES.tobytes())
     if found is None:
@@ -360,7 +379,19 @@ def stored_sentences(text: str) -> bytes:
         data, counts = joined.encode("utf-8", "surrogatepass"), char_counts(normalized)
     else:
         data, ids, rows, counts = found
-    return bytes(native.stored_sentences(vocabulary().content, ids, rows, counts, data))
+    blob = native.stored_sentences(vocabulary().content, ids, rows, counts, data if keep_text else b"")
+    if keep_text:
+        return bytes(blob)
+    return b"".join((blob[:56], _TEXT_LEFT_OUT.to_bytes(8, sys.byteorder), blob[64:]))
+
+
+def sentence_text(text: str) -> bytes:
+    """The sentences of ``text`` normalized, one per line, in UTF-8: what :func:`stored_sentences`
+    leaves out without ``keep_text``."""
+    found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES.tobytes()) if kernels() is not None else None
+    if found is not None:
+        return found[0]
+    return _sentence_tokens(text)[1].encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
