@@ -583,6 +583,7 @@ def test_compiled_read_sets_and_set_jaccard_give_the_exact_jaccard(tmp_path):
 def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypatch):
     """The scan's exact content check: sets read once per document (kernels) or per pair (Python)."""
     compiled_kernels()
+    from dedupe import pipeline
     from dedupe.models import Document
     from dedupe.pipeline import prepare, read_documents
 
@@ -593,6 +594,9 @@ def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypa
     codes = np.array([i * n + j for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
     fast = corpus.content_jaccards(codes)  # many pairs: documents placed by a table of all of them
     threaded = corpus.content_jaccards(codes, threads=3)
+    monkeypatch.setattr(pipeline, "_SHARED_READ", 7)  # the sets read by the threads too
+    shared = corpus.content_jaccards(codes, threads=3)
+    monkeypatch.setattr(pipeline, "_SHARED_READ", 10_000)
     few = codes[::200]  # fewer pairs than a quarter of the documents: placed by searching
     assert len(few) < n // 4
     fast_few = corpus.content_jaccards(few, threads=2)
@@ -600,6 +604,7 @@ def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypa
     slow = corpus.content_jaccards(codes)
     assert np.array_equal(fast, slow) and (fast > 0).sum() > 100
     assert np.array_equal(threaded, slow) and np.array_equal(fast_few, slow[::200])
+    assert np.array_equal(shared, slow)
     corpus.close()
 
 
@@ -911,7 +916,7 @@ def test_stored_sentences_without_their_text_read_back_with_it(compiled, monkeyp
     for text in texts:
         full, bare = stored_sentences(text), stored_sentences(text, keep_text=False)
         want = ScoredSentences.from_bytes(full)
-        got = ScoredSentences.from_bytes(bare, lambda: sentence_text(text))
+        got = ScoredSentences.from_bytes(bare, lambda text=text: sentence_text(text))
         assert got.normalized == want.normalized and np.array_equal(got.char_counts, want.char_counts), text[:60]
         assert got.to_bytes() == full and len(bare) == len(full) - len(sentence_text(text))
         if len(want):
