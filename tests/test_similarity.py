@@ -173,7 +173,8 @@ def test_band_sort_gives_numpys_band_keys_sorted():
     keys, docs = np.empty(2, dtype=np.uint64), np.empty(2, dtype=np.int64)
     sigs = np.zeros((4, 12), dtype=np.uint32)
     for members, band, rows, message in (([0, 4], 0, 2, "member out of range"), ([0, 1], 3, 4, "outside"),
-                                         ([0, 1], 0, 0, "outside"), ([0, 1, 2], 0, 2, "one value per member")):
+                                         ([0, 1], 0, 0, "outside"), ([0, 1], 2**62 + 2**60, 2, "outside"),
+                                         ([0, 1, 2], 0, 2, "one value per member")):
         with pytest.raises(ValueError, match=message):
             kernels.band_sort(sigs, 12, np.array(members, dtype=np.int64), band, rows, keys, docs)
 
@@ -925,6 +926,8 @@ def test_stored_sentences_without_their_text_read_back_with_it(compiled, monkeyp
         if compiled:
             other = stored_sentences(texts[0])
             assert stored_reach(bare, other, 0.85, 0.3) == stored_reach(full, other, 0.85, 0.3)
+    with pytest.raises(ValueError, match="differ in number"):
+        ScoredSentences.from_bytes(stored_sentences(texts[3], keep_text=False), lambda: b"one sentence")
     bad = bytearray(stored_sentences(texts[3], keep_text=False))
     bad[56] = 2  # flags: no such
     with pytest.raises(ValueError, match="not stored sentences"):

@@ -3126,7 +3126,7 @@ static PyObject *band_sort(PyObject *self, PyObject *args) {
     Py_ssize_t m = bufs[1].view.len / 8, n = perm > 0 ? bufs[0].view.len / 4 / perm : 0;
     const char *bad = NULL;
     if (perm < 1 || n * perm * 4 != bufs[0].view.len) bad = "signatures are not rows of num_perm";
-    else if (rows < 1 || rows > 64 || band < 0 || (band + 1) * rows > perm) bad = "the band lies outside the signatures";
+    else if (rows < 1 || rows > 64 || band < 0 || band >= perm / rows) bad = "the band lies outside the signatures";
     else if (bufs[2].view.len != m * 8 || bufs[3].view.len != m * 8) bad = "out_keys and out_docs: one value per member";
     for (Py_ssize_t k = 0; !bad && k < m; k++)
         if (members[k] < 0 || members[k] >= n) bad = "member out of range";

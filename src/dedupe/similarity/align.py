@@ -191,6 +191,8 @@ class ScoredSentences:
             raise ValueError("stored sentences without their text, and no text given")
         joined = text() if lay.text_left_out and text is not None else blob[lay.text_at :]
         normalized = joined.decode("utf-8", "surrogatepass")
+        if n and normalized.count("\n") != n - 1:
+            raise ValueError("stored sentences and their text differ in number")
         return cls(tuple(normalized.split("\n")) if n else (), sentence_words,
                    char.astype(np.int32).reshape(n, CHAR_BINS))
 
