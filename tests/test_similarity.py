@@ -1095,7 +1095,7 @@ def test_compiled_sentence_tokens_are_those_of_the_sentences_folded_in_python():
     alphabet = list("aZ09_ .,;!?'`\"()-\n\r\t\x0b\x1c\x1f") + ["Mr.", "e.g.", "U.S.", "Dr. ", ". The", "? 4", "\u201cOk.\u201d A"]
     others = ["é", "e\u0301", "ß", "™", "\u200b", "\u00ad", "Ａ", "ﬁ", "🙂", "\ud800", "北", "\x85", "İ"]
     rng = np.random.default_rng(17)
-    bins = _CHAR_BIN_BYTES.tobytes()
+    bins = _CHAR_BIN_BYTES
     fast = Vocabulary(content_form, limit=3000, native=True)  # small limit: emptied on the way
     slow = Vocabulary(content_form, limit=3000, native=True)
     compiled = 0

@@ -489,6 +489,22 @@ static inline uint64_t token_hash(const char *s, Py_ssize_t n) {
     return fmix64(h);
 }
 
+/* Room in *buf (PyMem_Raw memory, *cap items of ``item`` bytes) for ``need`` items: doubled from
+ * ``first`` (or the capacity it has) until they fit. 0, or -1 with MemoryError (*buf unchanged). */
+static int grow_raw(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t item, Py_ssize_t first) {
+    if (need <= *cap) return 0;
+    Py_ssize_t size = *cap ? *cap : first;
+    while (size < need) size *= 2;
+    void *grown = PyMem_RawRealloc(*buf, (size_t)size * item);
+    if (!grown) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buf = grown;
+    *cap = size;
+    return 0;
+}
+
 static int vocab_grow(Vocab *v) {
     Slot *old = v->slots;
     Py_ssize_t old_cap = v->capacity;
@@ -535,17 +551,9 @@ static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
         PyErr_SetString(PyExc_MemoryError, "vocabulary full (2**32 tokens, or a token of 4 GB)");
         return -1;
     }
-    if (v->arena_used + n > v->arena_cap) {
-        Py_ssize_t cap = v->arena_cap ? v->arena_cap : 65536;
-        while (v->arena_used + n > cap) cap *= 2;
-        char *arena = PyMem_RawRealloc(v->arena, (size_t)cap);
-        if (!arena) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        v->arena = arena;
-        v->arena_cap = cap;
-    }
+    void *arena = v->arena;
+    if (grow_raw(&arena, &v->arena_cap, v->arena_used + n, 1, 65536) < 0) return -1;
+    v->arena = arena;
     int64_t id = (int64_t)v->size;
     memcpy(v->arena + v->arena_used, s, (size_t)n);
     v->slots[j].hash = h;
@@ -3049,7 +3057,9 @@ static PyObject *stored_reach_many(PyObject *self, PyObject *args) {
  * non-decreasing), whose character counts are ``counts`` (int32 rows of CHAR_BINS, one per sentence:
  * align.char_counts) and whose normalized text, one sentence per line, is ``text`` (UTF-8). A token's
  * content word is content_table[id] (0: none). The words are numbered as sentence_words numbers
- * them; the layout is align._stored_layout's, widths chosen by the same bounds as to_bytes. */
+ * them; the layout is align._stored_layout's, widths chosen by the same bounds as to_bytes.
+ * ``flags`` (optional, 0) goes to the header's last word (align._TEXT_LEFT_OUT: ``text`` is empty and
+ * the sentences' text left out). */
 typedef struct {
     uint64_t key;
     int64_t at;
@@ -3181,7 +3191,8 @@ static PyObject *stored_sentences(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *objs[4];
     Py_buffer text;
-    if (!PyArg_ParseTuple(args, "OOOOy*", &objs[0], &objs[1], &objs[2], &objs[3], &text)) return NULL;
+    long long flags = 0;
+    if (!PyArg_ParseTuple(args, "OOOOy*|L", &objs[0], &objs[1], &objs[2], &objs[3], &text, &flags)) return NULL;
     Buf bufs[4];
     static const Py_ssize_t sizes[4] = {8, 8, 8, 4};
     static const int writable[4] = {0, 0, 0, 0};
@@ -3244,7 +3255,7 @@ static PyObject *stored_sentences(PyObject *self, PyObject *args) {
         out = PyBytes_FromStringAndSize(NULL, size);
         if (out) {
             unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
-            int64_t head[8] = {0x31534E5453LL, n, words, entries, nw, cw, text.len, 0};
+            int64_t head[8] = {0x31534E5453LL, n, words, entries, nw, cw, text.len, (int64_t)flags};
             memcpy(p, head, sizeof(head));
             p += 64;
             memcpy(p, vocab, (size_t)words * 8);
@@ -3297,76 +3308,76 @@ typedef struct {
     PyObject *fold;
     Vocab *v;
     PyObject *fresh;
-    char *out;
-    Py_ssize_t out_len, out_cap;
-    int64_t *ids, *rows;
-    Py_ssize_t count, ids_cap;
-    int32_t *counts;
-    Py_ssize_t n, n_cap;
+    void *out, *ids, *rows, *counts; /* char, int64, int64, int32[CHAR_BINS] per sentence (grow_raw) */
+    Py_ssize_t out_len, out_cap, count, ids_cap, rows_cap, n, n_cap;
     /* the sentence being written: where it starts in out, the token open in it (or -1), whether
      * whitespace waits to become one space */
     Py_ssize_t sentence_at, token_at;
     int space;
 } SentenceTokens;
 
-static int st_reserve(SentenceTokens *st, Py_ssize_t more) {
-    if (st->out_len + more <= st->out_cap) return 0;
-    Py_ssize_t cap = st->out_cap ? st->out_cap : 4096;
-    while (cap < st->out_len + more) cap *= 2;
-    char *out = PyMem_Realloc(st->out, (size_t)cap);
-    if (!out) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    st->out = out;
-    st->out_cap = cap;
-    return 0;
+static inline int st_reserve(SentenceTokens *st, Py_ssize_t more) {
+    return grow_raw(&st->out, &st->out_cap, st->out_len + more, 1, 4096);
 }
 
 static int st_close_token(SentenceTokens *st) {
     if (st->token_at < 0) return 0;
-    if (st->count == st->ids_cap) {
-        Py_ssize_t cap = st->ids_cap ? 2 * st->ids_cap : 512;
-        int64_t *ids = PyMem_Realloc(st->ids, (size_t)cap * sizeof(int64_t));
-        if (ids) st->ids = ids;
-        int64_t *rows = ids ? PyMem_Realloc(st->rows, (size_t)cap * sizeof(int64_t)) : NULL;
-        if (rows) st->rows = rows;
-        if (!ids || !rows) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        st->ids_cap = cap;
-    }
-    int64_t id = vocab_id_fresh(st->v, st->out + st->token_at, st->out_len - st->token_at, st->fresh);
+    if (grow_raw(&st->ids, &st->ids_cap, st->count + 1, sizeof(int64_t), 512) < 0 ||
+        grow_raw(&st->rows, &st->rows_cap, st->count + 1, sizeof(int64_t), 512) < 0)
+        return -1;
+    char *out = st->out;
+    int64_t id = vocab_id_fresh(st->v, out + st->token_at, st->out_len - st->token_at, st->fresh);
     if (id < 0) return -1;
-    st->ids[st->count] = id;
-    st->rows[st->count++] = st->n;
+    ((int64_t *)st->ids)[st->count] = id;
+    ((int64_t *)st->rows)[st->count++] = st->n;
     st->token_at = -1;
     return 0;
 }
 
-/* Write one character of the folded sentence: whitespace becomes one space between words. */
-static inline __attribute__((always_inline)) int st_put(SentenceTokens *st, Py_UCS4 c) {
-    if (Py_UNICODE_ISSPACE(c)) {
-        if (st_close_token(st) < 0) return -1;
-        st->space = st->out_len > st->sentence_at;
-        return 0;
-    }
-    if (st_reserve(st, 5) < 0) return -1;
-    int32_t *row = st->counts + st->n * CHAR_BINS;
+/* Whitespace in the folded sentence: it ends a token, and becomes one space before the next
+ * character (none at the sentence's start). */
+static inline int st_space(SentenceTokens *st) {
+    if (st_close_token(st) < 0) return -1;
+    st->space = st->out_len > st->sentence_at;
+    return 0;
+}
+
+/* Before a character that is no whitespace (``word``: a word character) is written, with room
+ * reserved: the waiting space, and the token it opens or closes; its row of character classes. */
+static inline __attribute__((always_inline)) int32_t *st_before(SentenceTokens *st, int word) {
+    int32_t *row = (int32_t *)st->counts + st->n * CHAR_BINS;
     if (st->space) {
-        st->out[st->out_len++] = ' ';
+        ((char *)st->out)[st->out_len++] = ' ';
         row[st->bins[' ']]++;
         st->space = 0;
     }
-    int word = c < 128 ? ascii_word_char((unsigned char)c) : (int)Py_UNICODE_ISALNUM(c);
-    if (!word && st_close_token(st) < 0) return -1;
-    if (word && st->token_at < 0) st->token_at = st->out_len;
-    char *o = st->out + st->out_len;
-    if (c < 0x80) {
-        o[0] = (char)c;
-        st->out_len += 1;
-    } else if (c < 0x800) {
+    if (word) {
+        if (st->token_at < 0) st->token_at = st->out_len;
+    } else if (st_close_token(st) < 0) {
+        return NULL;
+    }
+    return row;
+}
+
+/* Write one folded ASCII character, with room for two bytes reserved. */
+static inline __attribute__((always_inline)) int st_put_ascii(SentenceTokens *st, unsigned char c) {
+    if (Py_UNICODE_ISSPACE(c)) return st_space(st);
+    int32_t *row = st_before(st, ascii_word_char(c));
+    if (!row) return -1;
+    ((char *)st->out)[st->out_len++] = (char)c;
+    row[st->bins[c]]++;
+    return 0;
+}
+
+/* Write one character of the folded sentence (UTF-8, surrogates passed). */
+static inline __attribute__((always_inline)) int st_put(SentenceTokens *st, Py_UCS4 c) {
+    if (st_reserve(st, 5) < 0) return -1;
+    if (c < 128) return st_put_ascii(st, (unsigned char)c);
+    if (Py_UNICODE_ISSPACE(c)) return st_space(st);
+    int32_t *row = st_before(st, (int)Py_UNICODE_ISALNUM(c));
+    if (!row) return -1;
+    char *o = (char *)st->out + st->out_len;
+    if (c < 0x800) {
         o[0] = (char)(0xC0 | (c >> 6));
         o[1] = (char)(0x80 | (c & 0x3F));
         st->out_len += 2;
@@ -3382,7 +3393,7 @@ static inline __attribute__((always_inline)) int st_put(SentenceTokens *st, Py_U
         o[3] = (char)(0x80 | (c & 0x3F));
         st->out_len += 4;
     }
-    row[c < 128 ? st->bins[c] : 28 + (c & 3)]++;
+    row[28 + (c & 3)]++;
     return 0;
 }
 
@@ -3405,31 +3416,11 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
     for (Py_ssize_t i = a; i < b; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, st->d, i);
         if (c < 128) {
-            /* a run of ASCII characters: st_put's work with its tests hoisted (room for the run
-             * reserved once, ASCII folds to ASCII: one byte each, and a space before some) */
+            /* a run of ASCII characters, room for it reserved once (ASCII folds to ASCII: one byte
+             * each, and a space before some) */
             if (st_reserve(st, 2 * (b - i)) < 0) return -1;
-            int32_t *row = st->counts + st->n * CHAR_BINS;
-            const unsigned char *fold = st->ascii_fold, *bins = st->bins;
-            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++) {
-                unsigned char f = fold[c];
-                if (Py_UNICODE_ISSPACE(f)) {
-                    if (st_close_token(st) < 0) return -1;
-                    st->space = st->out_len > st->sentence_at;
-                    continue;
-                }
-                if (st->space) {
-                    st->out[st->out_len++] = ' ';
-                    row[bins[' ']]++;
-                    st->space = 0;
-                }
-                if (ascii_word_char(f)) {
-                    if (st->token_at < 0) st->token_at = st->out_len;
-                } else if (st_close_token(st) < 0) {
-                    return -1;
-                }
-                st->out[st->out_len++] = (char)f;
-                row[bins[f]]++;
-            }
+            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++)
+                if (st_put_ascii(st, st->ascii_fold[c]) < 0) return -1;
             i--; /* the loop's i++ comes next */
             continue;
         }
@@ -3448,20 +3439,11 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
 
 static int st_sentence(void *ctx, Py_ssize_t a, Py_ssize_t b) {
     SentenceTokens *st = ctx;
-    if (st->n == st->n_cap) {
-        Py_ssize_t cap = st->n_cap ? 2 * st->n_cap : 64;
-        int32_t *counts = PyMem_Realloc(st->counts, (size_t)cap * CHAR_BINS * sizeof(int32_t));
-        if (!counts) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        st->counts = counts;
-        st->n_cap = cap;
-    }
-    memset(st->counts + st->n * CHAR_BINS, 0, CHAR_BINS * sizeof(int32_t));
+    if (grow_raw(&st->counts, &st->n_cap, st->n + 1, CHAR_BINS * sizeof(int32_t), 64) < 0) return -1;
+    memset((int32_t *)st->counts + st->n * CHAR_BINS, 0, CHAR_BINS * sizeof(int32_t));
     if (st->n) {
         if (st_reserve(st, 1) < 0) return -1;
-        st->out[st->out_len++] = '\n';
+        ((char *)st->out)[st->out_len++] = '\n';
     }
     st->sentence_at = st->out_len;
     st->token_at = -1;
@@ -3517,16 +3499,17 @@ static PyObject *sentence_tokens(PyObject *self, PyObject *args) {
     st.fresh = PyList_New(0);
     if (!st.fresh || sentence_spans(text, abbrevs, tail, fallback, st_sentence, &st) < 0) goto done;
     /* (y# makes None of a NULL buffer: "" stands for the empty ones) */
-    result = Py_BuildValue("y#y#y#y#O", st.out ? st.out : "", st.out_len, st.ids ? (const char *)st.ids : "",
-                           st.count * (Py_ssize_t)sizeof(int64_t), st.rows ? (const char *)st.rows : "",
-                           st.count * (Py_ssize_t)sizeof(int64_t), st.counts ? (const char *)st.counts : "",
-                           st.n * CHAR_BINS * (Py_ssize_t)sizeof(int32_t), st.fresh);
+    result = Py_BuildValue("y#y#y#y#O", st.out ? (const char *)st.out : "", st.out_len,
+                           st.ids ? (const char *)st.ids : "", st.count * (Py_ssize_t)sizeof(int64_t),
+                           st.rows ? (const char *)st.rows : "", st.count * (Py_ssize_t)sizeof(int64_t),
+                           st.counts ? (const char *)st.counts : "", st.n * CHAR_BINS * (Py_ssize_t)sizeof(int32_t),
+                           st.fresh);
 done:
     Py_XDECREF(st.fresh);
-    PyMem_Free(st.out);
-    PyMem_Free(st.ids);
-    PyMem_Free(st.rows);
-    PyMem_Free(st.counts);
+    PyMem_RawFree(st.out);
+    PyMem_RawFree(st.ids);
+    PyMem_RawFree(st.rows);
+    PyMem_RawFree(st.counts);
     PyBuffer_Release(&ascii_fold);
     PyBuffer_Release(&bins);
     return result;
@@ -3562,7 +3545,7 @@ static PyMethodDef methods[] = {
      "content_reach(keys_a, order_a, df_a, rows_a, cols_a, n_a, keys_b, ..., n_b, idf, overlap, factor)\n"
      "-> (reached_a, total_a, reached_b, total_b): the content bound of align_content_reaching."},
     {"stored_sentences", stored_sentences, METH_VARARGS,
-     "stored_sentences(content_table, ids, rows, counts, text) -> bytes: ScoredSentences.to_bytes from the\n"
+     "stored_sentences(content_table, ids, rows, counts, text[, flags]) -> bytes: ScoredSentences.to_bytes from the\n"
      "sentences' token ids (see the source)."},
     {"stored_reach_many", stored_reach_many, METH_VARARGS,
      "stored_reach_many(blobs, pa, pb, ratio, overlap, factor, bound_cells, out) -> None: stored_reach of\n"

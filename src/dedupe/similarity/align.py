@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import struct
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -95,7 +94,7 @@ def _char_bin_table() -> np.ndarray:
 
 
 _CHAR_BIN = _char_bin_table()
-_CHAR_BIN_BYTES = _CHAR_BIN.astype(np.uint8)  # the same classes, for the kernel
+_CHAR_BIN_BYTES = _CHAR_BIN.astype(np.uint8).tobytes()  # the same classes, for the kernels
 
 
 def char_counts(normalized: Sequence[str]) -> np.ndarray:
@@ -374,26 +373,26 @@ def stored_sentences(text: str, keep_text: bool = True) -> bytes:
     native = kernels()
     if native is None:
         return scored_sentences(text).to_bytes(keep_text)
-    # Most texts are split, folded and looked up in one compiled pass (Vocabulary.lookup_sentences).
-    found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES.tobytes())
-    if found is None:
-        normalized, joined, ids, rows = _sentence_tokens(text)
-        data, counts = joined.encode("utf-8", "surrogatepass"), char_counts(normalized)
-    else:
-        data, ids, rows, counts = found
-    blob = native.stored_sentences(vocabulary().content, ids, rows, counts, data if keep_text else b"")
-    if keep_text:
-        return bytes(blob)
-    return b"".join((blob[:56], _TEXT_LEFT_OUT.to_bytes(8, sys.byteorder), blob[64:]))
+    data, ids, rows, counts = _sentence_parts(text)
+    return bytes(native.stored_sentences(vocabulary().content, ids, rows, counts, data if keep_text else b"",
+                                         0 if keep_text else _TEXT_LEFT_OUT))
 
 
 def sentence_text(text: str) -> bytes:
     """The sentences of ``text`` normalized, one per line, in UTF-8: what :func:`stored_sentences`
     leaves out without ``keep_text``."""
-    found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES.tobytes()) if kernels() is not None else None
+    return _sentence_parts(text)[0]
+
+
+def _sentence_parts(text: str) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """A text's normalized sentences joined one per line (UTF-8), the :func:`vocabulary` ids of their
+    word tokens with each token's sentence, and their character counts: in one compiled pass
+    (``Vocabulary.lookup_sentences``) for most texts, else from the strings."""
+    found = vocabulary().lookup_sentences(text, _CHAR_BIN_BYTES)
     if found is not None:
-        return found[0]
-    return _sentence_tokens(text)[1].encode("utf-8", "surrogatepass")
+        return found
+    normalized, joined, ids, rows = _sentence_tokens(text)
+    return joined.encode("utf-8", "surrogatepass"), ids, rows, char_counts(normalized)
 
 
 @dataclass(frozen=True)
