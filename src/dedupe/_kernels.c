@@ -538,10 +538,9 @@ static inline Py_ssize_t vocab_probe(const Vocab *v, uint64_t h, uint64_t head, 
     return j;
 }
 
-/* The id of token s[0..n), adding it (id = size) when new; -1 when out of memory or past the
- * table's limits (MemoryError, set here). *is_new tells. */
-static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, int *is_new) {
-    uint64_t h = token_hash(s, n), head = token_head(s, n);
+/* The id of token s[0..n) (token_hash h, token_head head), adding it (id = size) when new; -1 when
+ * out of memory or past the table's limits (MemoryError, set here). *is_new tells. */
+static int64_t vocab_id(Vocab *v, const char *s, Py_ssize_t n, uint64_t h, uint64_t head, int *is_new) {
     Py_ssize_t j = vocab_probe(v, h, head, s, n);
     if (v->slots[j].offset >= 0) {
         *is_new = 0;
@@ -655,9 +654,9 @@ static int fold_separable(const unsigned char *s, Py_ssize_t len, const unsigned
 }
 
 /* vocab_id, appending the token (as str) to the list ``fresh`` when it is new; -1 with an exception set. */
-static int64_t vocab_id_fresh(Vocab *v, const char *s, Py_ssize_t n, PyObject *fresh) {
+static int64_t vocab_id_fresh(Vocab *v, const char *s, Py_ssize_t n, uint64_t h, uint64_t head, PyObject *fresh) {
     int is_new = 0;
-    int64_t id = vocab_id(v, s, n, &is_new);
+    int64_t id = vocab_id(v, s, n, h, head, &is_new);
     if (id >= 0 && is_new) {
         PyObject *token = PyUnicode_DecodeUTF8(s, n, "surrogatepass");
         if (!token || PyList_Append(fresh, token) < 0) {
@@ -667,6 +666,49 @@ static int64_t vocab_id_fresh(Vocab *v, const char *s, Py_ssize_t n, PyObject *f
         Py_DECREF(token);
     }
     return id;
+}
+
+/* Tokens waiting for their ids. A lookup's time is mostly the cache miss on the token's slot (the
+ * table of a large corpus is larger than the core's cache): each token's slot is prefetched when
+ * the token is found, and the token is looked up AHEAD tokens later, so that the misses of several
+ * tokens overlap instead of following one another. Tokens are resolved in the order they came, so
+ * the ids, and the new tokens with their order, are those of looking each up at once. A token is
+ * its offset in the caller's buffer (which may move meanwhile: the base is given when resolving). */
+#define AHEAD 16
+typedef struct {
+    Py_ssize_t at[AHEAD], n[AHEAD], k[AHEAD]; /* token bytes' offset, length, index of its id */
+    uint64_t h[AHEAD], head[AHEAD];
+    int first, count;
+} Ahead;
+
+static inline void ahead_push(const Vocab *v, Ahead *q, const char *base, Py_ssize_t at, Py_ssize_t n,
+                              Py_ssize_t k) {
+    int j = (q->first + q->count) & (AHEAD - 1);
+    uint64_t h = token_hash(base + at, n);
+    q->at[j] = at;
+    q->n[j] = n;
+    q->k[j] = k;
+    q->h[j] = h;
+    q->head[j] = token_head(base + at, n);
+    __builtin_prefetch(&v->slots[h & (uint64_t)(v->capacity - 1)]);
+    q->count++;
+}
+
+/* Resolve waiting tokens, oldest first, until at most ``keep`` wait: ids[k] of each. -1 with an
+ * exception set (the tokens still waiting are dropped). */
+static int ahead_resolve(Vocab *v, Ahead *q, const char *base, int64_t *ids, PyObject *fresh, int keep) {
+    while (q->count > keep) {
+        int j = q->first;
+        int64_t id = vocab_id_fresh(v, base + q->at[j], q->n[j], q->h[j], q->head[j], fresh);
+        if (id < 0) {
+            q->count = 0;
+            return -1;
+        }
+        ids[q->k[j]] = id;
+        q->first = (j + 1) & (AHEAD - 1);
+        q->count--;
+    }
+    return 0;
 }
 
 static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
@@ -706,6 +748,7 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
     if (!joined || !fresh) goto fail;
     char *jb = PyBytes_AS_STRING(joined);
     int size = 1;
+    Ahead ahead = {.first = 0, .count = 0};
     for (Py_ssize_t i = 0; i < len;) {
         if (fold) {
             /* separators: any byte but an ASCII word character (non-ASCII ones checked above) */
@@ -731,11 +774,12 @@ static PyObject *vocab_lookup(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, with_lines ? "out_ids or out_lines too small" : "out_ids too small");
             goto fail;
         }
-        int64_t id = vocab_id_fresh(v, token_at, i - start, fresh);
-        if (id < 0) goto fail;
+        ahead_push(v, &ahead, jb, token_at - jb, i - start, count);
+        if (ahead.count == AHEAD && ahead_resolve(v, &ahead, jb, out, fresh, AHEAD - 1) < 0) goto fail;
         if (with_lines) out_lines[count] = line;
-        out[count++] = id;
+        count++;
     }
+    if (ahead_resolve(v, &ahead, jb, out, fresh, 0) < 0) goto fail;
     if (_PyBytes_Resize(&joined, out_len) < 0) {
         joined = NULL;
         goto fail;
@@ -1129,6 +1173,11 @@ typedef struct {
     uint8_t cls[256];
     uint8_t bigram[65536 / 8];            /* first two characters (lower-cased) of hints of 2+ characters */
     uint8_t cased_bigram[65536 / 8];      /* first two characters of cased hints */
+    /* For one-byte strings: bit (c << 8 | next) of stops[ends] is set where line_scan's loop looks
+     * at character c followed by ``next`` (0 at the end) in a line that ends a sentence or not: c is
+     * a character to look for, or may start a hint (cased: as written; else lower-cased) that
+     * starts with c and next. Every other position is skipped at one load a character. */
+    uint8_t stops[2][65536 / 8];
     int chars_wide, unended_wide, hints_wide, cased_wide; /* some character (a hint's first) is 256 or more */
 } Screen;
 
@@ -1291,6 +1340,18 @@ static PyObject *screen_new(PyObject *self, PyObject *args) {
         else
             sc->hints_wide = 1; /* then every hint is tried where the next character is wide */
     }
+    for (int ends = 0; ends < 2; ends++) {
+        uint8_t stop = (uint8_t)(SC_CHAR | (ends ? 0 : SC_UNENDED));
+        for (unsigned c = 0; c < 256; c++) {
+            for (unsigned next = 0; next < 256; next++) {
+                unsigned lc = ascii_lower(c), ln = ascii_lower(next);
+                if ((sc->cls[c] & stop) ||
+                    ((sc->cls[c] & SC_CASED) && (sc->cased_bigram[(c << 8 | next) >> 3] >> (next & 7) & 1)) ||
+                    ((sc->cls[c] & SC_HINT) && (sc->bigram[(lc << 8 | ln) >> 3] >> (ln & 7) & 1)))
+                    sc->stops[ends][(c << 8 | next) >> 3] |= (uint8_t)(1u << (next & 7));
+            }
+        }
+    }
     return capsule;
 fail:
     Py_DECREF(capsule);
@@ -1416,6 +1477,13 @@ static inline __attribute__((always_inline)) int line_scan(const Screen *sc, PyO
     }
     uint8_t stop = (uint8_t)(SC_CHAR | SC_CASED | SC_HINT | (sh->ends ? 0 : SC_UNENDED));
     for (Py_ssize_t i = 0; i < len && !lets; i++) {
+        if (kind == PyUnicode_1BYTE_KIND) {
+            /* to the next character the loop below would look at (Screen.stops) */
+            const unsigned char *p = d, *t = sc->stops[sh->ends ? 1 : 0];
+            unsigned key = (unsigned)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+            while (!(t[key >> 3] >> (key & 7) & 1) && ++i < len) key = (unsigned)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+            if (i >= len) break;
+        }
         Py_UCS4 c = PyUnicode_READ(kind, d, i);
         if (c >= 256) {
             if ((sc->chars_wide && str_has(sc->chars, c)) ||
@@ -3314,6 +3382,7 @@ typedef struct {
      * whitespace waits to become one space */
     Py_ssize_t sentence_at, token_at;
     int space;
+    Ahead ahead; /* tokens whose ids are not written yet */
 } SentenceTokens;
 
 static inline int st_reserve(SentenceTokens *st, Py_ssize_t more) {
@@ -3325,10 +3394,10 @@ static int st_close_token(SentenceTokens *st) {
     if (grow_raw(&st->ids, &st->ids_cap, st->count + 1, sizeof(int64_t), 512) < 0 ||
         grow_raw(&st->rows, &st->rows_cap, st->count + 1, sizeof(int64_t), 512) < 0)
         return -1;
-    char *out = st->out;
-    int64_t id = vocab_id_fresh(st->v, out + st->token_at, st->out_len - st->token_at, st->fresh);
-    if (id < 0) return -1;
-    ((int64_t *)st->ids)[st->count] = id;
+    /* its id comes later (Ahead); sentence_tokens resolves the last ones */
+    ahead_push(st->v, &st->ahead, st->out, st->token_at, st->out_len - st->token_at, st->count);
+    if (st->ahead.count == AHEAD && ahead_resolve(st->v, &st->ahead, st->out, st->ids, st->fresh, AHEAD - 1) < 0)
+        return -1;
     ((int64_t *)st->rows)[st->count++] = st->n;
     st->token_at = -1;
     return 0;
@@ -3497,7 +3566,9 @@ static PyObject *sentence_tokens(PyObject *self, PyObject *args) {
         }
     }
     st.fresh = PyList_New(0);
-    if (!st.fresh || sentence_spans(text, abbrevs, tail, fallback, st_sentence, &st) < 0) goto done;
+    if (!st.fresh || sentence_spans(text, abbrevs, tail, fallback, st_sentence, &st) < 0 ||
+        ahead_resolve(st.v, &st.ahead, st.out, st.ids, st.fresh, 0) < 0)
+        goto done;
     /* (y# makes None of a NULL buffer: "" stands for the empty ones) */
     result = Py_BuildValue("y#y#y#y#O", st.out ? (const char *)st.out : "", st.out_len,
                            st.ids ? (const char *)st.ids : "", st.count * (Py_ssize_t)sizeof(int64_t),
