@@ -206,12 +206,17 @@ def test_screened_band_pairs_compiled_are_numpys(monkeypatch, max_bucket: int):
             assert len(np.unique(got[0])) == len(got[0])  # a band gives a pair once
 
 
+@pytest.mark.parametrize("compiled", [True, False])  # records per document (topk_new); sorts (prunes)
 @pytest.mark.parametrize("key_bits", [63, 20, 10])  # packed keys; pairs packed only; nothing packed
-def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypatch, key_bits):
+def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypatch, key_bits, compiled):
     from dedupe.similarity import candidates
     from dedupe.similarity.candidates import TopPartners
 
     monkeypatch.setattr(candidates, "_KEY_BITS", key_bits)
+    if compiled:
+        compiled_kernels()
+    else:
+        monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
 
     rng = np.random.default_rng(5)
     n, k = 60, 3
@@ -230,9 +235,53 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypat
         best = TopPartners(n, k, 20, prune_at=prune_at)
         for part in np.array_split(np.arange(len(codes)), 17):
             best.add(codes[part], scores[part])
+        assert (best._topk is not None) == compiled
         got, got_scores = best.result()
         assert set(got.tolist()) == expected
+        assert np.array_equal(got, np.unique(got)) and got_scores.dtype == np.uint16
         assert np.array_equal(np.array([score_of[int(c)] for c in got]), got_scores)
+
+
+def test_compiled_top_partners_refuse_bad_input():
+    kernels = compiled_kernels()
+    for n, k in ((0, 3), (10, 0), (10, 256), (2**31 + 1, 3)):
+        with pytest.raises(ValueError, match="topk_new"):
+            kernels.topk_new(n, k)
+    topk = kernels.topk_new(10, 3)
+    for codes, message in (([5 * 10 + 5], "i < j"), ([7 * 10 + 2], "i < j"), ([-1], "i < j"), ([10 * 10 + 1], "i < j"),
+                           ([1, 2], "differ in length")):
+        with pytest.raises(ValueError, match=message):
+            kernels.topk_add(topk, np.array(codes, dtype=np.int64), np.zeros(1, dtype=np.uint16))
+    with pytest.raises(ValueError, match="another number of documents"):
+        sigs = np.zeros((20, 4), dtype=np.uint32)
+        none = np.zeros(0, dtype=np.int64)
+        kernels.band_screen(sigs, 4, none, none, none, 64, 20, 1, none, none.view(np.uint16), topk)
+    assert kernels.topk_result(topk) == (b"", b"")
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_compiled_band_partners_are_the_screened_pairs_best(monkeypatch, k):
+    """Pairs offered to the compiled records as the band screen finds them: the pairs (and scores)
+    that screening each band and pruning with sorts keeps, many equal scores included."""
+    from dedupe.similarity import candidates
+
+    compiled_kernels()
+    rng = np.random.default_rng(21)
+    n, num_perm = 600, 32
+    sigs = rng.integers(0, 3, size=(n, num_perm), dtype=np.uint32)
+    sigs[400:500] = sigs[:100]
+    sigs[400:500, ::3] = rng.integers(0, 3, size=(100, (num_perm + 2) // 3))
+    members = np.sort(rng.permutation(n)[:550]).astype(np.int64)
+    candidates._BANDS.update(sigs=sigs, members=members, n=n, rows=2, screen=0.4, k=k, levels=num_perm)
+    try:
+        got = candidates.content_band_partners(list(range(0, 16, 3)))
+        with monkeypatch.context() as mp:
+            mp.setenv("DEDUPE_NO_KERNELS", "1")
+            want = candidates.content_band_partners(list(range(0, 16, 3)))
+    finally:
+        candidates._BANDS.clear()
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
+    assert 0 < len(got[0]) < got[2]
 
 
 def test_content_bands_in_groups_give_the_pairs_of_one_pass(monkeypatch):

@@ -2416,6 +2416,166 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* --- each document's best partners (candidates.TopPartners, compiled) ---
+ * A pair (code i * n + j, i < j) with a score is kept while it is among the k best of i's or of j's
+ * pairs: higher score first, then the smaller code. Each document keeps a record of its best k so
+ * far (codes, scores, count): offering a pair updates both records, in any order, and a pair offered
+ * again (it always comes with the same score) changes nothing. The union of the records is then the
+ * union of every document's best k of all pairs offered: TopPartners.result. Not for two threads at once. */
+typedef struct {
+    int64_t n, k;
+    size_t rec; /* bytes of a document's record: k codes (int64), k scores (uint16), the count (uint8) */
+    unsigned char *recs;
+} TopK;
+
+static const char *TOPK_CAPSULE = "dedupe._kernels.TopK";
+
+static void topk_capsule_destructor(PyObject *capsule) {
+    TopK *t = PyCapsule_GetPointer(capsule, TOPK_CAPSULE);
+    if (!t) return;
+    PyMem_RawFree(t->recs);
+    PyMem_RawFree(t);
+}
+
+static inline unsigned char *topk_record(const TopK *t, int64_t doc) { return t->recs + (size_t)doc * t->rec; }
+
+/* Offer a pair to one of its documents' records. */
+static inline void topk_offer_doc(TopK *t, int64_t doc, int64_t code, uint16_t score) {
+    unsigned char *r = topk_record(t, doc);
+    int64_t *codes = (int64_t *)r;
+    uint16_t *scores = (uint16_t *)(r + 8 * t->k);
+    uint8_t *count = r + 10 * t->k;
+    int c = *count, worst = 0;
+    for (int e = 0; e < c; e++) {
+        if (codes[e] == code) return;
+        if (scores[e] < scores[worst] || (scores[e] == scores[worst] && codes[e] > codes[worst])) worst = e;
+    }
+    if (c < t->k) {
+        codes[c] = code;
+        scores[c] = score;
+        *count = (uint8_t)(c + 1);
+    } else if (score > scores[worst] || (score == scores[worst] && code < codes[worst])) {
+        codes[worst] = code;
+        scores[worst] = score;
+    }
+}
+
+static inline void topk_offer(TopK *t, int64_t lo, int64_t hi, uint16_t score) {
+    int64_t code = lo * t->n + hi;
+    topk_offer_doc(t, lo, code, score);
+    topk_offer_doc(t, hi, code, score);
+}
+
+static inline void topk_prefetch(const TopK *t, int64_t doc) {
+    const unsigned char *r = topk_record(t, doc);
+    __builtin_prefetch(r);
+    __builtin_prefetch(r + t->rec - 1);
+}
+
+/* topk_new(n, k) -> an empty TopK for documents 0..n-1 keeping k partners each (a capsule). */
+static PyObject *topk_new(PyObject *self, PyObject *args) {
+    (void)self;
+    long long n, k;
+    if (!PyArg_ParseTuple(args, "LL", &n, &k)) return NULL;
+    if (n < 1 || k < 1 || k > 255 || n > ((long long)1 << 31)) {
+        PyErr_SetString(PyExc_ValueError, "topk_new: n in [1, 2**31], k in [1, 255]");
+        return NULL;
+    }
+    TopK *t = PyMem_RawCalloc(1, sizeof(TopK));
+    if (!t) return PyErr_NoMemory();
+    t->n = n;
+    t->k = k;
+    t->rec = ((size_t)(10 * k + 1) + 7) / 8 * 8;
+    t->recs = PyMem_RawCalloc((size_t)n, t->rec); /* zero pages: a record is touched when first offered */
+    if (!t->recs) {
+        PyMem_RawFree(t);
+        return PyErr_NoMemory();
+    }
+    PyObject *capsule = PyCapsule_New(t, TOPK_CAPSULE, topk_capsule_destructor);
+    if (!capsule) {
+        PyMem_RawFree(t->recs);
+        PyMem_RawFree(t);
+    }
+    return capsule;
+}
+
+/* topk_add(topk, codes, scores) -> None: offer pairs (int64 codes i * n + j, i < j < n; integer scores
+ * in [0, 65535]). */
+static PyObject *topk_add(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *objs[2];
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &objs[0], &objs[1])) return NULL;
+    TopK *t = PyCapsule_GetPointer(capsule, TOPK_CAPSULE);
+    if (!t) return NULL;
+    Buf bufs[2];
+    static const Py_ssize_t sizes_[2] = {8, 2};
+    static const int writable[2] = {0, 0};
+    static const char kinds[2] = {'i', 'i'};
+    static const char *names[2] = {"codes", "scores"};
+    if (get_bufs(objs, bufs, 2, sizes_, kinds, writable, names) < 0) return NULL;
+    const int64_t *codes = bufs[0].view.buf;
+    const uint16_t *scores = bufs[1].view.buf;
+    Py_ssize_t m = bufs[0].view.len / 8;
+    const char *bad = bufs[1].view.len / 2 != m ? "codes and scores differ in length" : NULL;
+    for (Py_ssize_t e = 0; !bad && e < m; e++)
+        if (codes[e] < 0 || codes[e] / t->n >= codes[e] % t->n) bad = "a code is not i * n + j with i < j < n";
+    if (!bad) {
+        for (Py_ssize_t e = 0; e < m; e++) {
+            if (e + 8 < m) {
+                topk_prefetch(t, codes[e + 8] / t->n);
+                topk_prefetch(t, codes[e + 8] % t->n);
+            }
+            topk_offer(t, codes[e] / t->n, codes[e] % t->n, scores[e]);
+        }
+    }
+    release(bufs, 2);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, bad);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* topk_result(topk) -> (codes, scores): the pairs kept (each once, in no order) as int64 and uint16
+ * bytes. A pair is in its first document's record, or else in its second's. */
+static PyObject *topk_result(PyObject *self, PyObject *capsule) {
+    (void)self;
+    TopK *t = PyCapsule_GetPointer(capsule, TOPK_CAPSULE);
+    if (!t) return NULL;
+    Py_ssize_t total = 0;
+    for (int64_t d = 0; d < t->n; d++) total += topk_record(t, d)[10 * t->k];
+    int64_t *codes = PyMem_RawMalloc(sizeof(int64_t) * (size_t)(total + 1));
+    uint16_t *scores = PyMem_RawMalloc(sizeof(uint16_t) * (size_t)(total + 1));
+    if (!codes || !scores) {
+        PyMem_RawFree(codes);
+        PyMem_RawFree(scores);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    for (int64_t d = 0; d < t->n; d++) {
+        const unsigned char *r = topk_record(t, d);
+        const int64_t *rc = (const int64_t *)r;
+        const uint16_t *rs = (const uint16_t *)(r + 8 * t->k);
+        for (int e = 0; e < r[10 * t->k]; e++) {
+            int64_t lo = rc[e] / t->n;
+            if (lo != d) { /* under its second document: kept here unless its first holds it */
+                const unsigned char *q = topk_record(t, lo);
+                const int64_t *qc = (const int64_t *)q;
+                int held = 0;
+                for (int f = 0; f < q[10 * t->k] && !held; f++) held = qc[f] == rc[e];
+                if (held) continue;
+            }
+            codes[m] = rc[e];
+            scores[m++] = rs[e];
+        }
+    }
+    PyObject *out = Py_BuildValue("y#y#", (const char *)codes, m * (Py_ssize_t)sizeof(int64_t), (const char *)scores,
+                                  m * (Py_ssize_t)sizeof(uint16_t));
+    PyMem_RawFree(codes);
+    PyMem_RawFree(scores);
+    return out;
+}
+
 /* band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, out_codes, out_scores)
  * -> (pairs, kept): the pairs of the buckets of one LSH band, screened by their signatures' agreement,
  * without making them all. Bucket b is docs[starts[b] : starts[b] + sizes[b]] (document rows of
@@ -2424,14 +2584,16 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
  * (code i * n + j, i < j) whose signatures agree in at least min_agree of num_perm values is kept:
  * its code and agreement go to out_codes[kept] and out_scores[kept]. Returns the number of pairs
  * of the band and the number kept. What candidates.band_pairs, estimated_jaccard and the screen
- * compute with NumPy. */
+ * compute with NumPy. With ``topk`` (topk_new's, for n documents) the pairs kept are offered to it
+ * instead of written out (out_codes and out_scores may then be empty). */
 MULTIVERSION
 #define BAND_PREFETCH 16
 #define BAND_AHEAD 4
 
 static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int64_t *docs, const int64_t *starts,
                                 const int64_t *sizes, Py_ssize_t buckets, int64_t max_bucket, int64_t n,
-                                int64_t min_agree, int64_t *out_codes, uint16_t *out_scores, int64_t *kept_out) {
+                                int64_t min_agree, int64_t *out_codes, uint16_t *out_scores, TopK *topk,
+                                int64_t *kept_out) {
     int64_t pairs = 0, kept = 0;
     for (Py_ssize_t b = 0; b < buckets; b++) {
         const int64_t *d = docs + starts[b];
@@ -2443,8 +2605,10 @@ static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int
              * content signatures, /tmp/s12/bandbench2.py: 0.295-0.316 s -> 0.239-0.247 s). */
             const int64_t *next = docs + starts[b + BAND_AHEAD];
             int64_t m = sizes[b + BAND_AHEAD] < BAND_PREFETCH ? sizes[b + BAND_AHEAD] : BAND_PREFETCH;
-            for (int64_t i = 0; i < m; i++)
+            for (int64_t i = 0; i < m; i++) {
                 for (Py_ssize_t p = 0; p < perm; p += 16) __builtin_prefetch(sigs + next[i] * perm + p);
+                if (topk) topk_prefetch(topk, next[i]);
+            }
         }
         int64_t heads = size <= max_bucket + 1 ? size - 1 : max_bucket;
         for (int64_t h = 0; h < heads; h++) {
@@ -2456,8 +2620,12 @@ static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int
                 pairs++;
                 if (same >= min_agree) {
                     int64_t lo = d[h] < d[q] ? d[h] : d[q], hi = d[h] < d[q] ? d[q] : d[h];
-                    out_codes[kept] = lo * n + hi;
-                    out_scores[kept] = (uint16_t)same;
+                    if (topk) {
+                        topk_offer(topk, lo, hi, (uint16_t)same);
+                    } else {
+                        out_codes[kept] = lo * n + hi;
+                        out_scores[kept] = (uint16_t)same;
+                    }
                     kept++;
                 }
             }
@@ -2469,12 +2637,21 @@ static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int
 
 static PyObject *band_screen(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *objs[6];
+    PyObject *objs[6], *topk_obj = Py_None;
     Py_ssize_t perm;
     long long max_bucket, n, min_agree;
-    if (!PyArg_ParseTuple(args, "OnOOOLLLOO", &objs[0], &perm, &objs[1], &objs[2], &objs[3], &max_bucket, &n,
-                          &min_agree, &objs[4], &objs[5]))
+    if (!PyArg_ParseTuple(args, "OnOOOLLLOO|O", &objs[0], &perm, &objs[1], &objs[2], &objs[3], &max_bucket, &n,
+                          &min_agree, &objs[4], &objs[5], &topk_obj))
         return NULL;
+    TopK *topk = NULL;
+    if (topk_obj != Py_None) {
+        topk = PyCapsule_GetPointer(topk_obj, TOPK_CAPSULE);
+        if (!topk) return NULL;
+        if (topk->n != n || perm > 65535) {
+            PyErr_SetString(PyExc_ValueError, "topk is for another number of documents");
+            return NULL;
+        }
+    }
     Buf bufs[6];
     static const Py_ssize_t sizes_[6] = {4, 8, 8, 8, 8, 2};
     static const int writable[6] = {0, 0, 0, 0, 1, 1};
@@ -2501,7 +2678,7 @@ static PyObject *band_screen(PyObject *self, PyObject *args) {
     }
     for (Py_ssize_t k = 0; !bad && k < n_docs; k++)
         if (docs[k] < 0 || docs[k] >= rows || docs[k] >= n) bad = "document out of range";
-    if (!bad && need > room) bad = "out_codes and out_scores too small for the band's pairs";
+    if (!bad && !topk && need > room) bad = "out_codes and out_scores too small for the band's pairs";
     if (bad) {
         release(bufs, 6);
         PyErr_SetString(PyExc_ValueError, bad);
@@ -2510,7 +2687,7 @@ static PyObject *band_screen(PyObject *self, PyObject *args) {
     int64_t pairs, kept;
     Py_BEGIN_ALLOW_THREADS
     pairs = band_screen_loop(sigs, perm, docs, starts, sizes, buckets, (int64_t)max_bucket, (int64_t)n,
-                             (int64_t)min_agree, bufs[4].view.buf, bufs[5].view.buf, &kept);
+                             (int64_t)min_agree, bufs[4].view.buf, bufs[5].view.buf, topk, &kept);
     Py_END_ALLOW_THREADS
     release(bufs, 6);
     return Py_BuildValue("LL", (long long)pairs, (long long)kept);
@@ -3602,6 +3779,9 @@ static PyMethodDef methods[] = {
     {"band_screen", band_screen, METH_VARARGS,
      "band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, out_codes, out_scores)"
      " -> (pairs, kept): one LSH band's pairs, screened by signature agreement."},
+    {"topk_new", topk_new, METH_VARARGS, "topk_new(n, k) -> each document's best k partners, none yet (a capsule)."},
+    {"topk_add", topk_add, METH_VARARGS, "topk_add(topk, codes, scores) -> None: offer pairs (see the source)."},
+    {"topk_result", topk_result, METH_O, "topk_result(topk) -> (codes, scores): the pairs kept, as bytes (see the source)."},
     {"set_common", set_common, METH_VARARGS,
      "set_common(values, starts, lengths, codes, n, out): values shared (int64) by pairs of sorted sets in memory."},
     {"vocab_new", vocab_new, METH_NOARGS, "vocab_new() -> an empty vocabulary (a capsule)."},

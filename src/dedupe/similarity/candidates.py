@@ -170,10 +170,7 @@ def screened_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, 
         est = estimated_jaccard(signatures, pairs, n)
         keep = est >= screen
         return pairs[keep], np.rint(est[keep] * num_perm).astype(np.uint16), len(pairs)
-    # The least agreement that passes: the screen applied to every estimate the kernel can give.
-    possible = (np.arange(num_perm + 1, dtype=np.float64) / num_perm).astype(np.float32)
-    passing = np.flatnonzero(possible >= screen)
-    min_agree = int(passing[0]) if len(passing) else num_perm + 1
+    min_agree = _min_agree(screen, num_perm)
     docs, starts, sizes = band_buckets(signatures, members, band, rows, max_bucket)
     big = sizes > max_bucket + 1
     need = int(np.where(big, max_bucket * (sizes - 1) - max_bucket * (max_bucket - 1) // 2,
@@ -181,6 +178,31 @@ def screened_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, 
     codes, scores = np.empty(need, dtype=np.int64), np.empty(need, dtype=np.uint16)
     total, kept = native.band_screen(signatures, num_perm, docs, starts, sizes, max_bucket, n, min_agree, codes, scores)
     return codes[:kept].copy(), scores[:kept].copy(), int(total)
+
+
+def _min_agree(screen: float, num_perm: int) -> int:
+    """The least agreement (out of ``num_perm``) whose estimate passes ``screen``: the screen applied to
+    every estimate the kernel can give."""
+    possible = (np.arange(num_perm + 1, dtype=np.float64) / num_perm).astype(np.float32)
+    passing = np.flatnonzero(possible >= screen)
+    return int(passing[0]) if len(passing) else num_perm + 1
+
+
+def offer_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, rows: int, n: int, screen: float,
+                     best: TopPartners, max_bucket: int = 64) -> int:
+    """``best.add(*screened_band_pairs(...)[:2])``, returning the band's number of pairs. With the
+    compiled kernels and a compiled ``best``, each pair that passes the screen goes to ``best`` as it is
+    found (no arrays of the band's pairs: about a million a band at a million documents)."""
+    native = kernels()
+    if best._topk is None or native is None or not (signatures.flags.c_contiguous and signatures.dtype == np.uint32):
+        codes, scores, pairs = screened_band_pairs(signatures, members, band, rows, n, screen, max_bucket)
+        best.add(codes, scores)
+        return pairs
+    docs, starts, sizes = band_buckets(signatures, members, band, rows, max_bucket)
+    none = np.empty(0, dtype=np.int64)
+    total, _ = native.band_screen(signatures, signatures.shape[1], docs, starts, sizes, max_bucket, n,
+                                  _min_agree(screen, signatures.shape[1]), none, none.view(np.uint16), best._topk)
+    return int(total)
 
 
 _KEY_BITS = 63  # what a packed sort key may use (tests lower it to check the unpacked way)
@@ -196,6 +218,9 @@ class TopPartners:
     Scores are integers in ``[0, levels]`` (MinHash agreements: equal values out of ``levels``),
     and a pair always comes with the same score. Both let a prune be plain sorts of packed 64-bit
     keys (pair and score; document, score and position) instead of sorts by several keys.
+
+    With the compiled kernels (and ``k`` up to 255), each document keeps a record of its best ``k``
+    instead (``topk_new``), updated as pairs arrive: no sorts but the result's, the same pairs.
     """
 
     def __init__(self, n: int, k: int, levels: int, prune_at: int = 1 << 22) -> None:
@@ -204,6 +229,8 @@ class TopPartners:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.n, self.k, self.levels, self.prune_at = n, k, levels, prune_at
+        native = kernels()
+        self._topk = native.topk_new(n, k) if native is not None and k <= 255 and 1 < n <= 1 << 31 else None
         self.codes = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.uint16)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -214,6 +241,12 @@ class TopPartners:
 
     def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
         """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``)."""
+        if self._topk is not None:
+            native = kernels()
+            assert native is not None
+            native.topk_add(self._topk, np.ascontiguousarray(codes, dtype=np.int64),
+                            np.ascontiguousarray(scores, dtype=np.uint16))
+            return
         if self._kth is not None and len(codes):
             kth = self._kth
             keep = (scores >= kth[codes // self.n]) | (scores >= kth[codes % self.n])
@@ -227,6 +260,22 @@ class TopPartners:
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """The kept pairs (sorted unique codes) and their scores."""
+        if self._topk is not None:
+            native = kernels()
+            assert native is not None
+            raw_codes, raw_scores = native.topk_result(self._topk)
+            self._topk = None  # its records (about 100 MB at a million documents) go now
+            codes = np.frombuffer(raw_codes, dtype=np.int64)
+            scores = np.frombuffer(raw_scores, dtype=np.uint16).astype(np.int64)
+            lb = self.levels.bit_length()
+            if 2 * max(1, (self.n - 1).bit_length()) + lb <= _KEY_BITS:
+                packed = (codes << lb) | scores
+                packed.sort()
+                self.codes, self.scores = packed >> lb, (packed & ((1 << lb) - 1)).astype(np.uint16)
+            else:
+                order = np.argsort(codes, kind="stable")
+                self.codes, self.scores = codes[order], scores[order].astype(np.uint16)
+            return self.codes, self.scores
         self._prune()
         return self.codes, self.scores
 
@@ -414,9 +463,7 @@ def content_band_partners(bands: list[int]) -> tuple[np.ndarray, np.ndarray, int
     raw = 0
     for band in bands:
         # the estimates are agreements out of num_perm (levels): ranked as those integers
-        codes, scores, pairs = screened_band_pairs(sigs, members, band, st["rows"], n, st["screen"])
-        raw += pairs
-        best.add(codes, scores)
+        raw += offer_band_pairs(sigs, members, band, st["rows"], n, st["screen"], best)
     codes, scores = best.result()
     return codes, scores, raw
 
