@@ -213,6 +213,7 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypat
     from dedupe.similarity.candidates import TopPartners
 
     monkeypatch.setattr(candidates, "_KEY_BITS", key_bits)
+    monkeypatch.setattr(candidates, "_THREADED_FROM", 0)  # threads where asked, however few the pairs
     if compiled:
         compiled_kernels()
     else:
@@ -231,10 +232,10 @@ def test_top_partners_keeps_each_documents_best_k_however_pairs_arrive(monkeypat
         for d in (c // n, c % n):
             ranked.setdefault(d, []).append((-score_of[c], c))
     expected = {c for lst in ranked.values() for _, c in sorted(lst)[:k]}
-    for prune_at in (1, 50, 10**9):
+    for prune_at, threads in ((1, 1), (50, 3), (10**9, 2)):
         best = TopPartners(n, k, 20, prune_at=prune_at)
         for part in np.array_split(np.arange(len(codes)), 17):
-            best.add(codes[part], scores[part])
+            best.add(codes[part], scores[part], threads=threads)
         assert (best._topk is not None) == compiled
         got, got_scores = best.result()
         assert set(got.tolist()) == expected
@@ -257,6 +258,19 @@ def test_compiled_top_partners_refuse_bad_input():
         none = np.zeros(0, dtype=np.int64)
         kernels.band_screen(sigs, 4, none, none, none, 64, 20, 1, none, none.view(np.uint16), topk)
     assert kernels.topk_result(topk) == (b"", b"")
+    for part, parts in ((0, 0), (2, 2), (-1, 2)):
+        with pytest.raises(ValueError, match="part"):
+            kernels.topk_add(topk, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16), part, parts)
+    # in parts (threads): each part updates the records of its own documents, together those of one call
+    rng = np.random.default_rng(3)
+    i, j = rng.integers(0, 50, 4000), rng.integers(0, 50, 4000)
+    codes = np.unique((np.minimum(i, j) * 50 + np.maximum(i, j))[i != j])
+    scores = (codes % 7).astype(np.uint16)
+    whole, split = kernels.topk_new(50, 4), kernels.topk_new(50, 4)
+    kernels.topk_add(whole, codes, scores)
+    for part in range(3):
+        kernels.topk_add(split, codes, scores, part, 3)
+    assert kernels.topk_result(whole) == kernels.topk_result(split) != (b"", b"")
 
 
 @pytest.mark.parametrize("k", [1, 3, 10])
@@ -649,7 +663,7 @@ def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypa
     monkeypatch.setattr(pipeline, "_SHARED_READ", 10_000)
     few = codes[::200]  # fewer pairs than a quarter of the documents: placed by searching
     assert len(few) < n // 4
-    fast_few = corpus.content_jaccards(few, threads=2)
+    fast_few = corpus.content_jaccards(few, threads=2)  # and their documents sorted, not marked
     monkeypatch.setenv("DEDUPE_NO_KERNELS", "1")
     slow = corpus.content_jaccards(codes)
     assert np.array_equal(fast, slow) and (fast > 0).sum() > 100

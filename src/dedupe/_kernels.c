@@ -2499,14 +2499,21 @@ static PyObject *topk_new(PyObject *self, PyObject *args) {
     return capsule;
 }
 
-/* topk_add(topk, codes, scores) -> None: offer pairs (int64 codes i * n + j, i < j < n; integer scores
- * in [0, 65535]). */
+/* topk_add(topk, codes, scores[, part, parts]) -> None: offer pairs (int64 codes i * n + j, i < j < n;
+ * integer scores in [0, 65535]). With ``parts``, only the records of documents part * n / parts <= d <
+ * (part + 1) * n / parts are updated: calls for each part may run at once in threads (the interpreter
+ * lock is released), and together they do what one call does. */
 static PyObject *topk_add(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *capsule, *objs[2];
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &objs[0], &objs[1])) return NULL;
+    long long part = 0, parts = 1;
+    if (!PyArg_ParseTuple(args, "OOO|LL", &capsule, &objs[0], &objs[1], &part, &parts)) return NULL;
     TopK *t = PyCapsule_GetPointer(capsule, TOPK_CAPSULE);
     if (!t) return NULL;
+    if (parts < 1 || part < 0 || part >= parts) {
+        PyErr_SetString(PyExc_ValueError, "topk_add: 0 <= part < parts");
+        return NULL;
+    }
     Buf bufs[2];
     static const Py_ssize_t sizes_[2] = {8, 2};
     static const int writable[2] = {0, 0};
@@ -2520,13 +2527,22 @@ static PyObject *topk_add(PyObject *self, PyObject *args) {
     for (Py_ssize_t e = 0; !bad && e < m; e++)
         if (codes[e] < 0 || codes[e] / t->n >= codes[e] % t->n) bad = "a code is not i * n + j with i < j < n";
     if (!bad) {
+        int64_t from = (int64_t)((__int128)t->n * part / parts), to = (int64_t)((__int128)t->n * (part + 1) / parts);
+        Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t e = 0; e < m; e++) {
             if (e + 8 < m) {
                 topk_prefetch(t, codes[e + 8] / t->n);
                 topk_prefetch(t, codes[e + 8] % t->n);
             }
-            topk_offer(t, codes[e] / t->n, codes[e] % t->n, scores[e]);
+            int64_t lo = codes[e] / t->n, hi = codes[e] % t->n;
+            if (parts == 1) {
+                topk_offer(t, lo, hi, scores[e]);
+                continue;
+            }
+            if (lo >= from && lo < to) topk_offer_doc(t, lo, codes[e], scores[e]);
+            if (hi >= from && hi < to) topk_offer_doc(t, hi, codes[e], scores[e]);
         }
+        Py_END_ALLOW_THREADS
     }
     release(bufs, 2);
     if (bad) {

@@ -15,6 +15,7 @@ signatures (rewrites, cut and noisy copies), the latter with an exact content-Ja
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -208,6 +209,9 @@ def offer_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, row
 _KEY_BITS = 63  # what a packed sort key may use (tests lower it to check the unpacked way)
 
 
+_THREADED_FROM = 100_000  # pairs offered in one call from which TopPartners.add uses its threads
+
+
 class TopPartners:
     """Pairs with a score, of which each document keeps its ``k`` best partners: a pair stays
     while it is among the ``k`` highest-scored pairs of either of its documents (ties broken by
@@ -239,13 +243,21 @@ class TopPartners:
         # only rises, so a pair scored below it for both of its documents can never be kept.
         self._kth: np.ndarray | None = None
 
-    def add(self, codes: np.ndarray, scores: np.ndarray) -> None:
-        """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``)."""
+    def add(self, codes: np.ndarray, scores: np.ndarray, threads: int = 1) -> None:
+        """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``); compiled,
+        in ``threads`` threads (each updating the records of a range of documents)."""
         if self._topk is not None:
             native = kernels()
             assert native is not None
-            native.topk_add(self._topk, np.ascontiguousarray(codes, dtype=np.int64),
-                            np.ascontiguousarray(scores, dtype=np.uint16))
+            codes = np.ascontiguousarray(codes, dtype=np.int64)
+            scores = np.ascontiguousarray(scores, dtype=np.uint16)
+            if threads <= 1 or len(codes) < _THREADED_FROM:
+                native.topk_add(self._topk, codes, scores)
+                return
+            with ThreadPoolExecutor(threads) as pool:
+                for job in [pool.submit(native.topk_add, self._topk, codes, scores, part, threads)
+                            for part in range(threads)]:
+                    job.result()
             return
         if self._kth is not None and len(codes):
             kth = self._kth
@@ -501,7 +513,7 @@ def content_candidates(
         best = TopPartners(n, max_partners, num_perm)
         raw = 0
         for codes, scores, more in results:
-            best.add(codes, scores)
+            best.add(codes, scores, threads=groups)
             raw += more
         kept = best.result()[0]
         del best
