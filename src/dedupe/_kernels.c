@@ -1840,6 +1840,17 @@ static inline int is_linebreak(Py_UCS4 c) {
     return Py_UNICODE_ISLINEBREAK(c);
 }
 
+/* is_linebreak of each Latin-1 character, and whether it is one of the marks that end a sentence
+ * (sent_end_match): the scans of one-byte strings at one load a character. */
+static unsigned char LINEBREAK_LATIN1[256], SENT_MARK_LATIN1[256];
+
+static void latin1_marks_init(void) {
+    for (int c = 0; c < 256; c++) {
+        LINEBREAK_LATIN1[c] = (unsigned char)is_linebreak((Py_UCS4)c);
+        SENT_MARK_LATIN1[c] = c == '.' || c == '!' || c == '?';
+    }
+}
+
 /* Receives each sentence [a, b) of sentence_spans; returns -1 to stop with an exception set. */
 typedef int (*SpanSink)(void *ctx, Py_ssize_t a, Py_ssize_t b);
 
@@ -1885,7 +1896,12 @@ static inline __attribute__((always_inline)) int sentence_spans_of(int kind, PyO
     while (i < len) {
         /* one line (str.splitlines), stripped */
         Py_ssize_t ls = i;
-        while (i < len && !is_linebreak(PyUnicode_READ(kind, d, i))) i++;
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *s = d;
+            while (i < len && !LINEBREAK_LATIN1[s[i]]) i++;
+        } else {
+            while (i < len && !is_linebreak(PyUnicode_READ(kind, d, i))) i++;
+        }
         Py_ssize_t le = i;
         if (i < len) {
             if (PyUnicode_READ(kind, d, i) == '\r' && i + 1 < len && PyUnicode_READ(kind, d, i + 1) == '\n') i++;
@@ -1896,6 +1912,11 @@ static inline __attribute__((always_inline)) int sentence_spans_of(int kind, PyO
         if (ls == le) continue;
         Py_ssize_t start = ls;
         for (Py_ssize_t p = ls; p < le; p++) {
+            if (kind == PyUnicode_1BYTE_KIND) { /* to the next '.', '!' or '?' (sent_end_match's first test) */
+                const Py_UCS1 *s = d;
+                while (p < le && !SENT_MARK_LATIN1[s[p]]) p++;
+                if (p >= le) break;
+            }
             Py_ssize_t m_end = sent_end_match(kind, d, p, le);
             if (m_end < 0) continue;
             Py_ssize_t end = p + 1, a = end - tail > start ? end - tail : start;
@@ -3679,10 +3700,39 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
         Py_UCS4 c = PyUnicode_READ(kind, st->d, i);
         if (c < 128) {
             /* a run of ASCII characters, room for it reserved once (ASCII folds to ASCII: one byte
-             * each, and a space before some) */
+             * each, and a space before some). st_put_ascii of each, with the sentence's state in
+             * locals, written back where a token closes (st_close_token reads it) and at the end. */
             if (st_reserve(st, 2 * (b - i)) < 0) return -1;
-            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++)
-                if (st_put_ascii(st, st->ascii_fold[c]) < 0) return -1;
+            char *out = st->out; /* closing a token grows other buffers, not this one */
+            const unsigned char *fold = st->ascii_fold, *bins = st->bins;
+            int32_t *row = (int32_t *)st->counts + st->n * CHAR_BINS;
+            Py_ssize_t len = st->out_len, token_at = st->token_at;
+            int space = st->space;
+            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++) {
+                unsigned char f = fold[c];
+                int word = ascii_word_char(f);
+                if (!word && token_at >= 0) { /* a space or another character ends the token */
+                    st->out_len = len;
+                    st->token_at = token_at;
+                    if (st_close_token(st) < 0) return -1;
+                    token_at = -1;
+                }
+                if (ascii_space(f)) {
+                    space = len > st->sentence_at;
+                    continue;
+                }
+                if (space) {
+                    out[len++] = ' ';
+                    row[bins[' ']]++;
+                    space = 0;
+                }
+                if (word && token_at < 0) token_at = len;
+                out[len++] = (char)f;
+                row[bins[f]]++;
+            }
+            st->out_len = len;
+            st->token_at = token_at;
+            st->space = space;
             i--; /* the loop's i++ comes next */
             continue;
         }
@@ -3863,5 +3913,6 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__kernels(void) {
     word_stats_latin1_init();
     alnum_lower_init();
+    latin1_marks_init();
     return PyModule_Create(&module);
 }
