@@ -2652,7 +2652,7 @@ static int64_t band_screen_loop(const uint32_t *sigs, Py_ssize_t perm, const int
             const uint32_t *ra = sigs + d[h] * perm;
             for (int64_t q = h + 1; q < size; q++) {
                 const uint32_t *rb = sigs + d[q] * perm;
-                int64_t same = 0;
+                int32_t same = 0; /* 32-bit: one vector add per compare (perm <= 65535) */
                 for (Py_ssize_t p = 0; p < perm; p++) same += ra[p] == rb[p];
                 pairs++;
                 if (same >= min_agree) {
