@@ -2442,7 +2442,8 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
  * pairs: higher score first, then the smaller code. Each document keeps a record of its best k so
  * far (codes, scores, count): offering a pair updates both records, in any order, and a pair offered
  * again (it always comes with the same score) changes nothing. The union of the records is then the
- * union of every document's best k of all pairs offered: TopPartners.result. Not for two threads at once. */
+ * union of every document's best k of all pairs offered: TopPartners.result. Two threads may only use
+ * one at once through topk_add's parts (each writes the records of its own documents). */
 typedef struct {
     int64_t n, k;
     size_t rec; /* bytes of a document's record: k codes (int64), k scores (uint16), the count (uint8) */

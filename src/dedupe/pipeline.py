@@ -1039,8 +1039,7 @@ def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     ia, ib = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
     same = (corpus.digests[ia] == corpus.digests[ib]).all(axis=1)
     common = corpus.common_shingles(ia * len(corpus) + ib)
-    found = verify_by_shingles(pairs, same.tolist(), n_shingles[ia].tolist(), n_shingles[ib].tolist(),
-                               common.tolist(), config)
+    found = verify_by_shingles(pairs, same, n_shingles[ia], n_shingles[ib], common, config)
     return [_NEEDS_SENTENCES if m is None else m for m in found]
 
 

@@ -118,16 +118,30 @@ def _shingle_tests(same_digest: bool, len_a: int, len_b: int, inter: int, config
     return verdict
 
 
-def verify_by_shingles(pairs: Sequence[tuple[int, int]], same_digest: Sequence[bool], len_a: Sequence[int],
-                       len_b: Sequence[int], common: Sequence[int], config: ScanConfig) -> list[Match | None]:
+def verify_by_shingles(pairs: Sequence[tuple[int, int]], same_digest: Sequence[bool] | np.ndarray,
+                       len_a: Sequence[int] | np.ndarray, len_b: Sequence[int] | np.ndarray,
+                       common: Sequence[int] | np.ndarray, config: ScanConfig) -> list[Match | None]:
     """:func:`verify_pair`'s first tests (exact, shingle Jaccard, containment) on many pairs at once,
     from what they need alone: whether the digests are equal, the numbers of shingles of both texts
     and how many they share (``scan``'s first verification pass). For each pair, its :class:`Match`
-    when one of the tests holds, else ``None``: its sentences decide (:func:`verify_by_sentences`)."""
-    out: list[Match | None] = []
-    for (ia, ib), same, la, lb, inter in zip(pairs, same_digest, len_a, len_b, common):
-        verdict = _shingle_tests(same, la, lb, inter, config, {})
-        out.append(None if verdict is None else _match(ia, ib, verdict))
+    when one of the tests holds, else ``None``: its sentences decide (:func:`verify_by_sentences`).
+
+    The tests are :func:`_shingle_tests`' comparisons on arrays (the same IEEE divisions of the same
+    integers); only the pairs that pass are made into matches, by :func:`_shingle_tests` itself."""
+    same = np.asarray(same_digest, dtype=bool)
+    la, lb, inter = (np.asarray(x, dtype=np.int64) for x in (len_a, len_b, common))
+    union, smaller = la + lb - inter, np.minimum(la, lb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jac = np.where(union != 0, inter / np.where(union != 0, union, 1), 0.0)
+        cont = np.where(smaller != 0, inter / np.where(smaller != 0, smaller, 1), 0.0)
+    decided = (same & (la > 0)) | (jac >= config.threshold) | (
+        (smaller >= config.min_containment_shingles) & (cont >= config.containment))
+    out: list[Match | None] = [None] * len(pairs)
+    for k in np.flatnonzero(decided).tolist():
+        verdict = _shingle_tests(bool(same[k]), int(la[k]), int(lb[k]), int(inter[k]), config, {})
+        assert verdict is not None
+        ia, ib = pairs[k]
+        out[k] = _match(ia, ib, verdict)
     return out
 
 
