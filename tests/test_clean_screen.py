@@ -227,6 +227,44 @@ def test_screen_with_every_kind_of_property() -> None:
         assert (got == [0]) is expected, (screen, line)
 
 
+def test_compiled_screen_on_random_screens_with_latin1_characters() -> None:
+    """Random screens whose characters, hints, cased hints and unended characters include Latin-1
+    characters that are no word characters, on random one-byte lines (hints at the end of a line,
+    lines that end a sentence and lines that do not): the compiled screen, which skips to the
+    positions its table marks for one-byte strings (Screen.stops), lets through exactly the lines
+    that Screen.lets_through lets through."""
+    import random
+
+    from dedupe.similarity.native import word_table
+
+    native = compiled_kernels()
+    rng = random.Random(14)
+    marks, letters = "\xa9\xbb\xab\xb7\xd7\xf7\xa1\xbf|/:!-", "abekloptxyz"
+
+    def pick(alphabet: str, low: int, high: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+
+    table = word_table(native, STOPWORDS)
+    let = kept = 0
+    for _ in range(250):
+        screen = Screen(chars=pick(marks, 0, 2), unended=pick(marks, 0, 2),
+                        hints=tuple({pick(letters + marks, 1, 3) for _ in range(rng.randint(0, 4))}),
+                        cased=tuple({pick(letters + letters.upper() + marks, 2, 3) for _ in range(rng.randint(0, 3))}))
+        compiled = (native.screen_new(screen.as_tuple()),)
+        for _ in range(40):
+            words = [pick(letters + letters.upper() + marks, 1, 6) for _ in range(rng.randint(1, 12))]
+            line = " ".join(words) + rng.choice(["", ".", " .", "!", "\xa0", rng.choice(screen.hints or ("x",))])
+            if not line.strip():
+                continue
+            features = _features(line)
+            expected = screen.lets_through(line, features.n_words, features.ends_sentence)
+            got = native.doc_lines(table, [line], compiled, (), _BLOCK_PARAMS, ())[0] == [0]
+            assert got is expected, (screen, line)
+            let += expected
+            kept += not expected
+    assert let > 1000 and kept > 1000  # both outcomes, many times
+
+
 @pytest.mark.parametrize("screen", [dict(head=-1), dict(hints=("",)), dict(hints=("Tuesday",)), dict(lead=("The",)),
                                     dict(first_words=("e-mail",)), dict(hints=("a",) * 65536)])
 def test_a_screen_the_compiled_check_would_not_mean_the_same_is_refused(screen) -> None:

@@ -273,7 +273,7 @@ def test_compiled_top_partners_refuse_bad_input():
     assert kernels.topk_result(whole) == kernels.topk_result(split) != (b"", b"")
 
 
-@pytest.mark.parametrize("k", [1, 3, 10])
+@pytest.mark.parametrize("k", [1, 3, 10, 255])  # 255: a record's count at its limit
 def test_compiled_band_partners_are_the_screened_pairs_best(monkeypatch, k):
     """Pairs offered to the compiled records as the band screen finds them: the pairs (and scores)
     that screening each band and pruning with sorts keeps, many equal scores included."""

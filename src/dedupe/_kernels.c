@@ -2685,7 +2685,7 @@ static PyObject *band_screen(PyObject *self, PyObject *args) {
     if (topk_obj != Py_None) {
         topk = PyCapsule_GetPointer(topk_obj, TOPK_CAPSULE);
         if (!topk) return NULL;
-        if (topk->n != n || perm > 65535) {
+        if (topk->n != n) {
             PyErr_SetString(PyExc_ValueError, "topk is for another number of documents");
             return NULL;
         }
@@ -3809,6 +3809,8 @@ static PyObject *sentence_tokens(PyObject *self, PyObject *args) {
         }
     }
     st.fresh = PyList_New(0);
+    /* (sentence_spans may call the Python fallback while tokens still wait for their ids: it must not
+     * use this vocabulary) */
     if (!st.fresh || sentence_spans(text, abbrevs, tail, fallback, st_sentence, &st) < 0 ||
         ahead_resolve(st.v, &st.ahead, st.out, st.ids, st.fresh, 0) < 0)
         goto done;

@@ -194,8 +194,8 @@ def offer_band_pairs(signatures: np.ndarray, members: np.ndarray, band: int, row
     """``best.add(*screened_band_pairs(...)[:2])``, returning the band's number of pairs. With the
     compiled kernels and a compiled ``best``, each pair that passes the screen goes to ``best`` as it is
     found (no arrays of the band's pairs: about a million a band at a million documents)."""
-    native = kernels()
-    if best._topk is None or native is None or not (signatures.flags.c_contiguous and signatures.dtype == np.uint32):
+    native = best._native
+    if best._topk is None or not (signatures.flags.c_contiguous and signatures.dtype == np.uint32):
         codes, scores, pairs = screened_band_pairs(signatures, members, band, rows, n, screen, max_bucket)
         best.add(codes, scores)
         return pairs
@@ -233,8 +233,13 @@ class TopPartners:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.n, self.k, self.levels, self.prune_at = n, k, levels, prune_at
-        native = kernels()
-        self._topk = native.topk_new(n, k) if native is not None and k <= 255 and 1 < n <= 1 << 31 else None
+        self._native: Any = kernels()  # the module the records belong to (None: no kernels)
+        self._topk: Any = None
+        if self._native is not None and k <= 255 and 1 < n <= 1 << 31:
+            try:
+                self._topk = self._native.topk_new(n, k)
+            except MemoryError:  # records for every document (about 100 bytes each): prune by sorting instead
+                self._topk = None
         self.codes = np.zeros(0, dtype=np.int64)
         self.scores = np.zeros(0, dtype=np.uint16)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -247,8 +252,7 @@ class TopPartners:
         """Offer pairs (codes ``i * n + j``) with their scores (integers in ``[0, levels]``); compiled,
         in ``threads`` threads (each updating the records of a range of documents)."""
         if self._topk is not None:
-            native = kernels()
-            assert native is not None
+            native = self._native
             codes = np.ascontiguousarray(codes, dtype=np.int64)
             scores = np.ascontiguousarray(scores, dtype=np.uint16)
             if threads <= 1 or len(codes) < _THREADED_FROM:
@@ -273,9 +277,7 @@ class TopPartners:
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """The kept pairs (sorted unique codes) and their scores."""
         if self._topk is not None:
-            native = kernels()
-            assert native is not None
-            raw_codes, raw_scores = native.topk_result(self._topk)
+            raw_codes, raw_scores = self._native.topk_result(self._topk)
             self._topk = None  # its records (about 100 MB at a million documents) go now
             codes = np.frombuffer(raw_codes, dtype=np.int64)
             scores = np.frombuffer(raw_scores, dtype=np.uint16).astype(np.int64)
