@@ -3617,66 +3617,92 @@ static int st_close_token(SentenceTokens *st) {
     return 0;
 }
 
+/* Where the sentence being written stands (SentenceTokens' out_len, token_at and space), held in a
+ * local of the writer while it writes characters, so that the compiler keeps it in registers; it goes
+ * back into the SentenceTokens where a token closes (st_close_token reads it there) and at the end
+ * (st_sync). ``out`` has room reserved for what is written; closing a token grows other buffers only. */
+typedef struct {
+    char *out;
+    int32_t *row; /* the sentence's character classes */
+    const unsigned char *bins;
+    Py_ssize_t len, token_at;
+    int space;
+} StCursor;
+
+static inline __attribute__((always_inline)) StCursor st_cursor(const SentenceTokens *st) {
+    StCursor cur = {st->out, (int32_t *)st->counts + st->n * CHAR_BINS, st->bins, st->out_len, st->token_at, st->space};
+    return cur;
+}
+
+static inline __attribute__((always_inline)) void st_sync(SentenceTokens *st, const StCursor *cur) {
+    st->out_len = cur->len;
+    st->token_at = cur->token_at;
+    st->space = cur->space;
+}
+
+/* The end of the open token, if one is. */
+static inline __attribute__((always_inline)) int st_end_token(SentenceTokens *st, StCursor *cur) {
+    if (cur->token_at < 0) return 0;
+    st->out_len = cur->len;
+    st->token_at = cur->token_at;
+    if (st_close_token(st) < 0) return -1;
+    cur->token_at = -1;
+    return 0;
+}
+
 /* Whitespace in the folded sentence: it ends a token, and becomes one space before the next
  * character (none at the sentence's start). */
-static inline int st_space(SentenceTokens *st) {
-    if (st_close_token(st) < 0) return -1;
-    st->space = st->out_len > st->sentence_at;
+static inline __attribute__((always_inline)) int st_space(SentenceTokens *st, StCursor *cur) {
+    if (st_end_token(st, cur) < 0) return -1;
+    cur->space = cur->len > st->sentence_at;
     return 0;
 }
 
-/* Before a character that is no whitespace (``word``: a word character) is written, with room
- * reserved: the waiting space, and the token it opens or closes; its row of character classes. */
-static inline __attribute__((always_inline)) int32_t *st_before(SentenceTokens *st, int word) {
-    int32_t *row = (int32_t *)st->counts + st->n * CHAR_BINS;
-    if (st->space) {
-        ((char *)st->out)[st->out_len++] = ' ';
-        row[st->bins[' ']]++;
-        st->space = 0;
+/* Before a character that is no whitespace (``word``: a word character) is written: the waiting
+ * space, and the token it opens or closes. */
+static inline __attribute__((always_inline)) int st_before(SentenceTokens *st, StCursor *cur, int word) {
+    if (cur->space) {
+        cur->out[cur->len++] = ' ';
+        cur->row[cur->bins[' ']]++;
+        cur->space = 0;
     }
-    if (word) {
-        if (st->token_at < 0) st->token_at = st->out_len;
-    } else if (st_close_token(st) < 0) {
-        return NULL;
-    }
-    return row;
-}
-
-/* Write one folded ASCII character, with room for two bytes reserved. */
-static inline __attribute__((always_inline)) int st_put_ascii(SentenceTokens *st, unsigned char c) {
-    if (Py_UNICODE_ISSPACE(c)) return st_space(st);
-    int32_t *row = st_before(st, ascii_word_char(c));
-    if (!row) return -1;
-    ((char *)st->out)[st->out_len++] = (char)c;
-    row[st->bins[c]]++;
+    if (!word) return st_end_token(st, cur);
+    if (cur->token_at < 0) cur->token_at = cur->len;
     return 0;
 }
 
-/* Write one character of the folded sentence (UTF-8, surrogates passed). */
-static inline __attribute__((always_inline)) int st_put(SentenceTokens *st, Py_UCS4 c) {
-    if (st_reserve(st, 5) < 0) return -1;
-    if (c < 128) return st_put_ascii(st, (unsigned char)c);
-    if (Py_UNICODE_ISSPACE(c)) return st_space(st);
-    int32_t *row = st_before(st, (int)Py_UNICODE_ISALNUM(c));
-    if (!row) return -1;
-    char *o = (char *)st->out + st->out_len;
+/* Write one folded ASCII character (room for two bytes reserved). */
+static inline __attribute__((always_inline)) int st_put_ascii(SentenceTokens *st, StCursor *cur, unsigned char c) {
+    if (ascii_space(c)) return st_space(st, cur);
+    if (st_before(st, cur, ascii_word_char(c)) < 0) return -1;
+    cur->out[cur->len++] = (char)c;
+    cur->row[cur->bins[c]]++;
+    return 0;
+}
+
+/* Write one character of the folded sentence (UTF-8, surrogates passed; room for four bytes reserved). */
+static inline __attribute__((always_inline)) int st_put_char(SentenceTokens *st, StCursor *cur, Py_UCS4 c) {
+    if (c < 128) return st_put_ascii(st, cur, (unsigned char)c);
+    if (Py_UNICODE_ISSPACE(c)) return st_space(st, cur);
+    if (st_before(st, cur, (int)Py_UNICODE_ISALNUM(c)) < 0) return -1;
+    char *o = cur->out + cur->len;
     if (c < 0x800) {
         o[0] = (char)(0xC0 | (c >> 6));
         o[1] = (char)(0x80 | (c & 0x3F));
-        st->out_len += 2;
+        cur->len += 2;
     } else if (c < 0x10000) {
         o[0] = (char)(0xE0 | (c >> 12));
         o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
         o[2] = (char)(0x80 | (c & 0x3F));
-        st->out_len += 3;
+        cur->len += 3;
     } else {
         o[0] = (char)(0xF0 | (c >> 18));
         o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
         o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
         o[3] = (char)(0x80 | (c & 0x3F));
-        st->out_len += 4;
+        cur->len += 4;
     }
-    row[28 + (c & 3)]++;
+    cur->row[28 + (c & 3)]++;
     return 0;
 }
 
@@ -3700,39 +3726,13 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
         Py_UCS4 c = PyUnicode_READ(kind, st->d, i);
         if (c < 128) {
             /* a run of ASCII characters, room for it reserved once (ASCII folds to ASCII: one byte
-             * each, and a space before some). st_put_ascii of each, with the sentence's state in
-             * locals, written back where a token closes (st_close_token reads it) and at the end. */
+             * each, and a space before some) */
             if (st_reserve(st, 2 * (b - i)) < 0) return -1;
-            char *out = st->out; /* closing a token grows other buffers, not this one */
-            const unsigned char *fold = st->ascii_fold, *bins = st->bins;
-            int32_t *row = (int32_t *)st->counts + st->n * CHAR_BINS;
-            Py_ssize_t len = st->out_len, token_at = st->token_at;
-            int space = st->space;
-            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++) {
-                unsigned char f = fold[c];
-                int word = ascii_word_char(f);
-                if (!word && token_at >= 0) { /* a space or another character ends the token */
-                    st->out_len = len;
-                    st->token_at = token_at;
-                    if (st_close_token(st) < 0) return -1;
-                    token_at = -1;
-                }
-                if (ascii_space(f)) {
-                    space = len > st->sentence_at;
-                    continue;
-                }
-                if (space) {
-                    out[len++] = ' ';
-                    row[bins[' ']]++;
-                    space = 0;
-                }
-                if (word && token_at < 0) token_at = len;
-                out[len++] = (char)f;
-                row[bins[f]]++;
-            }
-            st->out_len = len;
-            st->token_at = token_at;
-            st->space = space;
+            const unsigned char *fold = st->ascii_fold;
+            StCursor cur = st_cursor(st);
+            for (; i < b && (c = PyUnicode_READ(kind, st->d, i)) < 128; i++)
+                if (st_put_ascii(st, &cur, fold[c]) < 0) return -1;
+            st_sync(st, &cur);
             i--; /* the loop's i++ comes next */
             continue;
         }
@@ -3743,8 +3743,12 @@ static inline __attribute__((always_inline)) int st_fold_span(SentenceTokens *st
         }
         int fk = PyUnicode_KIND(folded);
         const void *fd = PyUnicode_DATA(folded);
-        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(folded); j++)
-            if (st_put(st, PyUnicode_READ(fk, fd, j)) < 0) return -1;
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(folded); j++) {
+            if (st_reserve(st, 5) < 0) return -1;
+            StCursor cur = st_cursor(st);
+            if (st_put_char(st, &cur, PyUnicode_READ(fk, fd, j)) < 0) return -1;
+            st_sync(st, &cur);
+        }
     }
     return 0;
 }
