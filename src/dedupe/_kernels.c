@@ -2460,13 +2460,17 @@ static void topk_capsule_destructor(PyObject *capsule) {
 }
 
 static inline unsigned char *topk_record(const TopK *t, int64_t doc) { return t->recs + (size_t)doc * t->rec; }
+/* The parts of a record: its codes, its scores, how many it holds. */
+static inline int64_t *topk_codes(const TopK *t, unsigned char *r) { (void)t; return (int64_t *)r; }
+static inline uint16_t *topk_scores(const TopK *t, unsigned char *r) { return (uint16_t *)(r + 8 * t->k); }
+static inline uint8_t *topk_count(const TopK *t, unsigned char *r) { return r + 10 * t->k; }
 
 /* Offer a pair to one of its documents' records. */
 static inline void topk_offer_doc(TopK *t, int64_t doc, int64_t code, uint16_t score) {
     unsigned char *r = topk_record(t, doc);
-    int64_t *codes = (int64_t *)r;
-    uint16_t *scores = (uint16_t *)(r + 8 * t->k);
-    uint8_t *count = r + 10 * t->k;
+    int64_t *codes = topk_codes(t, r);
+    uint16_t *scores = topk_scores(t, r);
+    uint8_t *count = topk_count(t, r);
     int c = *count, worst = 0;
     for (int e = 0; e < c; e++) {
         if (codes[e] == code) return;
@@ -2557,10 +2561,6 @@ static PyObject *topk_add(PyObject *self, PyObject *args) {
                 topk_prefetch(t, codes[e + 8] % t->n);
             }
             int64_t lo = codes[e] / t->n, hi = codes[e] % t->n;
-            if (parts == 1) {
-                topk_offer(t, lo, hi, scores[e]);
-                continue;
-            }
             if (lo >= from && lo < to) topk_offer_doc(t, lo, codes[e], scores[e]);
             if (hi >= from && hi < to) topk_offer_doc(t, hi, codes[e], scores[e]);
         }
@@ -2581,7 +2581,7 @@ static PyObject *topk_result(PyObject *self, PyObject *capsule) {
     TopK *t = PyCapsule_GetPointer(capsule, TOPK_CAPSULE);
     if (!t) return NULL;
     Py_ssize_t total = 0;
-    for (int64_t d = 0; d < t->n; d++) total += topk_record(t, d)[10 * t->k];
+    for (int64_t d = 0; d < t->n; d++) total += *topk_count(t, topk_record(t, d));
     int64_t *codes = PyMem_RawMalloc(sizeof(int64_t) * (size_t)(total + 1));
     uint16_t *scores = PyMem_RawMalloc(sizeof(uint16_t) * (size_t)(total + 1));
     if (!codes || !scores) {
@@ -2591,16 +2591,16 @@ static PyObject *topk_result(PyObject *self, PyObject *capsule) {
     }
     Py_ssize_t m = 0;
     for (int64_t d = 0; d < t->n; d++) {
-        const unsigned char *r = topk_record(t, d);
-        const int64_t *rc = (const int64_t *)r;
-        const uint16_t *rs = (const uint16_t *)(r + 8 * t->k);
-        for (int e = 0; e < r[10 * t->k]; e++) {
+        unsigned char *r = topk_record(t, d);
+        const int64_t *rc = topk_codes(t, r);
+        const uint16_t *rs = topk_scores(t, r);
+        for (int e = 0; e < *topk_count(t, r); e++) {
             int64_t lo = rc[e] / t->n;
             if (lo != d) { /* under its second document: kept here unless its first holds it */
-                const unsigned char *q = topk_record(t, lo);
-                const int64_t *qc = (const int64_t *)q;
+                unsigned char *q = topk_record(t, lo);
+                const int64_t *qc = topk_codes(t, q);
                 int held = 0;
-                for (int f = 0; f < q[10 * t->k] && !held; f++) held = qc[f] == rc[e];
+                for (int f = 0; f < *topk_count(t, q) && !held; f++) held = qc[f] == rc[e];
                 if (held) continue;
             }
             codes[m] = rc[e];
