@@ -279,19 +279,22 @@ class TopPartners:
         if self._topk is not None:
             raw_codes, raw_scores = self._native.topk_result(self._topk)
             self._topk = None  # its records (about 100 MB at a million documents) go now
-            codes = np.frombuffer(raw_codes, dtype=np.int64)
-            scores = np.frombuffer(raw_scores, dtype=np.uint16).astype(np.int64)
-            lb = self.levels.bit_length()
-            if 2 * max(1, (self.n - 1).bit_length()) + lb <= _KEY_BITS:
-                packed = (codes << lb) | scores
-                packed.sort()
-                self.codes, self.scores = packed >> lb, (packed & ((1 << lb) - 1)).astype(np.uint16)
-            else:
-                order = np.argsort(codes, kind="stable")
-                self.codes, self.scores = codes[order], scores[order].astype(np.uint16)
+            codes, scores = self._sorted_unique(np.frombuffer(raw_codes, dtype=np.int64),
+                                                np.frombuffer(raw_scores, dtype=np.uint16).astype(np.int64))
+            self.codes, self.scores = codes, scores.astype(np.uint16)
             return self.codes, self.scores
         self._prune()
         return self.codes, self.scores
+
+    def _sorted_unique(self, codes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs sorted by code, each once (a pair has one score, so packing it in keeps it one
+        key), with their scores (``int64``)."""
+        lb = self.levels.bit_length()
+        if 2 * max(1, (self.n - 1).bit_length()) + lb <= _KEY_BITS:
+            packed = sorted_unique((codes << lb) | scores)
+            return packed >> lb, packed & ((1 << lb) - 1)
+        codes, first = np.unique(codes, return_index=True)  # beyond 2**27 documents
+        return codes, scores[first]
 
     def _prune(self) -> None:
         codes = np.concatenate([self.codes, *(c.astype(np.int64) for c, _ in self._pending)])
@@ -299,15 +302,8 @@ class TopPartners:
         self._pending, self._size = [], 0
         lb = self.levels.bit_length()
         db = max(1, (self.n - 1).bit_length())
-        # A pair found in several bands: once (it has one score, so packing it in keeps it one key).
-        if 2 * db + lb <= _KEY_BITS:
-            packed = sorted_unique((codes << lb) | scores)
-            del codes, scores
-            codes, scores = packed >> lb, packed & ((1 << lb) - 1)
-            del packed
-        else:  # beyond 2**27 documents
-            codes, first = np.unique(codes, return_index=True)
-            scores = scores[first]
+        # A pair found in several bands: once.
+        codes, scores = self._sorted_unique(codes, scores)
         m = len(codes)
         if m <= self.k:
             self.codes, self.scores = codes, scores.astype(np.uint16)
