@@ -614,6 +614,23 @@ def test_indented_scan_json_is_written_by_orjson_as_json_would(monkeypatch):
     assert render_json.dumps_indented(obj) == want
 
 
+def test_installed_version_reads_dist_info_names_as_importlib_metadata_does(tmp_path, monkeypatch):
+    """The versions JSON output reports come from the dist-info directories' names: the same as
+    importlib.metadata's for what is installed; a name without one falls back to it."""
+    import importlib.metadata
+
+    from dedupe.pipeline import installed_version
+
+    for name in ("datasketch", "numpy", "rapidfuzz", "click"):
+        assert installed_version(name) == importlib.metadata.version(name)
+    (tmp_path / "Some_Dist-1.2.3.dist-info").mkdir()
+    (tmp_path / "some_dist-9.9.9.dist-info.txt").write_text("not a directory")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert installed_version("some-dist") == "1.2.3"
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        installed_version("no-such-distribution-here")
+
+
 def test_one_job_fingerprinting_keeps_no_worker_state():
     """Run in this process, the fingerprint stage leaves nothing behind: the signatures are freed
     with the corpus's, before the content index is banded (half a gigabyte at a million documents)."""

@@ -98,7 +98,8 @@ def fold_map() -> tuple[bytes, dict[int, str]]:
     ascii_fold = "".join(fold_text(chr(c)) for c in range(128)).encode("ascii")
     assert len(ascii_fold) == 128  # each ASCII character folds to one ASCII character
     bits = fold_separators()
-    separators = {code: fold_text(chr(code)) for code in range(0x10000) if bits[code >> 3] >> (code & 7) & 1}
+    separators = {code: fold_text(chr(code)) for lo, hi in _SEPARATOR_RANGES for code in range(lo, hi)
+                  if bits[code >> 3] >> (code & 7) & 1}
     return ascii_fold, separators
 
 

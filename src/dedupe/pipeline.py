@@ -61,6 +61,7 @@ from dedupe.similarity.shingle import (
     Learned,
     content_hashes,
     content_set,
+    fork_ready,
     ids_units,
     intersection_size,
     ngram_hashes,
@@ -680,6 +681,7 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         config = init_args[0] if init_args else None
         if isinstance(config, ScanConfig):  # made here once, inherited by the workers (see affine32_permutations)
             affine32_permutations(config.num_perm, config.seed)
+            fork_ready()
         ctx = _context()
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
             pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(init, *init_args))
@@ -1326,10 +1328,27 @@ def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:
     return message + (": " + "; ".join(reasons) if reasons else "")
 
 
+def installed_version(name: str) -> str:
+    """The version of an installed distribution: from the name of its ``name-version.dist-info``
+    directory on ``sys.path`` (the name installers give it), else :func:`importlib.metadata.version`,
+    whose import (the email package) and search took 44 ms of a JSON scan's 1.6 s at 10k documents."""
+    prefix = name.replace("-", "_").lower() + "-"
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as found:
+                for item in found:
+                    folded = item.name.lower()
+                    if folded.startswith(prefix) and folded.endswith(".dist-info") and item.is_dir():
+                        return item.name[len(prefix) : -len(".dist-info")]
+        except OSError:
+            continue
+    import importlib.metadata
+
+    return importlib.metadata.version(name)
+
+
 def settings_summary(config: ScanConfig) -> dict[str, object]:
     """The settings that shape the results (reported in JSON output)."""
-    import importlib.metadata  # here: its import (the email package) takes 40 ms, for JSON output only
-
     return {
         "shingle": str(config.shingle),
         "num_perm": config.num_perm,
@@ -1342,7 +1361,7 @@ def settings_summary(config: ScanConfig) -> dict[str, object]:
         "keep": config.keep,
         "clean": config.clean,
         "dedupe": __version__,
-        "datasketch": importlib.metadata.version("datasketch"),
+        "datasketch": installed_version("datasketch"),
     }
 
 
