@@ -232,7 +232,17 @@ def test_no_paraphrase_and_char_shingles():
     assert len(json.loads(r.stdout)["clusters"]) == 1
 
 
+def workers_for_every_stage(monkeypatch) -> None:
+    """Make the verification stages use worker processes whenever more than one job is asked for
+    (on their own they do from thousands of pairs: a small corpus would stay in one process)."""
+    import dedupe.pipeline as pipeline
+
+    for name in ("POOL_FROM_PAIRS", "POOL_FROM_SENTENCES", "POOL_FROM_ALIGN"):
+        monkeypatch.setattr(pipeline, name, 0)
+
+
 def test_results_do_not_depend_on_the_number_of_workers_or_the_kernels(write, tmp_path: Path, monkeypatch):
+    workers_for_every_stage(monkeypatch)
     texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
              seed_text("002"), seed_text("003"), BASE]
     for k, t in enumerate(texts * 9):  # 72 documents: workers from 65 on
@@ -257,6 +267,7 @@ def test_stored_sentences_give_the_same_result_as_preparing_them_per_pair(write,
                                                                           jobs: str):
     import dedupe.pipeline as pipeline
 
+    workers_for_every_stage(monkeypatch)
     texts = [BASE, typo_noise(BASE, 0.1), THIRD, seed_text("004"), (FIXTURES / "rewrite_004.txt").read_text(),
              seed_text("000"), seed_text("001"), seed_text("002"), seed_text("003")]
     for k, t in enumerate(texts * 3):

@@ -1020,6 +1020,15 @@ documents per pair (2: no document shared). Reading back costs a fifteenth of pr
 (``scored_sentences`` and its bytes: about 175 us per document of a generated corpus, reading back
 11 us)."""
 
+# Pairs or documents from which the verification stages use worker processes. A pool costs about
+# 25 ms to start, feed and stop on this project's 2-core machine, so it pays when the work takes
+# several times that in this process: first-pass verdicts cost about 10 us a pair, preparing a
+# document's sentences 57 us, the second pass 61 us a pair (a 10k-document corpus: 1,258, 456 and
+# 425 of them took 12, 26 and 26 ms here against 33-46, 33-52 and 37-43 ms with two workers).
+POOL_FROM_PAIRS = 8_000
+POOL_FROM_SENTENCES = 1_000
+POOL_FROM_ALIGN = 1_000
+
 
 def _verify_chunk(pairs: list[tuple[int, int]]) -> list[Match | str | None]:
     """Verify pairs; in the first pass (``_CORPUS["first"]``), a pair whose verdict needs the
@@ -1130,7 +1139,7 @@ def find_matches(
         # documents; a document is in several of them, so its sentences are prepared once, stored,
         # and read back by the second pass (same verdicts as preparing them for each pair).
         _CORPUS["first"] = True
-        results = _verify_pairs(pairs, n_jobs, init, "verify", progress)
+        results = _verify_pairs(pairs, n_jobs if len(pairs) > POOL_FROM_PAIRS else 1, init, "verify", progress)
         waiting = [k for k, r in enumerate(results) if isinstance(r, str)]
         if waiting:
             _CORPUS["first"] = False
@@ -1140,12 +1149,13 @@ def find_matches(
                 parts = _chunks(docs, size)
                 corpus.share_sentences(_context())
                 try:
-                    for part, written in zip(parts, _map(_sentence_chunk, parts, n_jobs if len(docs) > 64 else 1,
+                    for part, written in zip(parts, _map(_sentence_chunk, parts, n_jobs if len(docs) > POOL_FROM_SENTENCES else 1,
                                                          init, "sentences", progress, len(docs))):
                         corpus.stored_sentences(part, written.at, written.lengths)
                 finally:
                     corpus.close_sentences()
-            second = _verify_pairs([pairs[k] for k in waiting], n_jobs, init, "align", progress)
+            second = _verify_pairs([pairs[k] for k in waiting], n_jobs if len(waiting) > POOL_FROM_ALIGN else 1, init,
+                                   "align", progress)
             for k, r in zip(waiting, second):
                 results[k] = r
         matches.extend(r for r in results if isinstance(r, Match))
@@ -1161,8 +1171,7 @@ def _verify_pairs(pairs: list[tuple[int, int]], n_jobs: int, init: tuple[Any, ..
                   progress: Progress | None) -> list[Match | str | None]:
     size = max(64, min(2000, len(pairs) // (n_jobs * 8) or 1))
     out: list[Match | str | None] = []
-    for res in _map(_verify_chunk, _chunks(pairs, size), n_jobs if len(pairs) > 500 else 1, init, stage,
-                    progress, len(pairs)):
+    for res in _map(_verify_chunk, _chunks(pairs, size), n_jobs, init, stage, progress, len(pairs)):
         out.extend(res)
     return out
 
