@@ -634,10 +634,10 @@ def test_installed_version_reads_dist_info_names_as_importlib_metadata_does(tmp_
 
     for name in ("datasketch", "numpy", "rapidfuzz", "click"):
         assert installed_version(name) == importlib.metadata.version(name)
-    (tmp_path / "Some_Dist-1.2.3.dist-info").mkdir()
+    (tmp_path / "Some_Dist-1.2.3.dist-info").mkdir()  # "some-dist", "Some.Dist" and "some__dist" name it
     (tmp_path / "some_dist-9.9.9.dist-info.txt").write_text("not a directory")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert installed_version("some-dist") == "1.2.3"
+    assert installed_version("some-dist") == installed_version("Some.Dist") == installed_version("some__dist") == "1.2.3"
     with pytest.raises(importlib.metadata.PackageNotFoundError):
         installed_version("no-such-distribution-here")
 
