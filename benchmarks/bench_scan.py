@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--baseline-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.repeat is not None and args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.baseline_of:
         baseline(args.baseline_of, args.baseline_out)
         return
@@ -121,22 +123,26 @@ def main() -> None:
         out = args.workdir / f"scan-{size}.json"
         bout = args.workdir / f"baseline-{size}.json"
         repeat = args.repeat or (3 if size <= 20_000 else 1)
-        walls, rsss, bwalls, brsss, clusters = [], [], [], [], []
-        for _ in range(repeat):  # the two sides take turns, so that a slow spell of the machine hits both
-            wall, rss = timed([*dedupe, "scan", str(corpus), "--format", "json", "--quiet", "--jobs", str(args.jobs),
-                               *args.scan_args.split()], out)
-            walls.append(wall)
-            rsss.append(rss)
-            data = json.loads(out.read_text())
-            clusters.append(data["clusters"])
-            if not args.skip_baseline:
-                bwall, brss = timed([sys.executable, __file__, "--baseline-of", str(corpus), "--baseline-out", str(bout)],
-                                    args.workdir / "baseline.stdout")
-                bwalls.append(bwall)
-                brsss.append(brss)
-        if any(c != clusters[0] for c in clusters):
+        walls, rsss, bwalls, brsss, runs_data = [], [], [], [], []
+        for k in range(repeat):
+            # The two sides take turns, each starting every other round, so that a slow spell of the
+            # machine (or a corpus not yet in the page cache) falls on both alike.
+            for side in ("scan", "loop") if k % 2 == 0 else ("loop", "scan"):
+                if side == "scan":
+                    wall, rss = timed([*dedupe, "scan", str(corpus), "--format", "json", "--quiet", "--jobs",
+                                       str(args.jobs), *args.scan_args.split()], out)
+                    walls.append(wall)
+                    rsss.append(rss)
+                    runs_data.append(json.loads(out.read_text()))
+                elif not args.skip_baseline:
+                    bwall, brss = timed([sys.executable, __file__, "--baseline-of", str(corpus), "--baseline-out",
+                                         str(bout)], args.workdir / "baseline.stdout")
+                    bwalls.append(bwall)
+                    brsss.append(brss)
+        if any(d["clusters"] != runs_data[0]["clusters"] for d in runs_data):
             sys.exit(f"[{size} docs] dedupe scan gave different clusters from one run to the next")
         wall, rss = statistics.median(walls), max(rsss)
+        data = runs_data[sorted(range(repeat), key=walls.__getitem__)[(repeat - 1) // 2]]  # the median run's
         runs = f" (median of {repeat}: {', '.join(f'{w:.2f}' for w in walls)} s)" if repeat > 1 else ""
         found = {tuple(sorted(p)) for c in data["clusters"]
                  for p in itertools.combinations([m["id"] for m in c["members"]], 2)}
@@ -145,7 +151,7 @@ def main() -> None:
               f"{size / wall:,.0f} docs/s, {mb / wall:.1f} MB/s, peak RSS {rss} MB, recall(J>=0.8) {recall:.3f} "
               f"({len(truth & found)}/{len(truth)}), candidates {data['stats']['candidate_pairs']}, "
               f"lsh collisions {data['stats']['lsh_collisions']}, "
-              f"timings {data['stats']['timings']}")
+              f"timings (of the median run) {data['stats']['timings']}")
         if args.skip_baseline:
             continue
         bwall, brss = statistics.median(bwalls), max(brsss)

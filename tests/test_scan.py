@@ -625,19 +625,32 @@ def test_indented_scan_json_is_written_by_orjson_as_json_would(monkeypatch):
     assert render_json.dumps_indented(obj) == want
 
 
-def test_installed_version_reads_dist_info_names_as_importlib_metadata_does(tmp_path, monkeypatch):
-    """The versions JSON output reports come from the dist-info directories' names: the same as
-    importlib.metadata's for what is installed; a name without one falls back to it."""
+def test_installed_version_is_importlib_metadatas(tmp_path, monkeypatch):
+    """The versions JSON output reports are importlib.metadata's, found without importing it where a
+    directory on sys.path holds one dist-info of the name; other layouts are left to it."""
     import importlib.metadata
 
     from dedupe.pipeline import installed_version
 
+    def dist(folder: str, info: str, version: str, meta: str = "METADATA") -> None:
+        (tmp_path / folder / info).mkdir(parents=True)
+        (tmp_path / folder / info / meta).write_text(f"Metadata-Version: 2.1\nName: x\nVersion: {version}\n\nBody\n")
+
     for name in ("datasketch", "numpy", "rapidfuzz", "click"):
         assert installed_version(name) == importlib.metadata.version(name)
-    (tmp_path / "Some_Dist-1.2.3.dist-info").mkdir()  # "some-dist", "Some.Dist" and "some__dist" name it
-    (tmp_path / "some_dist-9.9.9.dist-info.txt").write_text("not a directory")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert installed_version("some-dist") == installed_version("Some.Dist") == installed_version("some__dist") == "1.2.3"
+    dist("plain", "Some_Dist-1.2.3.dist-info", "1.2.3")
+    (tmp_path / "plain" / "some_dist-9.9.9.dist-info.txt").write_text("not a dist-info")
+    dist("plain", "odd_dist-1.0.0rc1.dist-info", "1.0.0-rc1")  # the directory's name normalized, METADATA not
+    dist("new", "old_dist-1.0.dist-info", "1.0")
+    dist("egg", "old_dist-0.9-py3.11.egg-info", "0.9", meta="PKG-INFO")  # first on the path: it wins
+    dist("two", "twice-1.0.dist-info", "1.0")
+    dist("two", "Twice-2.0.dist-info", "2.0")
+    for folder in ("new", "egg", "plain", "two"):
+        monkeypatch.syspath_prepend(str(tmp_path / folder))
+    for name, want in (("some-dist", "1.2.3"), ("Some.Dist", "1.2.3"), ("some__dist", "1.2.3"),
+                       ("odd-dist", "1.0.0-rc1"), ("old-dist", "0.9"), ("twice", None)):
+        assert installed_version(name) == importlib.metadata.version(name)
+        assert want is None or installed_version(name) == want
     with pytest.raises(importlib.metadata.PackageNotFoundError):
         installed_version("no-such-distribution-here")
 

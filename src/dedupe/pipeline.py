@@ -680,10 +680,11 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
         results: Iterable[Any] = map(func, chunks)
     else:
         config = init_args[0] if init_args else None
-        if isinstance(config, ScanConfig):  # made here once, inherited by the workers (see affine32_permutations)
+        ctx = _context()
+        if isinstance(config, ScanConfig) and ctx.get_start_method() == "fork":
+            # made here once, inherited by the workers (see affine32_permutations)
             affine32_permutations(config.num_perm, config.seed)
             fork_ready()
-        ctx = _context()
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
             pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(init, *init_args))
         results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
@@ -1339,19 +1340,35 @@ def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:
 
 
 def installed_version(name: str) -> str:
-    """The version of an installed distribution: from the name of its ``name-version.dist-info``
-    directory on ``sys.path`` (the name installers give it), else :func:`importlib.metadata.version`,
-    whose import (the email package) and search took 44 ms of a JSON scan's 1.6 s at 10k documents."""
-    prefix = re.sub(r"[-_.]+", "_", name).lower() + "-"  # the name as installers write it (PEP 503, escaped)
+    """The version of an installed distribution, as :func:`importlib.metadata.version` gives it,
+    whose import (the email package) and search took 44 ms of a JSON scan's 1.6 s at 10k documents:
+    the ``Version`` of the ``METADATA`` of the first directory on ``sys.path`` holding one
+    ``NAME-VERSION.dist-info`` of that name (PEP 503-escaped), the way it looks. Anything else on
+    the way (an ``.egg-info``, two of them in one directory, a zip file or other entry it does not
+    list, a ``METADATA`` without a version) is left to :mod:`importlib.metadata` itself."""
+    wanted = re.sub(r"[-_.]+", "_", name).lower()
     for entry in sys.path:
+        if not isinstance(entry, str):
+            break
         try:
-            with os.scandir(entry or ".") as found:
-                for item in found:
-                    folded = item.name.lower()
-                    if folded.startswith(prefix) and folded.endswith(".dist-info") and item.is_dir():
-                        return item.name[len(prefix) : -len(".dist-info")]
+            with os.scandir(entry or ".") as listing:
+                found = [item.path for item in listing
+                         if item.name.lower().endswith((".dist-info", ".egg-info"))
+                         and re.sub(r"[-_.]+", "_", item.name.partition("-")[0]).lower() == wanted]
         except OSError:
+            if os.path.exists(entry or "."):
+                break  # a zip file, or a directory not listed: importlib.metadata looks there
             continue
+        if not found:
+            continue
+        if len(found) == 1 and found[0].endswith(".dist-info"):
+            with suppress(OSError), open(os.path.join(found[0], "METADATA"), encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("Version:"):
+                        return line[len("Version:") :].strip()
+                    if not line.strip():
+                        break  # the headers end at the first blank line
+        break
     import importlib.metadata
 
     return importlib.metadata.version(name)
