@@ -1340,12 +1340,12 @@ def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:
 
 
 def installed_version(name: str) -> str:
-    """The version of an installed distribution, as :func:`importlib.metadata.version` gives it,
-    whose import (the email package) and search took 44 ms of a JSON scan's 1.6 s at 10k documents:
-    the ``Version`` of the ``METADATA`` of the first directory on ``sys.path`` holding one
-    ``NAME-VERSION.dist-info`` of that name (PEP 503-escaped), the way it looks. Anything else on
-    the way (an ``.egg-info``, two of them in one directory, a zip file or other entry it does not
-    list, a ``METADATA`` without a version) is left to :mod:`importlib.metadata` itself."""
+    """The version of an installed distribution, as :func:`importlib.metadata.version` gives it
+    (whose import, the email package, and search took 44 ms of a JSON scan's 1.6 s at 10k
+    documents): the ``Version`` field of the ``METADATA`` in the first directory on ``sys.path``
+    that holds exactly one ``NAME-VERSION.dist-info`` of that name (PEP 503-escaped). Any other
+    layout met on the way (an ``.egg-info``, two dist-infos in one directory, a zip file or another
+    entry that cannot be listed, a ``METADATA`` without a version) is left to :mod:`importlib.metadata`."""
     wanted = re.sub(r"[-_.]+", "_", name).lower()
     for entry in sys.path:
         if not isinstance(entry, str):
