@@ -685,8 +685,10 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
             # made here once, inherited by the workers (see affine32_permutations)
             affine32_permutations(config.num_perm, config.seed)
             fork_ready()
+        others = set(multiprocessing.active_children())
         with _signals_deferred():  # a Ctrl-C inside Pool's own set-up could leave it unable to stop
             pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(init, *init_args))
+        workers = [p for p in multiprocessing.active_children() if p not in others]
         results = _windowed(pool, func, iter(chunks), jobs * _IN_FLIGHT)
     try:
         for res in results:
@@ -696,8 +698,30 @@ def _map(func: Any, chunks: Iterable[Any], jobs: int, init_args: tuple[Any, ...]
             yield res
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            _stop_pool(pool, workers)
+
+
+POOL_STOP_SECONDS = 5.0
+"""How long stopping a pool may take before it is left behind (:func:`_stop_pool`)."""
+
+
+def _stop_pool(pool: Any, workers: list[Any]) -> None:
+    """``pool.terminate()`` and ``pool.join()``, given :data:`POOL_STOP_SECONDS`. CPython's
+    ``terminate()`` can wait for ever when a worker it kills was writing a result at that moment:
+    the queue's lock stays taken, the pool's task handler waits for it to send its last message, and
+    ``terminate()`` joins that thread (python/cpython#96995; seen here once in 40 runs of the tests
+    that stop a read at its first strict problem). By then the workers are killed, so the scan goes
+    on without the pool (whose stuck threads are daemon threads); ``workers`` (the pool's processes)
+    are killed if any is left, so that none outlives the stage."""
+    stopper = threading.Thread(target=lambda: (pool.terminate(), pool.join()), name="dedupe-pool-stop", daemon=True)
+    stopper.start()
+    stopper.join(POOL_STOP_SECONDS)
+    if stopper.is_alive():
+        for process in workers:
+            with suppress(Exception):  # gone already, or never started
+                if process.is_alive():
+                    process.kill()
+                process.join(1.0)
 
 
 def _context() -> Any:
