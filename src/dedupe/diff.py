@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from dedupe import __version__
 from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
-from dedupe.io import JSONL_SUFFIXES, ReadOptions, iter_documents
+from dedupe.io import JSONL_SUFFIXES, ReadOptions, id_value, iter_documents
 from dedupe.models import Document, Skipped
 from dedupe.normalize import normalize_text
 from dedupe.similarity.align import Alignment, SentencePair, SentenceSet, align_content, align_copies
@@ -385,8 +385,7 @@ def _record_id(doc: Document, id_field: str) -> str | None:
     """The id a JSONL record carries in its id field (``None`` for other documents)."""
     if doc.record is None or doc.id != f"{doc.source}:{doc.line}":
         return None
-    rid = json.loads(doc.record).get(id_field)
-    return str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
+    return id_value(json.loads(doc.record).get(id_field))
 
 
 def read_document(

@@ -376,16 +376,26 @@ def parse_json(raw: str, id_field: str) -> Any:
     except orjson.JSONDecodeError:
         return _json_loads(raw)
     if type(record) is dict:
-        if type(record.get(id_field)) is float:
-            return _json_loads(raw)
-        for value in record.values():  # most records: a flat object of strings
-            if type(value) is dict or type(value) is list:
-                break
-        else:
-            return record
-    # orjson parses up to 1,023 levels of nesting, json fewer (RecursionError, where the limit of
-    # the interpreter's stack is): json decides records nested deeper than it surely parses.
+        return record if orjson_record_stands(record, id_field) else _json_loads(raw)
     return _json_loads(raw) if _nested_deeper_than(record, _SURELY_PARSED_DEPTH) else record
+
+
+def orjson_record_stands(record: dict[Any, Any], id_field: str) -> bool:
+    """Whether orjson's parse of a JSON object is what :func:`parse_json` keeps: its id is not a
+    float (orjson's for an integer beyond 64 bits) and it is nested no deeper than json surely
+    parses (orjson parses up to 1,023 levels, json fewer: RecursionError, where the limit of the
+    interpreter's stack is)."""
+    if type(record.get(id_field)) is float:
+        return False
+    for value in record.values():  # most records: a flat object of strings
+        if type(value) is dict or type(value) is list:
+            return not _nested_deeper_than(record, _SURELY_PARSED_DEPTH)
+    return True
+
+
+def id_value(rid: Any) -> str | None:
+    """What a JSONL record's id field names it: the field when a string or an integer, else ``None``."""
+    return str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
 
 
 _SURELY_PARSED_DEPTH = 400
@@ -482,9 +492,7 @@ def parse_records(
                 reason = f"missing field {options.text_field!r} (or {options.html_field!r})"
             problem(lineno, reason, True)
             continue
-        rid = record.get(options.id_field)
-        doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
-        yield lineno, body, doc_id, raw, page
+        yield lineno, body, id_value(record.get(options.id_field)), raw, page
 
 
 def _is_html(path: Path | None, data: bytes) -> bool:
@@ -848,22 +856,16 @@ class JsonlParts:
                     record = loads(raw)
                 except decode_error:
                     return None
-                if type(record) is not dict:
+                if type(record) is not dict or not orjson_record_stands(record, id_field):
                     return None
-                body, rid = record.get(text_field), record.get(id_field)
-                if type(body) is not str or type(rid) is float:
+                body = record.get(text_field)
+                if type(body) is not str:
                     return None
-                for value in record.values():
-                    if type(value) is dict or type(value) is list:
-                        if _nested_deeper_than(record, _SURELY_PARSED_DEPTH):
-                            return None
-                        break
                 lineno += 1
                 left = max(0, left - size) if left > 0 else left
                 spans.append((at, size, crc32(raw)))
                 at += size
-                doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else None
-                records.append((lineno, body, doc_id, None, None))
+                records.append((lineno, body, id_value(record.get(id_field)), None, None))
         except OSError:
             return None
         return JsonlBlock(records, [], [], LinesSeen(lineno, lineno > 0, lineno == 0), spans)
