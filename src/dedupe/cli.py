@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import io
 import json
 import os
@@ -311,6 +312,10 @@ def scan(
         result = _run_with_progress(
             lambda progress: scan_paths(paths, config, clean_config, read_options, progress, jobs), quiet
         )
+    # What the scan leaves (the documents' ids, the clusters) lives until exit: the cyclic garbage
+    # collector need not walk it again each time the output's objects pile up (0.9 of the 1.3 s of
+    # writing the JSON of a million documents' clusters).
+    gc.freeze()
     _warn_skipped(list(result.skipped), quiet)
     diffs = None
     if show_diff and emit == "clusters" and index_location is None:
