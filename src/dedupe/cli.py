@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import io
 import json
 import os
@@ -269,7 +268,7 @@ def scan(
     stdin. The article text of HTML pages is extracted first. With --index LOCATION, the documents of that
     index instead (docs/index.md).
     """
-    from dedupe.pipeline import reuse_freed_memory, scan_paths, settings_summary
+    from dedupe.pipeline import collector_paused, reuse_freed_memory, scan_paths, settings_summary
     from dedupe.render import json as render_json
 
     if index_location is not None and paths:
@@ -312,34 +311,33 @@ def scan(
         result = _run_with_progress(
             lambda progress: scan_paths(paths, config, clean_config, read_options, progress, jobs), quiet
         )
-    # What the scan leaves (the documents' ids, the clusters) lives until exit: the cyclic garbage
-    # collector need not walk it again each time the output's objects pile up (0.9 of the 1.3 s of
-    # writing the JSON of a million documents' clusters).
-    gc.freeze()
-    _warn_skipped(list(result.skipped), quiet)
-    diffs = None
-    if show_diff and emit == "clusters" and index_location is None:
-        from dedupe.diff import cluster_diffs
+    # The collector off while the output is made: it would walk what the scan leaves (the documents'
+    # ids, the clusters) again each time the output's objects pile up (collector_paused).
+    with collector_paused():
+        _warn_skipped(list(result.skipped), quiet)
+        diffs = None
+        if show_diff and emit == "clusters" and index_location is None:
+            from dedupe.diff import cluster_diffs
 
-        diffs = cluster_diffs(result.clusters, result.documents, config, clean_config)
-    if emit != "clusters":
-        if fmt == "json":
-            ids = list(render_json.iter_emit_lines(result, emit, "human"))
-            _emit([render_json.dumps({"version": __version__, emit: ids, "stats": result.stats})])
+            diffs = cluster_diffs(result.clusters, result.documents, config, clean_config)
+        if emit != "clusters":
+            if fmt == "json":
+                ids = list(render_json.iter_emit_lines(result, emit, "human"))
+                _emit([render_json.dumps({"version": __version__, emit: ids, "stats": result.stats})])
+            else:
+                _emit(render_json.iter_emit_lines(result, emit, fmt))
+        elif fmt == "json":
+            _emit([render_json.dumps_indented(render_json.scan_to_dict(result, settings_summary(config), diffs))])
+        elif fmt == "jsonl":
+            _emit(render_json.iter_scan_jsonl(result, diffs))
         else:
-            _emit(render_json.iter_emit_lines(result, emit, fmt))
-    elif fmt == "json":
-        _emit([render_json.dumps_indented(render_json.scan_to_dict(result, settings_summary(config), diffs))])
-    elif fmt == "jsonl":
-        _emit(render_json.iter_scan_jsonl(result, diffs))
-    else:
-        from dedupe.render.human import render_scan
+            from dedupe.render.human import render_scan
 
-        render_scan(result, _stdout(), diffs)
-    if not quiet:
-        from dedupe.render.human import summary_line
+            render_scan(result, _stdout(), diffs)
+        if not quiet:
+            from dedupe.render.human import summary_line
 
-        _stderr().print(summary_line(result), markup=False)
+            _stderr().print(summary_line(result), markup=False)
     if check and result.clusters:
         return ExitStatus.CHECK_FAILED
     return ExitStatus.OK
