@@ -85,6 +85,13 @@ def test_output_is_written_with_the_collector_off_and_left_as_found(monkeypatch,
     assert gc.get_freeze_count() == 0
 
 
+def test_summary_line_counts_in_words():
+    r = CliRunner().invoke(cli, ["scan", "seeds/"], catch_exceptions=False)
+    assert r.exit_code == 0
+    assert "dedupe: 5 documents, 1 cluster, 1 duplicate, " in r.stderr
+    assert human.counted(0, "cluster") == "0 clusters" and human.counted(2, "candidate pair") == "2 candidate pairs"
+
+
 BASE = article_body(seed_text("001"))
 THIRD = "\n\n".join(BASE.split("\n\n")[: max(1, len(BASE.split("\n\n")) // 3)])
 

@@ -62,18 +62,22 @@ def _clip(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: ``1 cluster``, ``0 clusters``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary_line(result: ScanResult) -> str:
     """One line: documents, clusters, duplicates, skipped inputs, warnings, time."""
     s = result.stats
     parts = [
-        f"{s['documents']} documents",
-        f"{s['clusters']} clusters",
-        f"{s['duplicates']} duplicates",
-        f"{s['candidate_pairs']} candidate pairs",
+        counted(s["documents"], "document"),
+        counted(s["clusters"], "cluster"),
+        counted(s["duplicates"], "duplicate"),
+        counted(s["candidate_pairs"], "candidate pair"),
     ]
     if s["skipped"]:
         parts.append(f"{len(s['skipped'])} skipped")
     if s.get("warnings"):
-        n = len(s["warnings"])
-        parts.append(f"{n} warning{'s' if n != 1 else ''}")
+        parts.append(counted(len(s["warnings"]), "warning"))
     return "dedupe: " + ", ".join(parts) + f" in {s['seconds']:.2f}s"

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from dedupe import __version__
 from dedupe.models import QueryDocument, QueryResult
-from dedupe.render.human import KIND_STYLE
+from dedupe.render.human import KIND_STYLE, counted
 from dedupe.render.json import cluster_to_dict, dumps
 
 
@@ -88,7 +88,7 @@ def render_query(result: QueryResult, console: Console) -> None:
 
 def query_summary_line(result: QueryResult) -> str:
     s = result.stats
-    parts = [f"{s['documents']} documents queried against {s['index_documents']}",
+    parts = [f"{counted(s['documents'], 'document')} queried against {s['index_documents']}",
              f"{s['matched']} with matches", f"{s['new']} new"]
     if s["added"]:
         parts.append(f"{s['added']} added")
@@ -98,11 +98,11 @@ def query_summary_line(result: QueryResult) -> str:
 
 
 def add_summary_line(stats: dict[str, Any], location: str) -> str:
-    parts = [f"{stats['documents']} documents read", f"{stats['added']} added", f"{stats['updated']} updated",
+    parts = [f"{counted(stats['documents'], 'document')} read", f"{stats['added']} added", f"{stats['updated']} updated",
              f"{stats['unchanged']} unchanged"]
     if stats["skipped"]:
         parts.append(f"{len(stats['skipped'])} skipped")
-    return (f"dedupe: {', '.join(parts)}; {location} holds {stats['index_documents']} documents"
+    return (f"dedupe: {', '.join(parts)}; {location} holds {counted(stats['index_documents'], 'document')}"
             f" ({stats['seconds']:.2f}s)")
 
 
