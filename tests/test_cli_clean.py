@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -59,6 +61,30 @@ def test_out_dir_mirrors_tree_and_leaves_inputs_alone(tmp_path: Path):
     assert "bottom of page" not in (out / "a.txt").read_text()
     assert {p: p.read_bytes() for p in src.rglob("*.txt")} == before
     assert not list(out.rglob("*.tmp"))
+
+
+def test_out_dir_files_get_the_mode_of_new_files_and_in_place_keeps_its_own(tmp_path: Path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(seed_text("003"))
+    (src / "b.txt").write_text(seed_text("004"))
+    (src / "b.txt").chmod(0o640)
+    old = os.umask(0o022)
+    try:
+        assert run("clean", str(src), "--out-dir", str(tmp_path / "out")).exit_code == 0
+        assert run("clean", str(src / "b.txt"), "--in-place").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((src / "b.txt").stat().st_mode) == 0o640
+
+
+def test_json_format_is_for_stdout_only(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(seed_text("003"))
+    for where in (["--out-dir", str(tmp_path / "out")], ["--in-place"]):
+        r = run("clean", str(tmp_path / "a.txt"), "--format", "json", *where)
+        assert r.exit_code == 2 and "--format json" in r.stderr
+    assert not (tmp_path / "out").exists() and (tmp_path / "a.txt").read_text() == seed_text("003")
 
 
 def test_out_dir_inside_input_is_refused(tmp_path: Path):

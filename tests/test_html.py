@@ -324,8 +324,10 @@ def test_clean_out_dir_refuses_two_inputs_on_one_target(tmp_path: Path):
     src.mkdir()
     shutil.copy(LIBRARY, src / "library.html")
     shutil.copy(HTML / "library_copy.txt", src / "library.txt")
+    shutil.copy(BRIDGE, src / "a_bridge.htm")  # cleaned first: nothing is written before the refusal
     r = run("clean", str(src), "--out-dir", str(tmp_path / "out"), "--quiet")
     assert r.exit_code == 2 and "would both be written" in r.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*"))
 
 
 def test_clean_in_place_refuses_to_overwrite_html(tmp_path: Path):

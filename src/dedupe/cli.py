@@ -406,6 +406,8 @@ def clean(
         raise click.UsageError("missing PATH (a file, a directory, or - for stdin)")
     if out_dir and in_place:
         raise click.UsageError("--out-dir and --in-place exclude each other")
+    if fmt == "json" and (out_dir or in_place):
+        raise click.UsageError("--format json prints to stdout: it cannot be used with --out-dir or --in-place")
     clean_config = _clean_config(rules)
     skipped: list[Skipped] = []
     docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), skipped.append))
@@ -470,7 +472,8 @@ def _jsonl_records(docs: list[Document], results: list[Any], text_field: str) ->
 def _write_outputs(
     paths: tuple[str, ...], docs: list[Document], results: list[Any], text_field: str, out_dir: Path | None
 ) -> None:
-    """Write each source once: JSONL files as records, text files as text; atomically."""
+    """Write each source once: JSONL files as records, text files as text; atomically, and only
+    once every target is known to be writable as asked (a refusal writes nothing)."""
     if "-" in paths:
         raise click.UsageError("stdin (-) cannot be written to --out-dir or --in-place")
     html = sorted({d.source for d in docs if d.page is not None and d.record is None})
@@ -487,6 +490,7 @@ def _write_outputs(
     for k, d in enumerate(docs):
         by_source.setdefault(d.source, []).append(k)
     targets: dict[Path, str] = {}
+    writes: list[tuple[Path, str]] = []
     for source, ks in by_source.items():
         is_jsonl = Path(source).suffix.lower() in JSONL_SUFFIXES
         body = (
@@ -506,6 +510,8 @@ def _write_outputs(
             if target in targets:
                 raise click.UsageError(f"{source} and {targets[target]} would both be written to {target}")
             targets[target] = source
+        writes.append((target, body))
+    for target, body in writes:
         write_atomic(target, body)
 
 

@@ -889,7 +889,9 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
         for _attempt in range(100):
             tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+                # 0o666 less the umask, as any new file: the mode a new output keeps (an existing
+                # file's own mode is given back below)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
                 break
             except FileExistsError:
                 tmp = ""  # not ours
