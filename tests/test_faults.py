@@ -169,7 +169,7 @@ def test_max_bytes_option(tmp_path: Path):
     r = run("clean", "-", "--max-bytes", "100", input=PROSE)
     assert r.exit_code == 2
     assert "skipped -: larger than 100 bytes (--max-bytes)" in r.stderr
-    assert "dedupe: error: no documents to clean (1 input(s) skipped)" in r.stderr
+    assert "dedupe: error: no documents to clean (1 input skipped): -: larger than 100 bytes (--max-bytes)" in r.stderr
     assert snapshot(tmp_path) == before
 
 

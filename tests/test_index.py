@@ -121,6 +121,27 @@ def clusters(*args: str) -> list:
     return json.loads(ok("scan", *args, "--format", "json", "-q").stdout)["clusters"]
 
 
+def test_a_command_that_finds_no_document_leaves_no_index(backend, corpus, tmp_path: Path):
+    """A mistyped path must not create the index with this command's settings (which the next,
+    right, command would then be refused for asking otherwise)."""
+    location = backend()
+    missing = str(tmp_path / "nosuch.txt")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\x01 not text")
+    for path, said in ((missing, "no such file or directory"), (str(binary), "(1 input skipped): ")):
+        for command in (["index", "add"], ["index", "query", "--add"]):
+            r = run(*command, path, "--index", location)
+            assert r.exit_code == 2 and said in r.stderr, r.stderr
+    assert f"no documents to add (1 input skipped): {binary}: binary file" in run(
+        "index", "add", str(binary), "--index", location).stderr
+    if not location.startswith("redis://"):
+        assert not Path(location).exists()
+    assert run("index", "stats", "--index", location).exit_code == 2
+    ok("index", "add", str(corpus["000"]), "--index", location, "--num-perm", "64", "--shingle", "word:4")
+    settings = stats(location)["settings"]
+    assert settings["num_perm"] == 64 and settings["shingle"] == "word:4"
+
+
 def test_add_stats_and_readd_is_an_update(backend, corpus, tmp_path: Path):
     loc = backend()
     folder = str(Path(corpus["000"]).parent)

@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 from dedupe import __version__
 from dedupe.config import CleanConfig, ScanConfig, ShingleSpec
 from dedupe.errors import DedupeError
-from dedupe.io import JSONL_SUFFIXES, ReadOptions, iter_documents, safe_output_path, write_atomic
+from dedupe.io import (
+    JSONL_SUFFIXES,
+    ReadOptions,
+    iter_documents,
+    no_documents,
+    safe_output_path,
+    write_atomic,
+)
 from dedupe.models import Document, ExitStatus, Skipped
 
 _DEFAULT = ScanConfig()
@@ -413,8 +420,7 @@ def clean(
     docs = list(iter_documents(paths, _read_options(text_field, id_field, encoding, strict, html_field, max_bytes), skipped.append))
     _warn_skipped(skipped, quiet)
     if not docs:
-        n_skipped = sum(1 for s in skipped if s.skipped)
-        raise DedupeError("no documents to clean" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
+        raise no_documents("clean", skipped)
     results = clean_documents(docs, clean_config)
     if explain:
         err = _stderr()

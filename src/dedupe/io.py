@@ -871,6 +871,17 @@ class JsonlParts:
         return JsonlBlock(records, [], [], LinesSeen(lineno, lineno > 0, lineno == 0), spans)
 
 
+def no_documents(action: str, skipped: Iterable[Skipped]) -> InputError:
+    """The error of a command that found no document to ``action`` (``scan``, ``clean``...): how many
+    inputs were left out, and why (the first three)."""
+    left = [s for s in skipped if s.skipped]
+    message = f"no documents to {action}"
+    if left:
+        message += (f" ({len(left)} input{'' if len(left) == 1 else 's'} skipped): "
+                    + "; ".join(f"{s.path}: {s.reason}" for s in left[:3]) + ("; ..." if len(left) > 3 else ""))
+    return InputError(message)
+
+
 def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
     so that readers never see a half-written file.

@@ -31,7 +31,6 @@ from dedupe import __version__
 from dedupe.clean import Cleaner, find_recurring_lines, recurring_line_keys, select_recurring
 from dedupe.cluster import choose_representative, group_pairs
 from dedupe.config import CleanConfig, ScanConfig
-from dedupe.errors import InputError
 from dedupe.io import (
     DocumentReader,
     JsonlParts,
@@ -42,6 +41,7 @@ from dedupe.io import (
     iter_input_files,
     jsonl_plan,
     line_blocks,
+    no_documents,
     reporter,
 )
 from dedupe.models import CleanResult, Cluster, Document, Match, Member, PageInfo, ScanResult, Skipped
@@ -1307,8 +1307,7 @@ def _scan_table(table: DocumentTable, keys: list[int], started: float, config: S
     config = config or ScanConfig()
     timings: dict[str, float] = {"read": time.perf_counter() - started}
     if not len(table):
-        n_skipped = sum(1 for s in skipped if s.skipped)
-        raise InputError("no documents to scan" + (f" ({n_skipped} input(s) skipped)" if n_skipped else ""))
+        raise no_documents("scan", skipped)
     corpus = prepare(table, keys, config, clean_config, timings, jobs, progress)
     del keys
     matches, counts = find_matches(corpus, config, timings, progress, jobs)
@@ -1351,18 +1350,10 @@ def scan_paths(
 ) -> ScanResult:
     """Read ``paths`` (files, directories, ``-``, JSONL) and scan them. See :func:`scan_documents`."""
     skipped: list[Skipped] = []
-    try:
-        started = time.perf_counter()
-        with collector_paused():
-            table, keys = read_paths(paths, read_options, skipped.append, jobs)
-            return _scan_table(table, keys, started, config, clean_config, progress, skipped, jobs)
-    except InputError as exc:
-        raise InputError(_with_skip_reasons(str(exc), skipped)) from exc
-
-
-def _with_skip_reasons(message: str, skipped: Sequence[Skipped]) -> str:
-    reasons = [f"{s.path}: {s.reason}" for s in skipped if s.skipped][:3]
-    return message + (": " + "; ".join(reasons) if reasons else "")
+    started = time.perf_counter()
+    with collector_paused():
+        table, keys = read_paths(paths, read_options, skipped.append, jobs)
+        return _scan_table(table, keys, started, config, clean_config, progress, skipped, jobs)
 
 
 def installed_version(name: str) -> str:

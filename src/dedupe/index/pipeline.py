@@ -26,7 +26,7 @@ from dedupe.index.base import (
     iter_batches,
     text_hash,
 )
-from dedupe.io import ReadOptions, iter_documents
+from dedupe.io import ReadOptions, iter_documents, no_documents
 from dedupe.models import (
     Document,
     IndexMatch,
@@ -152,6 +152,21 @@ def _last_per_id(docs: Sequence[Document]) -> list[Document]:
     return list({d.id: d for d in docs}.values())
 
 
+def _first_batch_read(batches: Iterator[list[Document]], action: str,
+                     skipped: list[Skipped]) -> Iterator[list[Document]]:
+    """``batches`` with the first read already, before an index is created for them: a command that
+    finds no document (a mistyped path) fails without leaving an index behind, whose settings would
+    then be this command's.
+
+    Raises:
+        InputError: no document could be read.
+    """
+    first = next(batches, None)
+    if first is None:
+        raise no_documents(action, skipped)
+    return itertools.chain([first], batches)
+
+
 def add_paths(
     location: str,
     paths: Sequence[str],
@@ -192,14 +207,16 @@ def add_paths(
 
         raise ConfigError("batch size must be >= 1")
     started = time.perf_counter()
+    skipped: list[Skipped] = []
+    batches = _first_batch_read(iter_batches(iter_documents(paths, read_options, skipped.append), batch_size),
+                                "add", skipped)
     backend = open_index(location, create=True)
     try:
         cfg = resolve_config(backend, config or ScanConfig(), overrides or {}, clean_config, create=True)
         signer = Signer(cfg.num_perm, cfg.seed)
-        skipped: list[Skipped] = []
         timings: dict[str, float] = {}
         counts = {"documents": 0, "added": 0, "updated": 0, "unchanged": 0, "batches": 0}
-        for batch in iter_batches(iter_documents(paths, read_options, skipped.append), batch_size):
+        for batch in batches:
             counts["documents"] += len(batch)
             docs = _last_per_id(batch)
             known = backend.text_hashes([d.id for d in docs])
@@ -217,9 +234,6 @@ def add_paths(
             counts["added"] += sum(1 for d in docs if d.id not in known)
             if progress:
                 progress("add", counts["documents"], counts["documents"])
-        if counts["documents"] == 0:
-            n = sum(1 for s in skipped if s.skipped)
-            raise InputError("no documents to add" + (f" ({n} input(s) skipped)" if n else ""))
         return {
             **counts,
             "index_documents": backend.count(),
@@ -286,12 +300,15 @@ def query_paths(
     """
     started = time.perf_counter()
     config = config or ScanConfig()
+    skipped: list[Skipped] = []
+    batches = iter_batches(iter_documents(paths, read_options, skipped.append), batch_size)
+    if add:  # the index is made only once there is something to add to it
+        batches = _first_batch_read(batches, "query", skipped)
     backend = open_index(location, create=add)
     try:
         cfg = resolve_config(backend, config, {}, clean_config, create=add)
         signer = Signer(cfg.num_perm, cfg.seed)
         n_before = backend.count()
-        skipped: list[Skipped] = []
         timings: dict[str, float] = {}
         queries: list[QueryDocument] = []
         documents: list[Document] = []
@@ -300,7 +317,7 @@ def query_paths(
         members: dict[str, tuple[StoredDocument, bool]] = {}
         edges: list[tuple[str, str, Match]] = []
         n_candidates = 0
-        for batch in iter_batches(iter_documents(paths, read_options, skipped.append), batch_size):
+        for batch in batches:
             documents.extend(batch)
             records = _records(batch, cfg, clean_config, signer, timings)
             t0 = time.perf_counter()
@@ -339,8 +356,7 @@ def query_paths(
             if progress:
                 progress("query", len(queries), len(queries))
         if not queries:
-            n = sum(1 for s in skipped if s.skipped)
-            raise InputError("no documents to query" + (f" ({n} input(s) skipped)" if n else ""))
+            raise no_documents("query", skipped)
         t0 = time.perf_counter()
         clusters = _query_clusters(members, edges, run_ids | {q.id for q in queries}, cfg)
         timings["cluster"] = time.perf_counter() - t0
