@@ -232,6 +232,8 @@ def test_remove(backend, corpus):
     assert len(clusters("--index", loc)) == 1
     r = ok("index", "remove", str(corpus["near"]), "no/such/id", "--index", loc)
     assert r.stdout == f"{corpus['near']}\n" and "not in the index: no/such/id" in r.stderr
+    assert "dedupe: removed 1 of the 2 ids given" in r.stderr
+    assert "removed 0 of the 1 id given" in ok("index", "remove", "no/such/id", "--index", loc).stderr
     assert stats(loc)["documents"] == 1
     assert clusters("--index", loc) == []
     out = json.loads(ok("index", "query", str(corpus["near"]), "--index", loc, "--format", "json", "-q").stdout)

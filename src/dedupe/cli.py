@@ -271,9 +271,9 @@ def scan(
 ) -> int:
     """Find clusters of duplicates (exact, near and paraphrase) among PATHS.
 
-    PATHS are files, directories (searched recursively for .txt, .md, .text, .html, .htm and .jsonl), or - for
-    stdin. The article text of HTML pages is extracted first. With --index LOCATION, the documents of that
-    index instead (docs/index.md).
+    PATHS are files, directories (searched recursively for .txt, .md, .text, .html, .htm, .jsonl and
+    .ndjson), or - for stdin. The article text of HTML pages is extracted first. With --index LOCATION, the
+    documents of that index instead (docs/index.md).
     """
     from dedupe.pipeline import collector_paused, reuse_freed_memory, scan_paths, settings_summary
     from dedupe.render import json as render_json
@@ -745,7 +745,8 @@ def index_remove(ids: tuple[str, ...], location: str, quiet: bool, debug: bool) 
         err = _stderr()
         for i in sorted(set(ids) - set(removed)):
             err.print(f"dedupe: warning: not in the index: {i}", markup=False)
-        err.print(f"dedupe: removed {len(removed)} of {len(set(ids))} documents", markup=False)
+        asked = len(set(ids))
+        err.print(f"dedupe: removed {len(removed)} of the {asked} {'id' if asked == 1 else 'ids'} given", markup=False)
     _emit(removed)
     return ExitStatus.OK
 

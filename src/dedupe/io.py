@@ -198,7 +198,7 @@ def _walk(
             if first_time(display, p):
                 yield display, p
     if not found and not failed:
-        on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm or .jsonl files"))
+        on_skip(Skipped(given, "directory holds no .txt, .md, .text, .html, .htm, .jsonl or .ndjson files"))
 
 
 def _is_binary(head: bytes) -> bool:
