@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,21 @@ def test_output_is_written_with_the_collector_off_and_left_as_found(monkeypatch,
     assert seen == [False]
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
+
+
+def test_human_output_columns_line_up(tmp_path: Path):
+    for p in SEEDS.glob("*.txt"):
+        shutil.copy(p, tmp_path / p.name)
+    shutil.copy(next(SEEDS.glob("002_*.txt")), tmp_path / "copy_002.txt")
+    (tmp_path / "cut_001.txt").write_text(seed_text("001")[:1500], encoding="utf-8")
+    r = CliRunner().invoke(cli, ["scan", str(tmp_path), "-q"], catch_exceptions=False)
+    assert r.exit_code == 0
+    blocks = [b.splitlines()[1:] for b in r.stdout.strip().split("\n\n")]
+    assert sorted(len(b) for b in blocks) == [2, 3]  # the paraphrase and the cut with 001, the copy with 002
+    for members in blocks:
+        assert len({line.index(" chars") for line in members}) == 1, members
+        assert len({line.index(m) for line in members for m in ("exact", "near", "paraphrase", "representative")
+                     if f" {m} " in line}) == 1, members
 
 
 def test_summary_line_counts_in_words():

@@ -761,10 +761,11 @@ def load_rules_file(path: str | Path) -> CleanConfig:
     if not isinstance(fraction, (int, float)) or isinstance(fraction, bool):
         raise ConfigError(f"{path}: 'recurring_min_fraction' must be a number")
     kwargs = {"recurring_min_docs": min_docs, "recurring_min_fraction": float(fraction)}
+    phrases = _str_list(data, "phrases", path)  # (its error names the file already)
     try:
         return CleanConfig(
             disabled_rules=frozenset(disable),
-            extra_phrases=_str_list(data, "phrases", path),
+            extra_phrases=phrases,
             extra_patterns=patterns,
             **kwargs,  # type: ignore[arg-type]
         )

@@ -25,15 +25,17 @@ def render_scan(
         head.append(f"Cluster {c.id}", style="bold")
         head.append(f"  {len(c.members)} documents; keep {c.representative}: {c.reason}")
         console.print(head)
+        # Columns: id, kind, similarity and measure (blank for the representative), length.
         width = max(len(m.id) for m in c.members)
+        measure = max((len(m.measure) for m in c.members if not m.representative), default=0)
+        digits = max(len(str(m.length)) for m in c.members)
         for m in c.members:
             line = Text("  * " if m.representative else "    ")
             line.append(m.id.ljust(width))
             line.append("  ")
             line.append(m.kind.ljust(14), style=KIND_STYLE.get(m.kind, ""))
-            if not m.representative:
-                line.append(f" {m.similarity:.2f} {m.measure}")
-            line.append(f"  {m.length} chars", style="dim")
+            line.append(" " * (6 + measure) if m.representative else f" {m.similarity:.2f} {m.measure.ljust(measure)}")
+            line.append(f"  {str(m.length).rjust(digits)} chars", style="dim")
             console.print(line)
             if diffs is not None and not m.representative:
                 _render_compact(diffs[(c.id, m.id)], console)
