@@ -142,6 +142,15 @@ def test_a_command_that_finds_no_document_leaves_no_index(backend, corpus, tmp_p
     assert settings["num_perm"] == 64 and settings["shingle"] == "word:4"
 
 
+def test_stats_for_people_in_two_columns(tmp_path: Path, corpus):
+    loc = str(tmp_path / "i.db")
+    ok("index", "add", str(corpus["000"]), "--index", loc, "-q")
+    lines = ok("index", "stats", "--index", loc).stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["index", "documents", "characters", "bytes", "band entries",
+                                                      "settings"]
+    assert len({len(line) - len(line[line.index("  "):].lstrip()) for line in lines}) == 1  # values line up
+
+
 def test_add_stats_and_readd_is_an_update(backend, corpus, tmp_path: Path):
     loc = backend()
     folder = str(Path(corpus["000"]).parent)

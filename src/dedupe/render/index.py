@@ -108,10 +108,10 @@ def add_summary_line(stats: dict[str, Any], location: str) -> str:
 
 def render_stats(info: dict[str, Any], console: Console) -> None:
     """``index stats`` for people."""
-    console.print(f"index      {info['location']} ({info['backend']})", markup=False)
-    console.print(f"documents  {info['documents']}", markup=False)
-    console.print(f"characters {info['total_length']}", markup=False)
-    for k, v in info["size"].items():
-        console.print(f"{k:<10} {v}", markup=False)
     settings = info["settings"] or {}
-    console.print("settings   " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())), markup=False)
+    rows = [("index", f"{info['location']} ({info['backend']})"), ("documents", str(info["documents"])),
+            ("characters", str(info["total_length"])), *((k.replace("_", " "), str(v)) for k, v in info["size"].items()),
+            ("settings", ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        console.print(f"{label:<{width}}  {value}", markup=False)
