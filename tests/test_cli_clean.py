@@ -79,6 +79,25 @@ def test_out_dir_files_get_the_mode_of_new_files_and_in_place_keeps_its_own(tmp_
     assert stat.S_IMODE((src / "b.txt").stat().st_mode) == 0o640
 
 
+def test_a_private_file_written_over_is_never_readable_by_others_on_the_way(tmp_path: Path, monkeypatch):
+    from dedupe.io import write_atomic
+
+    p = tmp_path / "private.txt"
+    p.write_text("secret")
+    p.chmod(0o600)
+    real_open, modes = os.open, []
+
+    def recording_open(name, flags, mode=0o777, *args, **kwargs):
+        if str(name).endswith(".tmp"):
+            modes.append(mode)
+        return real_open(name, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    write_atomic(p, "cleaned secret")
+    assert modes == [0o600]
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600 and p.read_text() == "cleaned secret"
+
+
 def test_json_format_is_for_stdout_only(tmp_path: Path):
     (tmp_path / "a.txt").write_text(seed_text("003"))
     for where in (["--out-dir", str(tmp_path / "out")], ["--in-place"]):

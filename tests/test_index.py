@@ -132,14 +132,18 @@ def test_a_command_that_finds_no_document_leaves_no_index(backend, corpus, tmp_p
         for command in (["index", "add"], ["index", "query", "--add"]):
             r = run(*command, path, "--index", location)
             assert r.exit_code == 2 and said in r.stderr, r.stderr
+            assert "no index at" in run("index", "stats", "--index", location).stderr
+            assert location.startswith("redis://") or not Path(location).exists()
     assert f"no documents to add (1 input skipped): {binary}: binary file" in run(
         "index", "add", str(binary), "--index", location).stderr
-    if not location.startswith("redis://"):
-        assert not Path(location).exists()
-    assert run("index", "stats", "--index", location).exit_code == 2
     ok("index", "add", str(corpus["000"]), "--index", location, "--num-perm", "64", "--shingle", "word:4")
     settings = stats(location)["settings"]
     assert settings["num_perm"] == 64 and settings["shingle"] == "word:4"
+    # An index that exists reports its own trouble before any input is read.
+    r = run("index", "add", str(binary), "--index", location, "--num-perm", "128")
+    assert r.exit_code == 2 and "other settings" in r.stderr and "no documents" not in r.stderr
+    r = run("index", "query", missing, "--index", str(tmp_path / "none.db"))
+    assert r.exit_code == 2 and "no index at" in r.stderr
 
 
 def test_stats_for_people_in_two_columns(tmp_path: Path, corpus):

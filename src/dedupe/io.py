@@ -894,15 +894,18 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
     tmp = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A file written over keeps its mode, and its text is never more readable on the way (the
+        # temporary file starts no wider than it); a new one gets what any new file gets: 0o666
+        # less the umask.
+        existing = path.stat().st_mode & 0o7777 if path.exists() else None
         # The temporary file is named before it is created (mkstemp's way left it behind when Ctrl-C
         # came while the file was being created: the interruption was raised inside mkstemp, before
         # its name reached us), so that an interruption at any point below can remove it.
         for _attempt in range(100):
             tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
             try:
-                # 0o666 less the umask, as any new file: the mode a new output keeps (an existing
-                # file's own mode is given back below)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                             0o666 if existing is None else existing & 0o666)
                 break
             except FileExistsError:
                 tmp = ""  # not ours
@@ -912,8 +915,8 @@ def write_atomic(path: Path, data: str, encoding: str = "utf-8") -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        if existing is not None:
+            os.chmod(tmp, existing)
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp:

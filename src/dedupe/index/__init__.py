@@ -7,7 +7,13 @@ Backends: :class:`~dedupe.index.sqlite.SQLiteIndex` (a file) and
 
 from __future__ import annotations
 
-from dedupe.index.base import IndexBackend, IndexConfigError, IndexStoreError, StoredDocument
+from dedupe.index.base import (
+    IndexBackend,
+    IndexConfigError,
+    IndexMissingError,
+    IndexStoreError,
+    StoredDocument,
+)
 from dedupe.index.pipeline import (
     add_paths,
     describe_index,
@@ -20,6 +26,7 @@ from dedupe.index.pipeline import (
 __all__ = [
     "IndexBackend",
     "IndexConfigError",
+    "IndexMissingError",
     "IndexStoreError",
     "StoredDocument",
     "add_paths",

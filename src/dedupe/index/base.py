@@ -39,6 +39,10 @@ class IndexStoreError(DedupeError):
     """An index that cannot be opened, read or written."""
 
 
+class IndexMissingError(IndexStoreError):
+    """No index at the location (yet): a command that adds documents may create it."""
+
+
 class IndexConfigError(ConfigError):
     """Documents made with other settings than the index's own."""
 

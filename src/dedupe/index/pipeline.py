@@ -19,6 +19,7 @@ from dedupe.config import CleanConfig, ScanConfig
 from dedupe.errors import InputError
 from dedupe.index.base import (
     IndexBackend,
+    IndexMissingError,
     StoredDocument,
     check_settings,
     config_from_settings,
@@ -152,19 +153,26 @@ def _last_per_id(docs: Sequence[Document]) -> list[Document]:
     return list({d.id: d for d in docs}.values())
 
 
-def _first_batch_read(batches: Iterator[list[Document]], action: str,
-                     skipped: list[Skipped]) -> Iterator[list[Document]]:
-    """``batches`` with the first read already, before an index is created for them: a command that
-    finds no document (a mistyped path) fails without leaving an index behind, whose settings would
-    then be this command's.
+def _open_to_add(location: str, batches: Iterator[list[Document]], action: str,
+                 skipped: list[Skipped]) -> tuple[IndexBackend, Iterator[list[Document]]]:
+    """The index at ``location`` for a command that adds ``batches`` to it, and the batches to add.
+
+    An existing index is opened first, so that its own trouble (a lock, an unreachable server, other
+    settings) is reported before any input is read. A missing one is created only once the first
+    batch is read: a command that finds no document (a mistyped path, only skipped inputs) fails
+    without leaving an index behind, whose settings would then be this command's.
 
     Raises:
-        InputError: no document could be read.
+        InputError: no document could be read (and there is no index yet).
     """
+    try:
+        return open_index(location), batches
+    except IndexMissingError:
+        pass
     first = next(batches, None)
     if first is None:
         raise no_documents(action, skipped)
-    return itertools.chain([first], batches)
+    return open_index(location, create=True), itertools.chain([first], batches)
 
 
 def add_paths(
@@ -208,9 +216,8 @@ def add_paths(
         raise ConfigError("batch size must be >= 1")
     started = time.perf_counter()
     skipped: list[Skipped] = []
-    batches = _first_batch_read(iter_batches(iter_documents(paths, read_options, skipped.append), batch_size),
-                                "add", skipped)
-    backend = open_index(location, create=True)
+    backend, batches = _open_to_add(location, iter_batches(iter_documents(paths, read_options, skipped.append),
+                                                           batch_size), "add", skipped)
     try:
         cfg = resolve_config(backend, config or ScanConfig(), overrides or {}, clean_config, create=True)
         signer = Signer(cfg.num_perm, cfg.seed)
@@ -302,9 +309,10 @@ def query_paths(
     config = config or ScanConfig()
     skipped: list[Skipped] = []
     batches = iter_batches(iter_documents(paths, read_options, skipped.append), batch_size)
-    if add:  # the index is made only once there is something to add to it
-        batches = _first_batch_read(batches, "query", skipped)
-    backend = open_index(location, create=add)
+    if add:
+        backend, batches = _open_to_add(location, batches, "query", skipped)
+    else:
+        backend = open_index(location)
     try:
         cfg = resolve_config(backend, config, {}, clean_config, create=add)
         signer = Signer(cfg.num_perm, cfg.seed)

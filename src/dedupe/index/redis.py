@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from dedupe.errors import ConfigError
-from dedupe.index.base import IndexStoreError, StoredDocument, array_bytes, array_from
+from dedupe.index.base import IndexMissingError, IndexStoreError, StoredDocument, array_bytes, array_from
 from dedupe.similarity.signature import SCHEME
 
 try:
@@ -86,7 +86,7 @@ class RedisIndex:
             where = f"{self._params['host']}:{self._params['port']}"
             raise IndexStoreError(f"cannot reach Redis at {where}: {exc}") from exc
         if not create and self.read_settings() is None:
-            raise IndexStoreError(f"no index at {location} (create one with 'dedupe index add PATH... --index "
+            raise IndexMissingError(f"no index at {location} (create one with 'dedupe index add PATH... --index "
                                   f"{location}')")
         self._lsh: tuple[MinHashLSH, MinHashLSH] | None = None
         self._seed = 1

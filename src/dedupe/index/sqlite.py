@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from dedupe.index.base import IndexStoreError, StoredDocument, array_bytes, array_from
+from dedupe.index.base import IndexMissingError, IndexStoreError, StoredDocument, array_bytes, array_from
 from dedupe.similarity.shingle import fmix64
 
 T = TypeVar("T")
@@ -95,7 +95,7 @@ class SQLiteIndex:
         self.path = Path(path)
         self.timeout = timeout
         if not self.path.exists() and not create:
-            raise IndexStoreError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
+            raise IndexMissingError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
         if self.path.is_dir():
             raise IndexStoreError(f"index location {path} is a directory; give a file path")
         if create and self.path.parent and not self.path.parent.exists():
