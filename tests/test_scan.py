@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from rich.cells import cell_len
 
 from conftest import (
     CRUFT_BOTTOM,
@@ -90,15 +91,15 @@ def test_human_output_columns_line_up(tmp_path: Path):
     for p in SEEDS.glob("*.txt"):
         shutil.copy(p, tmp_path / p.name)
     shutil.copy(next(SEEDS.glob("002_*.txt")), tmp_path / "copy_002.txt")
-    (tmp_path / "cut_001.txt").write_text(seed_text("001")[:1500], encoding="utf-8")
+    (tmp_path / "記事_001.txt").write_text(seed_text("001")[:1500], encoding="utf-8")  # wide characters
     r = CliRunner().invoke(cli, ["scan", str(tmp_path), "-q"], catch_exceptions=False)
     assert r.exit_code == 0
     blocks = [b.splitlines()[1:] for b in r.stdout.strip().split("\n\n")]
     assert sorted(len(b) for b in blocks) == [2, 3]  # the paraphrase and the cut with 001, the copy with 002
     for members in blocks:
-        assert len({line.index(" chars") for line in members}) == 1, members
-        assert len({line.index(m) for line in members for m in ("exact", "near", "paraphrase", "representative")
-                     if f" {m} " in line}) == 1, members
+        assert len({cell_len(line[: line.index(" chars")]) for line in members}) == 1, members
+        assert len({cell_len(line[: line.index(f" {m} ")]) for line in members
+                    for m in ("exact", "near", "paraphrase", "representative") if f" {m} " in line}) == 1, members
 
 
 def test_summary_line_counts_in_words():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -26,12 +27,12 @@ def render_scan(
         head.append(f"  {len(c.members)} documents; keep {c.representative}: {c.reason}")
         console.print(head)
         # Columns: id, kind, similarity and measure (blank for the representative), length.
-        width = max(len(m.id) for m in c.members)
+        width = max(cell_len(m.id) for m in c.members)  # in screen cells: wide characters take two
         measure = max((len(m.measure) for m in c.members if not m.representative), default=0)
         digits = max(len(str(m.length)) for m in c.members)
         for m in c.members:
             line = Text("  * " if m.representative else "    ")
-            line.append(m.id.ljust(width))
+            line.append(m.id + " " * (width - cell_len(m.id)))
             line.append("  ")
             line.append(m.kind.ljust(14), style=KIND_STYLE.get(m.kind, ""))
             line.append(" " * (6 + measure) if m.representative else f" {m.similarity:.2f} {m.measure.ljust(measure)}")
