@@ -496,6 +496,7 @@ def test_index_add_refuses_another_programs_database_and_leaves_it_untouched(tmp
 def test_index_add_creates_an_index_in_an_empty_sqlite_file(tmp_path: Path):
     path = tmp_path / "empty.db"
     sqlite3.connect(path).close()  # a database with no table at all
+    assert "no index at" in CliRunner().invoke(cli, ["index", "stats", "--index", str(path)]).stderr
     doc = tmp_path / "a.txt"
     doc.write_text("A short article about nothing in particular, written for this test.\n")
     r = CliRunner().invoke(cli, ["index", "add", str(doc), "--index", str(path)])

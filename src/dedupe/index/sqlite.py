@@ -107,6 +107,8 @@ class SQLiteIndex:
             tables = _while_busy(lambda: {row[0] for row in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")}, timeout)
             missing, foreign = sorted(_TABLES - tables), sorted(tables - _TABLES)
+            if not tables and not create:  # an empty database: where an index may be made, none yet
+                raise IndexMissingError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
             if missing and (tables or not create):
                 if create and foreign:
                     raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
