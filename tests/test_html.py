@@ -326,7 +326,7 @@ def test_clean_out_dir_refuses_two_inputs_on_one_target(tmp_path: Path):
     shutil.copy(HTML / "library_copy.txt", src / "library.txt")
     shutil.copy(BRIDGE, src / "a_bridge.htm")  # cleaned first: nothing is written before the refusal
     r = run("clean", str(src), "--out-dir", str(tmp_path / "out"), "--quiet")
-    assert r.exit_code == 2 and "would both be written" in r.stderr
+    assert r.exit_code == 2 and "would both be written" in r.stderr and "--help" not in r.stderr  # no usage hint
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*"))
 
 

@@ -512,9 +512,9 @@ def _write_outputs(
                 relative = str(Path(relative).with_suffix(".txt"))  # an HTML page's article is text
             target = safe_output_path(out_dir, relative)
             if target.resolve() in {Path(d.source).resolve() for d in docs}:
-                raise click.UsageError(f"refusing to overwrite input {source}")
+                raise DedupeError(f"refusing to overwrite input {source}")
             if target in targets:
-                raise click.UsageError(f"{source} and {targets[target]} would both be written to {target}")
+                raise DedupeError(f"{source} and {targets[target]} would both be written to {target}")
             targets[target] = source
         writes.append((target, body))
     for target, body in writes:
