@@ -102,6 +102,13 @@ def test_human_output_columns_line_up(tmp_path: Path):
                     for m in ("exact", "near", "paraphrase", "representative") if f" {m} " in line}) == 1, members
 
 
+def test_command_lists_are_not_cut_short():
+    for args in (["--help"], ["index", "--help"]):
+        out = CliRunner().invoke(cli, args).stdout
+        commands = out.split("Commands:")[1].strip().splitlines()
+        assert len(commands) >= 4 and not [c for c in commands if c.endswith("...")], commands
+
+
 def test_summary_line_counts_in_words():
     r = CliRunner().invoke(cli, ["scan", "seeds/"], catch_exceptions=False)
     assert r.exit_code == 0

@@ -212,7 +212,7 @@ def input_options(f: Any) -> Any:
     return f
 
 
-@cli.command()
+@cli.command(short_help="Find clusters of exact, near and reworded duplicates.")
 @click.argument("paths", nargs=-1)
 @click.option("--index", "index_location", metavar="LOCATION",
               help="Cluster every document of this index (file path or redis://host:port/db) instead of PATHS.")
@@ -371,7 +371,7 @@ def _run_with_progress(job: Any, quiet: bool) -> Any:
         return job(progress)
 
 
-@cli.command()
+@cli.command(short_help="Remove scraping boilerplate, keeping every sentence.")
 @click.argument("paths", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: the cleaned article; json: text plus every removed line and its rule.")
@@ -532,7 +532,7 @@ def _relative_to_inputs(source: str, roots: list[Path]) -> str:
     return path.name
 
 
-@cli.command()
+@cli.command(short_help="Show how two articles correspond, sentence by sentence.")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True,
@@ -608,12 +608,12 @@ _batch_option = click.option("--batch-size", type=click.IntRange(1), default=100
                              help="Documents per transaction (and per cleaning batch).")
 
 
-@cli.group()
+@cli.group(short_help="Keep an index of articles seen and check new ones against it.")
 def index() -> None:
     """A persistent index: check new articles against everything added before (docs/index.md)."""
 
 
-@index.command("add")
+@index.command("add", short_help="Add (or replace) documents, creating the index if needed.")
 @click.argument("paths", nargs=-1, required=True)
 @_index_option
 @click.option("--shingle", help=f"word:N or char:N shingles [new index: {_DEFAULT.shingle}]")
@@ -663,7 +663,7 @@ def index_add(
     return ExitStatus.OK
 
 
-@index.command("query")
+@index.command("query", short_help="Report the matches in the index of each document.")
 @click.argument("paths", nargs=-1, required=True)
 @_index_option
 @click.option("--add", "add", is_flag=True,
@@ -731,7 +731,7 @@ def index_query(
     return ExitStatus.OK
 
 
-@index.command("remove")
+@index.command("remove", short_help="Remove documents by id.")
 @click.argument("ids", nargs=-1, required=True)
 @_index_option
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
