@@ -229,7 +229,7 @@ def input_options(f: Any) -> Any:
               help="Look for rewrites (the same story reworded).")
 @click.option("--paraphrase-threshold", type=click.FloatRange(0, 1), default=_DEFAULT.paraphrase_threshold,
               show_default=True, help="paraphrase: share of one text's content aligned with rewordings.")
-@click.option("--shingle", default=str(_DEFAULT.shingle), show_default=True, help="word:N or char:N shingles.")
+@click.option("--shingle", metavar="KIND:N", default=str(_DEFAULT.shingle), show_default=True, help="word:N or char:N shingles.")
 @click.option("--num-perm", type=click.IntRange(16, 1024), default=_DEFAULT.num_perm, show_default=True,
               help="MinHash permutations.")
 @click.option("--seed", type=click.IntRange(0), default=_DEFAULT.seed, show_default=True, help="MinHash seed.")
@@ -616,7 +616,7 @@ def index() -> None:
 @index.command("add", short_help="Add (or replace) documents, creating the index if needed.")
 @click.argument("paths", nargs=-1, required=True)
 @_index_option
-@click.option("--shingle", help=f"word:N or char:N shingles [new index: {_DEFAULT.shingle}]")
+@click.option("--shingle", metavar="KIND:N", help=f"word:N or char:N shingles [new index: {_DEFAULT.shingle}]")
 @click.option("--num-perm", type=click.IntRange(16, 1024), help=f"MinHash permutations [new index: {_DEFAULT.num_perm}]")
 @click.option("--seed", type=click.IntRange(0), help=f"MinHash seed [new index: {_DEFAULT.seed}]")
 @click.option("--no-clean", is_flag=True, default=None, help="Fingerprint the raw text (recorded in the index).")
