@@ -453,6 +453,7 @@ def test_scan_diff_shows_each_member_against_the_representative():
     r = run("scan", "seeds/", "--diff")
     assert r.exit_code == 0
     assert "sentences matched" in r.stdout and "\x1b[" not in r.stdout
+    assert "; lines - from the representative, + from this document" in r.stdout  # which side is which
     r = run("scan", "seeds/", "--diff", "--format", "json")
     member = json.loads(r.stdout)["clusters"][0]["members"][1]
     d = member["diff"]

@@ -47,7 +47,8 @@ def _render_compact(summary: dict[str, Any], console: Console) -> None:
     head = Text("      ")
     head.append(
         f"{summary['matched_sentences']}/{summary['member_sentences']} sentences matched "
-        f"({summary['matched_fraction']:.0%}), {summary['identical_sentences']} identical",
+        f"({summary['matched_fraction']:.0%}), {summary['identical_sentences']} identical"
+        + ("; lines - from the representative, + from this document" if summary["first_changes"] else ""),
         style="dim",
     )
     console.print(head)
