@@ -448,13 +448,15 @@ def clean(
 
 def _clean_summary(n_docs: int, skipped: list[Skipped]) -> str:
     """The line closing a clean that left inputs out or warned: counts, so nothing goes unnoticed."""
+    from dedupe.render.human import counted
+
     n_skipped = sum(1 for s in skipped if s.skipped)
     n_warnings = len(skipped) - n_skipped
-    parts = [f"{n_docs} document{'s' if n_docs != 1 else ''} cleaned"]
+    parts = [f"{counted(n_docs, 'document')} cleaned"]
     if n_skipped:
         parts.append(f"{n_skipped} skipped")
     if n_warnings:
-        parts.append(f"{n_warnings} warning{'s' if n_warnings != 1 else ''}")
+        parts.append(counted(n_warnings, "warning"))
     return "dedupe: " + ", ".join(parts)
 
 
@@ -742,11 +744,12 @@ def index_remove(ids: tuple[str, ...], location: str, quiet: bool, debug: bool) 
 
     removed = remove_ids(location, list(ids))
     if not quiet:
+        from dedupe.render.human import counted
+
         err = _stderr()
         for i in sorted(set(ids) - set(removed)):
             err.print(f"dedupe: warning: not in the index: {i}", markup=False)
-        asked = len(set(ids))
-        err.print(f"dedupe: removed {len(removed)} of the {asked} {'id' if asked == 1 else 'ids'} given", markup=False)
+        err.print(f"dedupe: removed {len(removed)} of the {counted(len(set(ids)), 'id')} given", markup=False)
     _emit(removed)
     return ExitStatus.OK
 

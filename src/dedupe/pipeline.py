@@ -1363,7 +1363,10 @@ def installed_version(name: str) -> str:
     that holds exactly one ``NAME-VERSION.dist-info`` of that name (PEP 503-escaped). Any other
     layout met on the way (an ``.egg-info``, two dist-infos in one directory, a zip file or another
     entry that cannot be listed, a ``METADATA`` without a version) is left to :mod:`importlib.metadata`."""
-    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    def key(dist: str) -> str:  # PEP 503: runs of "-", "_" and "." alike, case ignored
+        return re.sub(r"[-_.]+", "_", dist).lower()
+
+    wanted = key(name)
     for entry in sys.path:
         if not isinstance(entry, str):
             break
@@ -1371,7 +1374,7 @@ def installed_version(name: str) -> str:
             with os.scandir(entry or ".") as listing:
                 found = [item.path for item in listing
                          if item.name.lower().endswith((".dist-info", ".egg-info"))
-                         and re.sub(r"[-_.]+", "_", item.name.partition("-")[0]).lower() == wanted]
+                         and key(item.name.partition("-")[0]) == wanted]
         except OSError:
             if os.path.exists(entry or "."):
                 break  # a zip file, or a directory not listed: importlib.metadata looks there

@@ -42,6 +42,9 @@ class IndexStoreError(DedupeError):
 class IndexMissingError(IndexStoreError):
     """No index at the location (yet): a command that adds documents may create it."""
 
+    def __init__(self, location: str) -> None:
+        super().__init__(f"no index at {location} (create one with 'dedupe index add PATH... --index {location}')")
+
 
 class IndexConfigError(ConfigError):
     """Documents made with other settings than the index's own."""

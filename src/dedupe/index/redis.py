@@ -86,8 +86,7 @@ class RedisIndex:
             where = f"{self._params['host']}:{self._params['port']}"
             raise IndexStoreError(f"cannot reach Redis at {where}: {exc}") from exc
         if not create and self.read_settings() is None:
-            raise IndexMissingError(f"no index at {location} (create one with 'dedupe index add PATH... --index "
-                                  f"{location}')")
+            raise IndexMissingError(location)
         self._lsh: tuple[MinHashLSH, MinHashLSH] | None = None
         self._seed = 1
 

@@ -95,7 +95,7 @@ class SQLiteIndex:
         self.path = Path(path)
         self.timeout = timeout
         if not self.path.exists() and not create:
-            raise IndexMissingError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
+            raise IndexMissingError(path)
         if self.path.is_dir():
             raise IndexStoreError(f"index location {path} is a directory; give a file path")
         if create and self.path.parent and not self.path.parent.exists():
@@ -108,7 +108,7 @@ class SQLiteIndex:
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")}, timeout)
             missing, foreign = sorted(_TABLES - tables), sorted(tables - _TABLES)
             if not tables and not create:  # an empty database: where an index may be made, none yet
-                raise IndexMissingError(f"no index at {path} (create one with 'dedupe index add PATH... --index {path}')")
+                raise IndexMissingError(path)
             if missing and (tables or not create):
                 if create and foreign:
                     raise sqlite3.DatabaseError(f"it holds other tables: {', '.join(foreign)}")
