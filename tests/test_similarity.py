@@ -644,6 +644,30 @@ def test_compiled_read_sets_and_set_jaccard_give_the_exact_jaccard(tmp_path):
     spill.close()
 
 
+@pytest.mark.parametrize("no_kernels", ["", "1"])
+def test_jaccards_to_many_sets_equal_jaccard_one_by_one(monkeypatch, no_kernels):
+    """An index query's content check: one call for thousands of candidates, the values of
+    ``jaccard`` (empty sets on either side included), compiled or not, from the stored bytes."""
+    from dedupe.index.base import array_bytes, arrays_packed
+    from dedupe.similarity.shingle import jaccards_to
+
+    if not no_kernels:
+        compiled_kernels()
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", no_kernels)
+    rng = np.random.default_rng(7)
+    sets = [np.unique(rng.integers(0, 80, size=int(rng.integers(0, 60)))).astype(np.uint64) for _ in range(300)]
+    sets += [np.zeros(0, dtype=np.uint64), np.arange(2**64 - 5, 2**64, dtype=np.uint64)]
+    for a in (sets[0], np.zeros(0, dtype=np.uint64), np.unique(rng.integers(0, 80, size=70)).astype(np.uint64),
+              np.array([2**64 - 1], dtype=np.uint64)):
+        values, offsets = arrays_packed([array_bytes(s) for s in sets])
+        assert np.array_equal(values, np.concatenate(sets)) and offsets[-1] == len(values)
+        got = jaccards_to(a, values, offsets)
+        assert got.dtype == np.float64
+        assert got.tolist() == [jaccard(a, s) for s in sets]
+    values, offsets = arrays_packed([])
+    assert jaccards_to(sets[0], values, offsets).tolist() == []
+
+
 def test_stored_corpus_content_jaccards_equal_the_python_twin(tmp_path, monkeypatch):
     """The scan's exact content check: sets read once per document (kernels) or per pair (Python)."""
     compiled_kernels()

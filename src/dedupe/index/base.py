@@ -99,6 +99,14 @@ def array_from(data: bytes | None) -> np.ndarray:
     return np.frombuffer(data, dtype="<u8").astype(_U64)
 
 
+def arrays_packed(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Many :func:`array_bytes` at once: their arrays concatenated (``uint64``) and where each
+    starts (``offsets``, one more than ``blobs``), for :func:`~dedupe.similarity.shingle.jaccards_to`."""
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) // 8 for b in blobs], out=offsets[1:])
+    return np.frombuffer(b"".join(blobs), dtype="<u8").astype(_U64), offsets
+
+
 def clean_rules_id(clean_config: CleanConfig | None) -> str:
     """A short stable id of the cleaning rules (``default`` for the built-in ones)."""
     if clean_config is None or clean_config == CleanConfig():
@@ -208,8 +216,9 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """The stored documents of ``ids`` (missing ones left out)."""
 
-    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
-        """Only the content-word hash arrays of ``ids`` (the cheap check of content candidates)."""
+    def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
+        """Only the content-word hash arrays of ``ids`` as stored (:func:`array_bytes`; missing ids
+        left out): the cheap check of content candidates, thousands per query, reads no more."""
 
     def remove(self, ids: Sequence[str]) -> list[str]:
         """Remove documents; returns the ids that were there."""

@@ -21,6 +21,7 @@ from dedupe.index.base import (
     IndexBackend,
     IndexMissingError,
     StoredDocument,
+    arrays_packed,
     check_settings,
     config_from_settings,
     index_settings,
@@ -39,7 +40,7 @@ from dedupe.models import (
 )
 from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, fingerprint
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
-from dedupe.similarity.shingle import EMPTY, jaccard
+from dedupe.similarity.shingle import EMPTY, jaccard, jaccards_to
 from dedupe.similarity.signature import Signer
 from dedupe.similarity.verify import Fingerprint, verify_pair
 
@@ -266,8 +267,9 @@ def _candidates_in_index(
     # Content candidates must reach the threshold in exact Jaccard (as in scan); check that on the
     # content arrays alone before loading texts. The content LSH (r=2 rows) proposes many.
     content_only = sorted(content_ids - shingle_ids - {r.id})
-    kept = {i for i, c in backend.contents(content_only).items()
-            if jaccard(c, r.content) >= config.content_candidate_threshold}
+    blobs = backend.content_blobs(content_only)
+    scores = jaccards_to(r.content, *arrays_packed(list(blobs.values())))
+    kept = {i for i, score in zip(blobs, scores.tolist()) if score >= config.content_candidate_threshold}
     found = backend.get(sorted(shingle_ids | kept))
     return [c for _, c in sorted(found.items())]
 

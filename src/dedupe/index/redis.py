@@ -216,12 +216,12 @@ class RedisIndex:
                                     array_from(content))
         return out
 
-    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+    def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(ids))
         pipe = self._r.pipeline(transaction=False)
         for i in wanted:
             pipe.hget(self._doc_key(i), "content")
-        return {i: array_from(c) for i, c in zip(wanted, pipe.execute()) if c is not None}
+        return {i: bytes(c) for i, c in zip(wanted, pipe.execute()) if c is not None}
 
     def _ids(self) -> set[str]:
         members: Iterable[bytes] = self._r.smembers(self._key("ids"))  # type: ignore[assignment]

@@ -118,6 +118,7 @@ class SQLiteIndex:
             _while_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchall(), timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=OFF")
+            self._db.execute("PRAGMA mmap_size=2147483648")
             if create:
                 with self._write():
                     for statement in _SCHEMA.split(";"):
@@ -250,12 +251,11 @@ class SQLiteIndex:
                                              array_from(row[7]), array_from(row[8]))
         return out
 
-    def contents(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
-        out = {}
+    def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
         for chunk in _chunks(list(dict.fromkeys(ids)), 500):
             marks = ",".join("?" * len(chunk))
-            for i, content in self._db.execute(f"SELECT id, content FROM docs WHERE id IN ({marks})", chunk):
-                out[i] = array_from(content)
+            out.update(self._db.execute(f"SELECT id, content FROM docs WHERE id IN ({marks})", chunk))
         return out
 
     def count(self) -> int:
