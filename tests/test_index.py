@@ -502,3 +502,73 @@ def test_index_add_creates_an_index_in_an_empty_sqlite_file(tmp_path: Path):
     r = CliRunner().invoke(cli, ["index", "add", str(doc), "--index", str(path)])
     assert r.exit_code == 0, r.output
     assert CliRunner().invoke(cli, ["index", "stats", "--index", str(path)]).exit_code == 0
+
+
+@pytest.mark.parametrize("shingle", ["word:5", "char:7"])
+def test_records_are_what_fingerprint_and_signer_give_one_by_one(shingle: str):
+    """The index fingerprints a batch in bulk (pipeline.text_features): each record holds what
+    fingerprint() and Signer.hashvalues() give for its document alone."""
+    import numpy as np
+
+    from dedupe.config import ScanConfig, ShingleSpec
+    from dedupe.index.pipeline import _records
+    from dedupe.models import Document
+    from dedupe.pipeline import fingerprint
+    from dedupe.similarity.signature import Signer
+
+    config = ScanConfig(shingle=ShingleSpec.parse(shingle), clean=False)
+    signer = Signer(config.num_perm, config.seed)
+    texts = [seed_text(p.stem[:3]) for p in sorted(SEEDS.glob("*.txt"))]
+    n = len(texts)
+    texts += ["", "the of and to in a", "Short one.", typo_noise(article_body(seed_text("003")), 0.1)]
+    docs = [Document(f"d{k}", text, "x.txt", None, k) for k, text in enumerate(texts)]
+    records = _records(docs, config, None, signer, {})
+    for k, (doc, rec) in enumerate(zip(docs, records)):
+        fp = fingerprint(k, doc.text, config)
+        assert (rec.id, rec.length, rec.digest, rec.text) == (doc.id, fp.length, fp.digest, doc.text)
+        assert np.array_equal(rec.shingles, fp.shingles) and np.array_equal(rec.content, fp.content)
+        for sig, values in ((rec.shingle_sig, fp.shingles), (rec.content_sig, fp.content)):
+            if len(values):
+                assert sig is not None and np.array_equal(sig, signer.hashvalues(values))
+            else:
+                assert sig is None
+    assert records[n].shingle_sig is None and records[n + 1].content_sig is None  # nothing; function words
+
+
+def test_sqlite_batch_holds_the_entries_of_adding_one_by_one(corpus, tmp_path: Path):
+    """A batch's LSH entries are written sorted, all at once; an id given twice in a batch keeps
+    the entries of its last version only, as when the documents are added one at a time."""
+    import numpy as np
+
+    from dedupe.config import ScanConfig
+    from dedupe.index.base import index_settings
+    from dedupe.index.pipeline import _records
+    from dedupe.index.sqlite import band_keys
+    from dedupe.models import Document
+    from dedupe.similarity.signature import Signer
+
+    config = ScanConfig()
+    signer = Signer(config.num_perm, config.seed)
+    docs = [Document(name, Path(path).read_text(encoding="utf-8"), str(path), None, k)
+            for k, (name, path) in enumerate(sorted(corpus.items()))]
+    first = Document("000", Path(corpus["near"]).read_text(encoding="utf-8"), "first version", None, 0)
+    records = _records([first, *docs], config, None, signer, {})
+
+    def contents(location: str, batches: list[list]) -> tuple[list, list]:
+        index = open_index(location, create=True)
+        index.init_settings(index_settings(config, None))
+        for batch in batches:
+            index.add(batch)
+        index.close()
+        db = sqlite3.connect(location)
+        rows = db.execute("SELECT band, key, d.id FROM bands JOIN docs d ON d.doc = bands.doc ORDER BY 1, 2, 3")
+        out = rows.fetchall(), db.execute("SELECT id, source, bands FROM docs ORDER BY id").fetchall()
+        db.close()
+        return out
+
+    together = contents(str(tmp_path / "batch.db"), [records])
+    alone = contents(str(tmp_path / "alone.db"), [[r] for r in records[1:]])
+    assert together == alone
+    assert len(together[0]) > 8 * 40 and {source for _, source, _ in together[1]} == {str(p) for p in corpus.values()}
+    sigs = np.stack([r.shingle_sig for r in records])
+    assert np.array_equal(band_keys(sigs, 9, 13), np.stack([band_keys(s, 9, 13) for s in sigs]))

@@ -567,33 +567,27 @@ def _prepare_span(span: tuple[int, int]) -> _Prepared:
     return _prepare_chunk([(k, text, table.is_page(k)) for k, text in zip(range(*span), texts)])
 
 
-def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
-    config: ScanConfig = _W["config"]
-    cleaner: Cleaner | None = _W["cleaner"]
-    k = len(chunk)
+def text_features(texts: Sequence[str], config: ScanConfig, common: np.ndarray | None,
+                  signer: Signer) -> tuple[ChunkFeatures, bytes, np.ndarray]:
+    """What :func:`fingerprint` and the signatures give for each of some cleaned texts, in bulk (one
+    compiled call for the chunk's shingles, content words and both signatures): their
+    :class:`ChunkFeatures` (content words in ``common`` left out), their digests (16 bytes each, one
+    after the other) and their lengths (stripped). ``scan`` and the index both make theirs here."""
+    lengths = np.empty(len(texts), dtype=np.int64)
     digests = bytearray()
-    lengths = np.empty(k, dtype=np.int64)
     units: list[np.ndarray] = []  # token ids for word shingles, else the units' hashes
     contents: list[np.ndarray] = []  # character shingles only
-    texts: list[bytes | None] = []
     words = config.shingle.kind == "word"
     vocab = vocabulary()
     done: list[ChunkFeatures] = []  # of the documents whose ids belong to a table emptied since
-    t0 = time.perf_counter()
-    # All of the chunk is cleaned first, then tokenized: the vocabulary's table stays in the CPU's
-    # caches while the chunk's tokens are looked up (lookups 34 -> 24 us, all of it 211 -> 190 us per document).
-    cleaned = [cleaner.clean_text(raw, _W["recurring"], extracted=extracted) if cleaner is not None else raw
-               for _, raw, extracted in chunk]
-    t_clean = time.perf_counter() - t0
-    for n, text in enumerate(cleaned):
+    for n, text in enumerate(texts):
         hashes, content, generation = vocab.hashes, vocab.content, vocab.generation
         normalized, ids, joined = _token_ids(text, config)
         if words:
             if vocab.generation != generation and units:
                 # This lookup emptied the vocabulary: the ids so far are those of the old table,
                 # whose arrays these still are.
-                done.append(chunk_features_of_ids(units, hashes, content, config.shingle.size, _W["common"],
-                                                  _W["signer"]))
+                done.append(chunk_features_of_ids(units, hashes, content, config.shingle.size, common, signer))
                 units = []
             units.append(ids)
         else:
@@ -602,16 +596,27 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
             contents.append(c)
         digests += _digest(joined)
         lengths[n] = len(text.strip())
-        # Most texts come out of cleaning unchanged: those are read back from the documents' own file
-        # (a third of the bytes each chunk sends back and the main process writes).
-        texts.append(None if text == chunk[n][1] else text.encode(ENCODING, ERRORS))
-    if words:
-        # After the lookups: they may have grown (replaced) the vocabulary's arrays.
-        done.append(chunk_features_of_ids(units, vocab.hashes, vocab.content, config.shingle.size, _W["common"],
-                                          _W["signer"]))
-        feats = ChunkFeatures.concat(done)
-    else:
-        feats = chunk_features(units, contents, config.shingle.size, _W["common"], _W["signer"])
+    if not words:
+        return chunk_features(units, contents, config.shingle.size, common, signer), bytes(digests), lengths
+    # After the lookups: they may have grown (replaced) the vocabulary's arrays.
+    done.append(chunk_features_of_ids(units, vocab.hashes, vocab.content, config.shingle.size, common, signer))
+    return ChunkFeatures.concat(done), bytes(digests), lengths
+
+
+def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
+    config: ScanConfig = _W["config"]
+    cleaner: Cleaner | None = _W["cleaner"]
+    k = len(chunk)
+    t0 = time.perf_counter()
+    # All of the chunk is cleaned first, then tokenized: the vocabulary's table stays in the CPU's
+    # caches while the chunk's tokens are looked up (lookups 34 -> 24 us, all of it 211 -> 190 us per document).
+    cleaned = [cleaner.clean_text(raw, _W["recurring"], extracted=extracted) if cleaner is not None else raw
+               for _, raw, extracted in chunk]
+    t_clean = time.perf_counter() - t0
+    feats, digests, lengths = text_features(cleaned, config, _W["common"], _W["signer"])
+    # Most texts come out of cleaning unchanged: those are read back from the documents' own file
+    # (a third of the bytes each chunk sends back and the main process writes).
+    texts = [None if text == raw else text.encode(ENCODING, ERRORS) for text, (_, raw, _) in zip(cleaned, chunk)]
     sizes = np.empty((k, 3), dtype=np.int64)
     sizes[:, :2] = feats.counts
     sizes[:, 2] = [-1 if t is None else len(t) for t in texts]
@@ -623,7 +628,7 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
         content_sigs[indices] = feats.content_sigs
     return _Prepared(
         indices, feats.counts[:, 1] > 0 if config.paraphrase else np.zeros(k, dtype=bool),
-        np.frombuffer(bytes(digests), dtype=np.uint64).reshape(k, 2), lengths, sizes,
+        np.frombuffer(digests, dtype=np.uint64).reshape(k, 2), lengths, sizes,
         _W["spill"].append_shared(b"".join(parts)),
         t_clean, time.perf_counter() - t0 - t_clean,
     )

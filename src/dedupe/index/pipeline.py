@@ -38,7 +38,7 @@ from dedupe.models import (
     ScanResult,
     Skipped,
 )
-from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, fingerprint
+from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, text_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.shingle import EMPTY, jaccard, jaccards_to
 from dedupe.similarity.signature import Signer
@@ -120,13 +120,16 @@ def _records(
     texts = [r.text for r in clean_documents(docs, clean_config)] if config.clean else [d.text for d in docs]
     t1 = time.perf_counter()
     now = time.time()
+    # All of a document's content words (no corpus to tell the rare ones): common=None.
+    feats, digests, lengths = text_features(texts, config, None, signer)
+    shingles, contents = feats.split()
     out = []
     for k, (d, text) in enumerate(zip(docs, texts)):
-        fp = fingerprint(k, text, config)
+        n_shingles, n_content = feats.counts[k].tolist()
         out.append(StoredDocument(
-            d.id, d.source, fp.length, fp.digest, text_hash(d.text), now, text, fp.shingles, fp.content,
-            signer.hashvalues(fp.shingles) if len(fp.shingles) else None,
-            signer.hashvalues(fp.content) if len(fp.content) else None,
+            d.id, d.source, int(lengths[k]), digests[16 * k : 16 * k + 16], text_hash(d.text), now, text,
+            shingles[k], contents[k], feats.shingle_sigs[k] if n_shingles else None,
+            feats.content_sigs[k] if n_content else None,
         ))
     timings["clean"] = timings.get("clean", 0.0) + t1 - t0
     timings["fingerprint"] = timings.get("fingerprint", 0.0) + time.perf_counter() - t1

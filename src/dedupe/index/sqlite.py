@@ -63,15 +63,17 @@ _MUL = _U64(0xBF58476D1CE4E5B9)
 
 
 def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
-    """64-bit keys (as ``int64``) of the ``b`` bands of ``r`` values of a MinHash signature.
+    """64-bit keys (as ``int64``) of the ``b`` bands of ``r`` values of a MinHash signature, or of
+    each row of a 2-D array of signatures (keys ``(n, b)``).
 
     The bands are datasketch's: values ``[i*r, (i+1)*r)`` for band ``i``.
     """
-    vals = np.asarray(sig[: b * r], dtype=np.uint32).astype(_U64).reshape(b, r)
+    sigs = np.asarray(sig, dtype=np.uint32)
+    vals = sigs[..., : b * r].astype(_U64).reshape(*sigs.shape[:-1], b, r)
     with np.errstate(over="ignore"):
-        h = fmix64(np.arange(b, dtype=_U64) + _SEED)
+        h = np.broadcast_to(fmix64(np.arange(b, dtype=_U64) + _SEED), vals.shape[:-1])
         for j in range(r):
-            h = fmix64((h ^ vals[:, j]) * _MUL)
+            h = fmix64((h ^ vals[..., j]) * _MUL)
     return h.view(np.int64)
 
 
@@ -118,7 +120,11 @@ class SQLiteIndex:
             _while_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchall(), timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=OFF")
+            # Reads through a memory map (up to SQLite's cap), not a read() per page: a query checks
+            # the content arrays of thousands of candidates. A 64 MB page cache for the pages a batch
+            # writes all over the LSH table (2 MB by default).
             self._db.execute("PRAGMA mmap_size=2147483648")
+            self._db.execute("PRAGMA cache_size=-65536")
             if create:
                 with self._write():
                     for statement in _SCHEMA.split(";"):
@@ -162,13 +168,24 @@ class SQLiteIndex:
         return self._bands
 
     def _keys(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None) -> list[tuple[int, int]]:
+        return self._keys_of([shingle_sig], [content_sig])[0]
+
+    def _keys_of(self, shingle_sigs: Sequence[np.ndarray | None],
+                 content_sigs: Sequence[np.ndarray | None]) -> list[list[tuple[int, int]]]:
+        """The ``(band, key)`` pairs of each document (both indexes; content bands after the
+        shingle bands), the keys of all the documents computed at once."""
         b1, r1, b2, r2 = self._lsh()
-        pairs: list[tuple[int, int]] = []
-        if shingle_sig is not None:
-            pairs.extend(enumerate(band_keys(shingle_sig, b1, r1).tolist()))
-        if content_sig is not None:
-            pairs.extend((b1 + i, k) for i, k in enumerate(band_keys(content_sig, b2, r2).tolist()))
-        return pairs
+        out: list[list[tuple[int, int]]] = [[] for _ in shingle_sigs]
+        for sigs, first, b, r in ((shingle_sigs, 0, b1, r1), (content_sigs, b1, b2, r2)):
+            have = [k for k, sig in enumerate(sigs) if sig is not None]
+            given = [sig for sig in sigs if sig is not None]
+            if not given:
+                continue
+            keys = band_keys(np.stack(given), b, r).tolist()
+            bands = range(first, first + b)
+            for k, row in zip(have, keys):
+                out[k].extend(zip(bands, row))
+        return out
 
     # -- writing ------------------------------------------------------------------------------
     def text_hashes(self, ids: Sequence[str]) -> dict[str, bytes]:
@@ -180,14 +197,18 @@ class SQLiteIndex:
 
     def add(self, documents: Sequence[StoredDocument]) -> None:
         db = self._db
+        all_keys = self._keys_of([d.shingle_sig for d in documents], [d.content_sig for d in documents])
         with self._write():
-            for d in documents:
-                keys = self._keys(d.shingle_sig, d.content_sig)
+            # The LSH entries of the batch go in last, sorted (one pass down the table's B-tree
+            # instead of a random leaf each); an id given twice keeps its last entries only, as
+            # when written one by one.
+            entries: dict[int, list[tuple[int, int]]] = {}
+            for d, keys in zip(documents, all_keys):
                 old = db.execute("SELECT doc, bands, added FROM docs WHERE id = ?", (d.id,)).fetchone()
                 packed = np.array([k for _, k in keys], dtype=np.int64).tobytes() + np.array(
                     [b for b, _ in keys], dtype=np.int16).tobytes()
                 if old is not None:
-                    doc, added = old[0], old[2]
+                    doc = old[0]
                     db.executemany("DELETE FROM bands WHERE band = ? AND key = ? AND doc = ?",
                                    [(b, k, doc) for b, k in _unpack(old[1])])
                     db.execute(
@@ -197,15 +218,17 @@ class SQLiteIndex:
                          array_bytes(d.content), packed, doc),
                     )
                 else:
-                    added = d.added
                     doc = db.execute(
                         "INSERT INTO docs (id, source, length, digest, text_hash, added, text, shingles, content, bands)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (d.id, d.source, d.length, d.digest, d.text_hash, added, d.text, array_bytes(d.shingles),
+                        (d.id, d.source, d.length, d.digest, d.text_hash, d.added, d.text, array_bytes(d.shingles),
                          array_bytes(d.content), packed),
                     ).lastrowid
-                db.executemany("INSERT OR IGNORE INTO bands (band, key, doc) VALUES (?, ?, ?)",
-                               [(b, k, doc) for b, k in keys])
+                entries[doc] = keys
+            rows = np.array([(b, k, doc) for doc, keys in entries.items() for b, k in keys], dtype=np.int64)
+            if len(rows):
+                rows = rows[np.lexsort(rows.T[::-1])]
+                db.executemany("INSERT OR IGNORE INTO bands (band, key, doc) VALUES (?, ?, ?)", rows.tolist())
 
     def remove(self, ids: Sequence[str]) -> list[str]:
         db = self._db
