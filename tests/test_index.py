@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -572,3 +573,30 @@ def test_sqlite_batch_holds_the_entries_of_adding_one_by_one(corpus, tmp_path: P
     assert len(together[0]) > 8 * 40 and {source for _, source, _ in together[1]} == {str(p) for p in corpus.values()}
     sigs = np.stack([r.shingle_sig for r in records])
     assert np.array_equal(band_keys(sigs, 9, 13), np.stack([band_keys(s, 9, 13) for s in sigs]))
+
+
+def test_query_reads_each_content_array_once_a_run_and_forgets_what_it_adds(backend, corpus):
+    """_ContentCache: a query run reads a document's content array from the index once (its
+    candidates come back query after query); what the run adds or replaces is read again."""
+    from dedupe.index.base import array_from
+    from dedupe.index.pipeline import _ContentCache
+
+    loc = backend()
+    ok("index", "add", str(corpus["002"]), str(corpus["003"]), "--index", loc, "-q")
+    index = open_index(loc)
+    try:
+        first = index.get([str(corpus["002"])])[str(corpus["002"])].content
+        cache, uncached = _ContentCache(index), _ContentCache(index, limit=0)
+        got = cache.blobs([str(corpus["002"]), "no such id"])
+        assert list(got) == [str(corpus["002"])] and (array_from(got[str(corpus["002"])]) == first).all()
+        # Another process replaces the document: the run keeps the version it read, unless told.
+        Path(corpus["002"]).write_text(seed_text("004"), encoding="utf-8")
+        ok("index", "add", str(corpus["002"]), "--index", loc, "-q")
+        now = index.get([str(corpus["002"])])[str(corpus["002"])].content
+        assert len(now) and not np.array_equal(now, first)
+        assert (array_from(cache.blobs([str(corpus["002"])])[str(corpus["002"])]) == first).all()
+        assert np.array_equal(array_from(uncached.blobs([str(corpus["002"])])[str(corpus["002"])]), now)
+        cache.forget([str(corpus["002"])])
+        assert np.array_equal(array_from(cache.blobs([str(corpus["002"])])[str(corpus["002"])]), now)
+    finally:
+        index.close()

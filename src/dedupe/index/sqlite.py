@@ -120,10 +120,7 @@ class SQLiteIndex:
             _while_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchall(), timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=OFF")
-            # Reads through a memory map (up to SQLite's cap), not a read() per page: a query checks
-            # the content arrays of thousands of candidates. A 64 MB page cache for the pages a batch
-            # writes all over the LSH table (2 MB by default).
-            self._db.execute("PRAGMA mmap_size=2147483648")
+            # A 64 MB page cache (2 MB by default): a batch writes all over the LSH table.
             self._db.execute("PRAGMA cache_size=-65536")
             if create:
                 with self._write():
