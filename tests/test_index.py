@@ -505,17 +505,24 @@ def test_index_add_creates_an_index_in_an_empty_sqlite_file(tmp_path: Path):
     assert CliRunner().invoke(cli, ["index", "stats", "--index", str(path)]).exit_code == 0
 
 
-@pytest.mark.parametrize("shingle", ["word:5", "char:7"])
-def test_records_are_what_fingerprint_and_signer_give_one_by_one(shingle: str):
+@pytest.mark.parametrize(("shingle", "small_vocabulary"), [("word:5", False), ("word:5", True), ("char:7", False)])
+def test_records_are_what_fingerprint_and_signer_give_one_by_one(shingle: str, small_vocabulary: bool, monkeypatch):
     """The index fingerprints a batch in bulk (pipeline.text_features): each record holds what
-    fingerprint() and Signer.hashvalues() give for its document alone."""
-    import numpy as np
-
+    fingerprint() and Signer.hashvalues() give for its document alone, also when the vocabulary's
+    table is emptied in the middle of the batch."""
     from dedupe.config import ScanConfig, ShingleSpec
     from dedupe.index.pipeline import _records
     from dedupe.models import Document
+    from dedupe.normalize import content_form
     from dedupe.pipeline import fingerprint
+    from dedupe.similarity import native
+    from dedupe.similarity import shingle as shingles
     from dedupe.similarity.signature import Signer
+
+    if small_vocabulary:
+        built = native.kernels() is not None
+        vocab = shingles.Vocabulary(content_form, limit=400 if built else 150, native=built)
+        monkeypatch.setitem(shingles._VOCABS, built, vocab)
 
     config = ScanConfig(shingle=ShingleSpec.parse(shingle), clean=False)
     signer = Signer(config.num_perm, config.seed)
@@ -534,6 +541,8 @@ def test_records_are_what_fingerprint_and_signer_give_one_by_one(shingle: str):
             else:
                 assert sig is None
     assert records[n].shingle_sig is None and records[n + 1].content_sig is None  # nothing; function words
+    if small_vocabulary:
+        assert vocab.generation > 0
 
 
 def test_sqlite_batch_holds_the_entries_of_adding_one_by_one(corpus, tmp_path: Path):
@@ -570,6 +579,9 @@ def test_sqlite_batch_holds_the_entries_of_adding_one_by_one(corpus, tmp_path: P
     together = contents(str(tmp_path / "batch.db"), [records])
     alone = contents(str(tmp_path / "alone.db"), [[r] for r in records[1:]])
     assert together == alone
+    # An id already in the index, twice in a batch ("000" is records[1]: corpus names sorted).
+    assert records[0].id == records[1].id == "000"
+    assert contents(str(tmp_path / "again.db"), [records[1:], [records[0], records[1]]]) == alone
     assert len(together[0]) > 8 * 40 and {source for _, source, _ in together[1]} == {str(p) for p in corpus.values()}
     sigs = np.stack([r.shingle_sig for r in records])
     assert np.array_equal(band_keys(sigs, 9, 13), np.stack([band_keys(s, 9, 13) for s in sigs]))

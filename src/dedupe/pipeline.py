@@ -569,8 +569,8 @@ def _prepare_span(span: tuple[int, int]) -> _Prepared:
 
 def text_features(texts: Sequence[str], config: ScanConfig, common: np.ndarray | None,
                   signer: Signer) -> tuple[ChunkFeatures, bytes, np.ndarray]:
-    """What :func:`fingerprint` and the signatures give for each of some cleaned texts, in bulk (one
-    compiled call for the chunk's shingles, content words and both signatures): their
+    """What :func:`fingerprint` and the signatures give for each of some cleaned texts, in bulk (with
+    the compiled kernels, one call for the chunk's shingles, content words and both signatures): their
     :class:`ChunkFeatures` (content words in ``common`` left out), their digests (16 bytes each, one
     after the other) and their lengths (stripped). ``scan`` and the index both make theirs here."""
     lengths = np.empty(len(texts), dtype=np.int64)

@@ -100,11 +100,12 @@ def array_from(data: bytes | None) -> np.ndarray:
 
 
 def arrays_packed(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Many :func:`array_bytes` at once: their arrays concatenated (``uint64``) and where each
-    starts (``offsets``, one more than ``blobs``), for :func:`~dedupe.similarity.shingle.jaccards_to`."""
+    """:func:`array_from` of many stored arrays at once: their values concatenated (``uint64``) and
+    where each starts (``offsets``, one more than ``blobs``), for
+    :func:`~dedupe.similarity.shingle.jaccards_to`."""
     offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
     np.cumsum([len(b) // 8 for b in blobs], out=offsets[1:])
-    return np.frombuffer(b"".join(blobs), dtype="<u8").astype(_U64), offsets
+    return np.frombuffer(b"".join(blobs), dtype="<u8").astype(_U64, copy=False), offsets
 
 
 def clean_rules_id(clean_config: CleanConfig | None) -> str:

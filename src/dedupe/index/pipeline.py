@@ -126,10 +126,11 @@ def _records(
     out = []
     for k, (d, text) in enumerate(zip(docs, texts)):
         n_shingles, n_content = feats.counts[k].tolist()
+        # Copies: a view would keep the whole batch's arrays alive as long as a query keeps a record.
         out.append(StoredDocument(
             d.id, d.source, int(lengths[k]), digests[16 * k : 16 * k + 16], text_hash(d.text), now, text,
-            shingles[k], contents[k], feats.shingle_sigs[k] if n_shingles else None,
-            feats.content_sigs[k] if n_content else None,
+            shingles[k].copy(), contents[k].copy(), feats.shingle_sigs[k].copy() if n_shingles else None,
+            feats.content_sigs[k].copy() if n_content else None,
         ))
     timings["clean"] = timings.get("clean", 0.0) + t1 - t0
     timings["fingerprint"] = timings.get("fingerprint", 0.0) + time.perf_counter() - t1
@@ -265,11 +266,13 @@ class _ContentCache:
     """The content arrays (as stored) that a query run has read, by id. Each query checks the
     content arrays of thousands of candidates, and the same documents come back query after query
     (on the 100,000-document bench index a query proposes 8,000 to 19,000 of them), so each is read
-    once a run, up to ``limit`` bytes held (beyond, read each time). Documents the run adds or
+    once a run, up to about ``limit`` bytes held (the arrays, their ids and an estimate of what each entry
+    costs besides; beyond, read each time). Documents the run adds or
     replaces are forgotten (:meth:`forget`); one that another process replaces meanwhile is checked
     on the version this run read first (its record, read for verification, is the current one)."""
 
     LIMIT = 256 << 20
+    ENTRY = 200  # bytes an entry costs besides its array: its id, the bytes object and the dict slot
 
     def __init__(self, backend: IndexBackend, limit: int = LIMIT) -> None:
         self._backend, self._limit = backend, limit
@@ -282,9 +285,10 @@ class _ContentCache:
         missing = [i for i in ids if i not in held]
         fetched = self._backend.content_blobs(missing) if missing else {}
         for i, blob in fetched.items():
-            if self._size + len(blob) <= self._limit:
+            cost = len(blob) + len(i) + self.ENTRY
+            if self._size + cost <= self._limit:
                 held[i] = blob
-                self._size += len(blob)
+                self._size += cost
         out: dict[str, bytes] = {}
         for i in ids:
             found = held.get(i, fetched.get(i))
@@ -296,7 +300,7 @@ class _ContentCache:
         for i in ids:
             blob = self._held.pop(i, None)
             if blob is not None:
-                self._size -= len(blob)
+                self._size -= len(blob) + len(i) + self.ENTRY
 
 
 def _candidates_in_index(

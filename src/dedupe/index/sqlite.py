@@ -201,7 +201,7 @@ class SQLiteIndex:
             # when written one by one.
             entries: dict[int, list[tuple[int, int]]] = {}
             for d, keys in zip(documents, all_keys):
-                old = db.execute("SELECT doc, bands, added FROM docs WHERE id = ?", (d.id,)).fetchone()
+                old = db.execute("SELECT doc, bands FROM docs WHERE id = ?", (d.id,)).fetchone()
                 packed = np.array([k for _, k in keys], dtype=np.int64).tobytes() + np.array(
                     [b for b, _ in keys], dtype=np.int16).tobytes()
                 if old is not None:

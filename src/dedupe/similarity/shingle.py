@@ -436,8 +436,9 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def jaccards_to(a: np.ndarray, sets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``jaccard(a, s)`` for each of many sorted unique ``uint64`` arrays ``s`` at once, the same
     values: the arrays concatenated in ``sets``, array ``k`` at ``offsets[k]:offsets[k + 1]``
-    (``offsets[0] == 0``, ``offsets[-1] == len(sets)``). One search of every value in ``a``, then
-    the hits counted per array: no Python per array (an index query checks thousands)."""
+    (``offsets[0] == 0``, ``offsets[-1] == len(sets)``). The compiled kernel merges ``a`` with each
+    array; without it, each value of ``sets`` is searched in ``a`` and the hits are counted per
+    array. No Python per array either way (an index query checks thousands)."""
     sizes = np.diff(offsets)
     native = kernels()
     if native is not None and len(sizes):
