@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import CRUFT_BOTTOM, CRUFT_TOP, SEEDS, article_body, seed_text, typo_noise
+from conftest import CRUFT_BOTTOM, CRUFT_TOP, SEEDS, article_body, compiled_kernels, seed_text, typo_noise
 from dedupe.cli import cli
 from dedupe.index import open_index
 
@@ -610,5 +610,82 @@ def test_query_reads_each_content_array_once_a_run_and_forgets_what_it_adds(back
         assert np.array_equal(array_from(uncached.blobs([str(corpus["002"])])[str(corpus["002"])]), now)
         cache.forget([str(corpus["002"])])
         assert np.array_equal(array_from(cache.blobs([str(corpus["002"])])[str(corpus["002"])]), now)
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize(("limit", "no_kernels"), [(None, ""), (None, "1"), (3000, ""), (0, "")])
+def test_sqlite_screen_equals_lookup_and_the_content_check(corpus, tmp_path: Path, monkeypatch, limit, no_kernels):
+    """SQLite's screen (rowids, content arrays held in one array, one compiled call) keeps exactly
+    the candidates that lookup + content_blobs + jaccard keep, the query's own id left out, also
+    past the cache's limit and without the kernels."""
+    from dedupe.config import ScanConfig
+    from dedupe.index.base import array_bytes, array_from
+    from dedupe.index.pipeline import _records
+    from dedupe.models import Document
+    from dedupe.similarity.shingle import jaccard
+    from dedupe.similarity.signature import Signer
+
+    if not no_kernels:
+        compiled_kernels()
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", no_kernels)
+    loc = str(tmp_path / "screen.db")
+    folder = str(Path(corpus["000"]).parent)
+    ok("index", "add", folder, "--index", loc, "-q")
+    config = ScanConfig()
+    signer = Signer(config.num_perm, config.seed)
+    texts = [Path(p).read_text(encoding="utf-8") for p in corpus.values()]
+    docs = [Document(str(p), t, "q", k) for k, (p, t) in enumerate(zip(corpus.values(), texts))]
+    docs += [Document(f"new{k}", t, "q", len(docs) + k) for k, t in enumerate(texts)]
+    index = open_index(loc)
+    try:
+        if limit is not None:
+            index._contents.limit = limit
+        kept_any = 0
+        for _ in range(2):  # the second time from what the first held
+            for r in _records(docs, config, None, signer, {}):
+                for floor in (0.0, 0.15, 0.3):
+                    shingle_ids, content_ids = index.lookup(r.shingle_sig, r.content_sig)
+                    shingle_ids.discard(r.id)
+                    blobs = index.content_blobs(content_ids - shingle_ids - {r.id})
+                    kept = {i for i, b in blobs.items() if jaccard(r.content, array_from(b)) >= floor}
+                    assert index.screen(r.shingle_sig, r.content_sig, r.id, r.content, floor) == (shingle_ids, kept)
+                    kept_any += len(kept)
+        assert kept_any > 0
+        assert array_bytes(r.content)  # the last query had content words
+    finally:
+        index.close()
+
+
+def test_sqlite_screen_forgets_the_rows_its_connection_writes(corpus, tmp_path: Path):
+    """A document replaced or removed through the same connection (query --add, remove) is checked
+    on its new content, or not at all, by the next screen."""
+    from dedupe.config import ScanConfig
+    from dedupe.index.pipeline import _records
+    from dedupe.models import Document
+    from dedupe.similarity.signature import Signer
+
+    loc = str(tmp_path / "forget.db")
+    ok("index", "add", str(Path(corpus["000"]).parent), "--index", loc, "-q")
+    config = ScanConfig()
+    signer = Signer(config.num_perm, config.seed)
+    query = _records([Document("q", Path(corpus["001"]).read_text(encoding="utf-8"), "q", 0)], config, None, signer,
+                     {})[0]
+    index = open_index(loc)
+    try:
+        from dedupe.similarity.shingle import jaccard
+
+        x = str(corpus["000"])
+        old_j = jaccard(query.content, index.get([x])[x].content)
+        other = _records([Document(x, seed_text("003"), x, 0)], config, None, signer, {})
+        new_j = jaccard(query.content, other[0].content)
+        floor = (old_j + new_j) / 2  # 000 passes the content check before the change and not after
+        assert old_j > floor > new_j
+        assert x in index.screen(query.shingle_sig, query.content_sig, query.id, query.content, floor)[1]
+        index.add(other)
+        assert x not in index.screen(query.shingle_sig, query.content_sig, query.id, query.content, floor)[1]
+        index.remove([str(corpus["001"])])
+        assert str(corpus["001"]) not in set().union(*index.screen(query.shingle_sig, query.content_sig, "x",
+                                                                   query.content, 0.0))
     finally:
         index.close()

@@ -217,6 +217,14 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """The stored documents of ``ids`` (missing ones left out)."""
 
+    def screen(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None, own_id: str,
+               content: np.ndarray, floor: float) -> tuple[set[str], set[str]] | None:
+        """:meth:`lookup` and the exact check of the content candidates in one call, where the backend
+        does it without a Python object per candidate (SQLite): the ids of the shingle candidates,
+        and of the content candidates (not shingle ones) whose content Jaccard with ``content``
+        reaches ``floor``; ``own_id`` left out of both. ``None``: the caller checks them itself
+        (:meth:`lookup`, :meth:`content_blobs`)."""
+
     def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         """Only the content-word hash arrays of ``ids`` as stored (:func:`array_bytes`; missing ids
         left out): the cheap check of content candidates, thousands per query, reads no more."""

@@ -307,14 +307,19 @@ def _candidates_in_index(
     backend: IndexBackend, r: StoredDocument, config: ScanConfig, contents: _ContentCache
 ) -> list[StoredDocument]:
     """Indexed documents that are LSH candidates of ``r`` (content candidates checked as scan does)."""
-    shingle_ids, content_ids = backend.lookup(r.shingle_sig, r.content_sig if config.paraphrase else None)
-    shingle_ids.discard(r.id)
+    content_sig = r.content_sig if config.paraphrase else None
     # Content candidates must reach the threshold in exact Jaccard (as in scan); check that on the
     # content arrays alone before loading texts. The content LSH (r=2 rows) proposes many.
-    content_only = sorted(content_ids - shingle_ids - {r.id})
-    blobs = contents.blobs(content_only)
-    scores = jaccards_to(r.content, *arrays_packed(list(blobs.values())))
-    kept = {i for i, score in zip(blobs, scores.tolist()) if score >= config.content_candidate_threshold}
+    screened = backend.screen(r.shingle_sig, content_sig, r.id, r.content, config.content_candidate_threshold)
+    if screened is not None:
+        shingle_ids, kept = screened
+    else:
+        shingle_ids, content_ids = backend.lookup(r.shingle_sig, content_sig)
+        shingle_ids.discard(r.id)
+        content_only = sorted(content_ids - shingle_ids - {r.id})
+        blobs = contents.blobs(content_only)
+        scores = jaccards_to(r.content, *arrays_packed(list(blobs.values())))
+        kept = {i for i, score in zip(blobs, scores.tolist()) if score >= config.content_candidate_threshold}
     found = backend.get(sorted(shingle_ids | kept))
     return [c for _, c in sorted(found.items())]
 

@@ -216,6 +216,10 @@ class RedisIndex:
                                     array_from(content))
         return out
 
+    def screen(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None, own_id: str,
+               content: np.ndarray, floor: float) -> tuple[set[str], set[str]] | None:
+        return None  # datasketch's MinHashLSH gives ids: the query checks them (index.pipeline)
+
     def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(ids))
         pipe = self._r.pipeline(transaction=False)

@@ -29,8 +29,16 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from dedupe.index.base import IndexMissingError, IndexStoreError, StoredDocument, array_bytes, array_from
-from dedupe.similarity.shingle import fmix64
+from dedupe.index.base import (
+    IndexMissingError,
+    IndexStoreError,
+    StoredDocument,
+    array_bytes,
+    array_from,
+    arrays_packed,
+)
+from dedupe.similarity.native import kernels
+from dedupe.similarity.shingle import fmix64, jaccards_to
 
 T = TypeVar("T")
 
@@ -77,6 +85,75 @@ def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
     return h.view(np.int64)
 
 
+class _Contents:
+    """The content arrays of documents by rowid (``docs.doc``), read from the file once and kept in
+    one array, up to ``limit`` bytes: an index query checks the content arrays of thousands of
+    candidates, the same documents query after query, and checks them in one compiled call on
+    their slices of it. Rows this connection writes or removes are forgotten; a row another
+    process replaces meanwhile is checked on the version read first (its record, read for
+    verification, is the current one)."""
+
+    LIMIT = 256 << 20
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        self.limit = limit
+        self.values = np.empty(1 << 16, dtype=_U64)
+        self.used = 0
+        self.start = np.full(0, -1, dtype=np.int64)  # by rowid; -1: not held
+        self.length = np.zeros(0, dtype=np.int64)
+
+    def held(self, docs: np.ndarray) -> np.ndarray:
+        """Whether each of ``docs`` is held."""
+        inside = docs < len(self.start)
+        out = np.zeros(len(docs), dtype=bool)
+        out[inside] = self.start[docs[inside]] >= 0
+        return out
+
+    def hold(self, docs: list[int], blobs: list[bytes]) -> None:
+        """Keep the stored arrays ``blobs`` of rowids ``docs`` (as many as the limit allows)."""
+        for doc, blob in zip(docs, blobs):
+            n = len(blob) // 8
+            if (self.used + n) * 8 > self.limit:
+                return
+            self._room(self.used + n, doc)
+            self.values[self.used : self.used + n] = np.frombuffer(blob, dtype="<u8")
+            self.start[doc], self.length[doc] = self.used, n
+            self.used += n
+
+    def _room(self, values: int, doc: int) -> None:
+        if values > len(self.values):
+            self.values = np.concatenate((self.values, np.empty(max(values, 2 * len(self.values)) - len(self.values),
+                                                                 dtype=_U64)))
+        if doc >= len(self.start):
+            grow = max(doc + 1, 2 * len(self.start)) - len(self.start)
+            self.start = np.concatenate((self.start, np.full(grow, -1, dtype=np.int64)))
+            self.length = np.concatenate((self.length, np.zeros(grow, dtype=np.int64)))
+
+    def forget(self, docs: Iterable[int]) -> None:
+        for doc in docs:
+            if doc < len(self.start):
+                self.start[doc] = -1  # its values stay (counted) until the connection closes
+
+    def jaccards(self, content: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Exact Jaccard of ``content`` with the held arrays of ``docs`` (all held)."""
+        starts, lengths = self.start[docs], self.length[docs]
+        native = kernels()
+        if native is None or not len(docs):
+            offsets = np.concatenate(([0], np.cumsum(lengths)))
+            sets = np.concatenate([self.values[s : s + n] for s, n in zip(starts.tolist(), lengths.tolist())]) \
+                if len(docs) else np.zeros(0, dtype=_U64)
+            return jaccards_to(content, sets, offsets)
+        # The query's set goes after the held values, as set number len(docs).
+        q = np.ascontiguousarray(content, dtype=_U64)
+        self._room(self.used + len(q), 0)
+        self.values[self.used : self.used + len(q)] = q
+        m = len(docs)
+        out = np.empty(m, dtype=np.float64)
+        native.set_jaccard(self.values[: self.used + len(q)], np.append(starts, self.used),
+                           np.append(lengths, len(q)), np.arange(m, dtype=np.int64) * (m + 1) + m, m + 1, out)
+        return out
+
+
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 
@@ -94,6 +171,7 @@ class SQLiteIndex:
 
     def __init__(self, path: str, create: bool = False, timeout: float = 600.0) -> None:
         self.location = path
+        self._contents = _Contents()
         self.path = Path(path)
         self.timeout = timeout
         if not self.path.exists() and not create:
@@ -222,6 +300,7 @@ class SQLiteIndex:
                          array_bytes(d.content), packed),
                     ).lastrowid
                 entries[doc] = keys
+                self._contents.forget([doc])
             rows = np.array([(b, k, doc) for doc, keys in entries.items() for b, k in keys], dtype=np.int64)
             if len(rows):
                 rows = rows[np.lexsort(rows.T[::-1])]
@@ -238,10 +317,51 @@ class SQLiteIndex:
                 db.executemany("DELETE FROM bands WHERE band = ? AND key = ? AND doc = ?",
                                [(b, k, row[0]) for b, k in _unpack(row[1])])
                 db.execute("DELETE FROM docs WHERE doc = ?", (row[0],))
+                self._contents.forget([row[0]])
                 removed.append(i)
         return removed
 
     # -- reading ------------------------------------------------------------------------------
+    def screen(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None, own_id: str,
+               content: np.ndarray, floor: float) -> tuple[set[str], set[str]] | None:
+        keys = self._keys(shingle_sig, content_sig)
+        if not keys:
+            return set(), set()
+        b1 = self._lsh()[0]
+        values = ",".join("(?,?)" for _ in keys)
+        rows = self._db.execute(
+            f"WITH q(band, key) AS (VALUES {values}) "
+            "SELECT DISTINCT bands.band < ?, bands.doc FROM q JOIN bands ON bands.band = q.band AND bands.key = q.key",
+            [*(x for pair in keys for x in pair), b1],
+        ).fetchall()
+        found = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        own = self._db.execute("SELECT doc FROM docs WHERE id = ?", (own_id,)).fetchone()
+        shingle = np.setdiff1d(found[found[:, 0] == 1, 1], [own[0]] if own else [])
+        others = np.setdiff1d(found[found[:, 0] == 0, 1], shingle)
+        others = others[others != own[0]] if own else others
+        cache = self._contents
+        missing = others[~cache.held(others)].tolist()
+        fetched: dict[int, bytes] = {}
+        for chunk in _chunks(missing, 500):
+            fetched.update(self._db.execute(f"SELECT doc, content FROM docs WHERE doc IN ({','.join('?' * len(chunk))})",
+                                            chunk))
+        cache.hold(list(fetched), list(fetched.values()))
+        held = cache.held(others)
+        kept = others[held][cache.jaccards(content, others[held]) >= floor].tolist()
+        # Rows past the cache's limit: checked from what was just read.
+        rest = [doc for doc in others[~held].tolist() if doc in fetched]
+        if rest:
+            scores = jaccards_to(content, *arrays_packed([fetched[doc] for doc in rest]))
+            kept += [doc for doc, score in zip(rest, scores.tolist()) if score >= floor]
+        ids = self._ids_of(shingle.tolist() + kept)
+        return {ids[d] for d in shingle.tolist() if d in ids}, {ids[d] for d in kept if d in ids}
+
+    def _ids_of(self, docs: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(docs, 500):
+            out.update(self._db.execute(f"SELECT doc, id FROM docs WHERE doc IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
     def lookup(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None) -> tuple[set[str], set[str]]:
         keys = self._keys(shingle_sig, content_sig)
         if not keys:
