@@ -614,11 +614,17 @@ def test_query_reads_each_content_array_once_a_run_and_forgets_what_it_adds(back
         index.close()
 
 
-@pytest.mark.parametrize(("limit", "no_kernels"), [(None, ""), (None, "1"), (3000, ""), (0, "")])
-def test_sqlite_screen_equals_lookup_and_the_content_check(corpus, tmp_path: Path, monkeypatch, limit, no_kernels):
+@pytest.mark.parametrize(("limit", "no_kernels", "spare"), [(None, "", None), (None, "1", None), (3000, "", None),
+                                                          (0, "", None), (None, "", 8), (2000, "", 8)])
+def test_sqlite_screen_equals_lookup_and_the_content_check(corpus, tmp_path: Path, monkeypatch, limit, no_kernels,
+                                                           spare):
     """SQLite's screen (rowids, content arrays held in one array, one compiled call) keeps exactly
     the candidates that lookup + content_blobs + jaccard keep, the query's own id left out, also
-    past the cache's limit and without the kernels."""
+    past the cache's limit, without the kernels, and as the array grows (``spare``: its first size)."""
+    from dedupe.index import sqlite as sqlite_index
+
+    if spare is not None:
+        monkeypatch.setattr(sqlite_index._Contents, "SPARE", spare)
     from dedupe.config import ScanConfig
     from dedupe.index.base import array_bytes, array_from
     from dedupe.index.pipeline import _records
@@ -689,3 +695,41 @@ def test_sqlite_screen_forgets_the_rows_its_connection_writes(corpus, tmp_path: 
                                                                    query.content, 0.0))
     finally:
         index.close()
+
+
+def test_sqlite_screen_after_another_connection_gives_a_rowid_to_another_document(corpus, tmp_path: Path):
+    """Another process removes the document with the highest rowid and adds a new one, which gets
+    that rowid: a connection that held the first one's content array must not check the new one
+    on it (review: a missed duplicate)."""
+    from dedupe.config import ScanConfig
+    from dedupe.index.pipeline import _records
+    from dedupe.models import Document
+    from dedupe.similarity.signature import Signer
+
+    loc = str(tmp_path / "rowid.db")
+    words = seed_text("004").split()
+    folder = Path(corpus["004"]).parent
+    # Words reversed: content candidates of the query, not shingle ones. The old document has
+    # half of the query's content words, the new one all of them.
+    old, new = folder / "old.txt", folder / "new.txt"
+    old.write_text(" ".join(reversed(words[: len(words) // 2])), encoding="utf-8")
+    new.write_text(" ".join(reversed(words)), encoding="utf-8")
+    for path in (corpus["002"], corpus["003"], old):
+        ok("index", "add", str(path), "--index", loc, "-q")
+    config = ScanConfig()
+    signer = Signer(config.num_perm, config.seed)
+    query = _records([Document("q", seed_text("004"), "q", 0)], config, None, signer, {})[0]
+    reader = open_index(loc)
+    try:
+        shingle_ids, kept = reader.screen(query.shingle_sig, query.content_sig, "q", query.content, 0.75)
+        assert str(old) not in shingle_ids | kept
+        assert reader._contents.held(np.array([3]))[0]  # its content array is held
+        ok("index", "remove", str(old), "--index", loc, "-q")
+        ok("index", "add", str(new), "--index", loc, "-q")
+        db = sqlite3.connect(loc)
+        assert db.execute("SELECT doc FROM docs WHERE id = ?", (str(new),)).fetchone()[0] == 3  # old's rowid
+        db.close()
+        shingle_ids, kept = reader.screen(query.shingle_sig, query.content_sig, "q", query.content, 0.75)
+        assert str(new) in kept and str(old) not in shingle_ids | kept
+    finally:
+        reader.close()

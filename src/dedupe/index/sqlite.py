@@ -89,18 +89,24 @@ class _Contents:
     """The content arrays of documents by rowid (``docs.doc``), read from the file once and kept in
     one array, up to ``limit`` bytes: an index query checks the content arrays of thousands of
     candidates, the same documents query after query, and checks them in one compiled call on
-    their slices of it. Rows this connection writes or removes are forgotten; a row another
-    process replaces meanwhile is checked on the version read first (its record, read for
-    verification, is the current one)."""
+    their slices of it. Rows this connection writes or removes are forgotten, and all of them
+    once another connection has written to the file (:meth:`SQLiteIndex.screen` watches
+    ``PRAGMA data_version``): a rowid freed there may hold another document now."""
 
     LIMIT = 256 << 20
+    SPARE = 1 << 16  # values beyond the limit: room for the query's own set
 
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
-        self.values = np.empty(1 << 16, dtype=_U64)
-        self.used = 0
+        self.values = np.empty(self.SPARE, dtype=_U64)
         self.start = np.full(0, -1, dtype=np.int64)  # by rowid; -1: not held
         self.length = np.zeros(0, dtype=np.int64)
+        self.used = self.dropped = 0  # values written; those of rows forgotten since
+
+    def clear(self) -> None:
+        """Forget every row."""
+        self.start[:] = -1
+        self.used = self.dropped = 0
 
     def held(self, docs: np.ndarray) -> np.ndarray:
         """Whether each of ``docs`` is held."""
@@ -122,8 +128,9 @@ class _Contents:
 
     def _room(self, values: int, doc: int) -> None:
         if values > len(self.values):
-            self.values = np.concatenate((self.values, np.empty(max(values, 2 * len(self.values)) - len(self.values),
-                                                                 dtype=_U64)))
+            # doubling, but no further than the limit allows (and the query's set after it)
+            size = max(values, min(2 * len(self.values), self.limit // 8 + self.SPARE))
+            self.values = np.concatenate((self.values, np.empty(size - len(self.values), dtype=_U64)))
         if doc >= len(self.start):
             grow = max(doc + 1, 2 * len(self.start)) - len(self.start)
             self.start = np.concatenate((self.start, np.full(grow, -1, dtype=np.int64)))
@@ -131,8 +138,11 @@ class _Contents:
 
     def forget(self, docs: Iterable[int]) -> None:
         for doc in docs:
-            if doc < len(self.start):
-                self.start[doc] = -1  # its values stay (counted) until the connection closes
+            if doc < len(self.start) and self.start[doc] >= 0:
+                self.start[doc] = -1
+                self.dropped += int(self.length[doc])
+        if self.dropped * 2 > self.used > 0:  # mostly rows forgotten (a long query --add): start again
+            self.clear()
 
     def jaccards(self, content: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """Exact Jaccard of ``content`` with the held arrays of ``docs`` (all held)."""
@@ -172,6 +182,7 @@ class SQLiteIndex:
     def __init__(self, path: str, create: bool = False, timeout: float = 600.0) -> None:
         self.location = path
         self._contents = _Contents()
+        self._data_version: int | None = None
         self.path = Path(path)
         self.timeout = timeout
         if not self.path.exists() and not create:
@@ -327,24 +338,41 @@ class SQLiteIndex:
         keys = self._keys(shingle_sig, content_sig)
         if not keys:
             return set(), set()
+        db = self._db
+        # One read transaction: the rowids of the bands, the own id, the contents and the ids read
+        # agree with each other, whatever other connections commit meanwhile.
+        _while_busy(lambda: db.execute("BEGIN"), self.timeout)
+        try:
+            return self._screen(keys, own_id, content, floor)
+        finally:
+            db.execute("COMMIT")
+
+    def _screen(self, keys: list[tuple[int, int]], own_id: str, content: np.ndarray,
+                floor: float) -> tuple[set[str], set[str]]:
+        db, cache = self._db, self._contents
         b1 = self._lsh()[0]
         values = ",".join("(?,?)" for _ in keys)
-        rows = self._db.execute(
+        rows = db.execute(
             f"WITH q(band, key) AS (VALUES {values}) "
             "SELECT DISTINCT bands.band < ?, bands.doc FROM q JOIN bands ON bands.band = q.band AND bands.key = q.key",
             [*(x for pair in keys for x in pair), b1],
         ).fetchall()
+        # After the first read (which takes the transaction's snapshot): has another connection
+        # written since the last screen? Then a rowid held may be another document's now.
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            cache.clear()
+            self._data_version = version
         found = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        own = self._db.execute("SELECT doc FROM docs WHERE id = ?", (own_id,)).fetchone()
+        own = db.execute("SELECT doc FROM docs WHERE id = ?", (own_id,)).fetchone()
         shingle = np.setdiff1d(found[found[:, 0] == 1, 1], [own[0]] if own else [])
         others = np.setdiff1d(found[found[:, 0] == 0, 1], shingle)
         others = others[others != own[0]] if own else others
-        cache = self._contents
         missing = others[~cache.held(others)].tolist()
         fetched: dict[int, bytes] = {}
         for chunk in _chunks(missing, 500):
-            fetched.update(self._db.execute(f"SELECT doc, content FROM docs WHERE doc IN ({','.join('?' * len(chunk))})",
-                                            chunk))
+            fetched.update(db.execute(f"SELECT doc, content FROM docs WHERE doc IN ({','.join('?' * len(chunk))})",
+                                      chunk))
         cache.hold(list(fetched), list(fetched.values()))
         held = cache.held(others)
         kept = others[held][cache.jaccards(content, others[held]) >= floor].tolist()
