@@ -37,8 +37,7 @@ from dedupe.index.base import (
     array_from,
     arrays_packed,
 )
-from dedupe.similarity.native import kernels
-from dedupe.similarity.shingle import fmix64, jaccards_to
+from dedupe.similarity.shingle import fmix64, jaccards_to, jaccards_within
 
 T = TypeVar("T")
 
@@ -146,22 +145,12 @@ class _Contents:
 
     def jaccards(self, content: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """Exact Jaccard of ``content`` with the held arrays of ``docs`` (all held)."""
-        starts, lengths = self.start[docs], self.length[docs]
-        native = kernels()
-        if native is None or not len(docs):
-            offsets = np.concatenate(([0], np.cumsum(lengths)))
-            sets = np.concatenate([self.values[s : s + n] for s, n in zip(starts.tolist(), lengths.tolist())]) \
-                if len(docs) else np.zeros(0, dtype=_U64)
-            return jaccards_to(content, sets, offsets)
-        # The query's set goes after the held values, as set number len(docs).
+        # The query's set goes after the held values: no copy of them.
         q = np.ascontiguousarray(content, dtype=_U64)
         self._room(self.used + len(q), 0)
         self.values[self.used : self.used + len(q)] = q
-        m = len(docs)
-        out = np.empty(m, dtype=np.float64)
-        native.set_jaccard(self.values[: self.used + len(q)], np.append(starts, self.used),
-                           np.append(lengths, len(q)), np.arange(m, dtype=np.int64) * (m + 1) + m, m + 1, out)
-        return out
+        return jaccards_within(self.values[: self.used + len(q)], self.start[docs], self.length[docs], self.used,
+                               len(q))
 
 
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
@@ -274,12 +263,14 @@ class SQLiteIndex:
         return out
 
     # -- writing ------------------------------------------------------------------------------
+    def _select_in(self, sql: str, keys: Iterable[Any]) -> Iterator[Any]:
+        """The rows of ``sql`` for ``keys`` (each once), its ``IN ({marks})`` filled with 500 of them at
+        a time (SQLite's limit of variables is 999)."""
+        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+            yield from self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
     def text_hashes(self, ids: Sequence[str]) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
-        for chunk in _chunks(list(ids), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT id, text_hash FROM docs WHERE id IN ({marks})", chunk).fetchall())
-        return out
+        return dict(self._select_in("SELECT id, text_hash FROM docs WHERE id IN ({marks})", ids))
 
     def add(self, documents: Sequence[StoredDocument]) -> None:
         db = self._db
@@ -350,29 +341,19 @@ class SQLiteIndex:
     def _screen(self, keys: list[tuple[int, int]], own_id: str, content: np.ndarray,
                 floor: float) -> tuple[set[str], set[str]]:
         db, cache = self._db, self._contents
-        b1 = self._lsh()[0]
-        values = ",".join("(?,?)" for _ in keys)
-        rows = db.execute(
-            f"WITH q(band, key) AS (VALUES {values}) "
-            "SELECT DISTINCT bands.band < ?, bands.doc FROM q JOIN bands ON bands.band = q.band AND bands.key = q.key",
-            [*(x for pair in keys for x in pair), b1],
-        ).fetchall()
+        found = self._band_docs(keys)
         # After the first read (which takes the transaction's snapshot): has another connection
         # written since the last screen? Then a rowid held may be another document's now.
         version = db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             cache.clear()
             self._data_version = version
-        found = np.array(rows, dtype=np.int64).reshape(-1, 2)
         own = db.execute("SELECT doc FROM docs WHERE id = ?", (own_id,)).fetchone()
         shingle = np.setdiff1d(found[found[:, 0] == 1, 1], [own[0]] if own else [])
         others = np.setdiff1d(found[found[:, 0] == 0, 1], shingle)
         others = others[others != own[0]] if own else others
         missing = others[~cache.held(others)].tolist()
-        fetched: dict[int, bytes] = {}
-        for chunk in _chunks(missing, 500):
-            fetched.update(db.execute(f"SELECT doc, content FROM docs WHERE doc IN ({','.join('?' * len(chunk))})",
-                                      chunk))
+        fetched: dict[int, bytes] = dict(self._select_in("SELECT doc, content FROM docs WHERE doc IN ({marks})", missing))
         cache.hold(list(fetched), list(fetched.values()))
         held = cache.held(others)
         kept = others[held][cache.jaccards(content, others[held]) >= floor].tolist()
@@ -385,46 +366,35 @@ class SQLiteIndex:
         return {ids[d] for d in shingle.tolist() if d in ids}, {ids[d] for d in kept if d in ids}
 
     def _ids_of(self, docs: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for chunk in _chunks(docs, 500):
-            out.update(self._db.execute(f"SELECT doc, id FROM docs WHERE doc IN ({','.join('?' * len(chunk))})", chunk))
-        return out
+        return dict(self._select_in("SELECT doc, id FROM docs WHERE doc IN ({marks})", docs))
+
+    def _band_docs(self, keys: list[tuple[int, int]]) -> np.ndarray:
+        """The documents (rowids) sharing a band with ``keys``: rows ``(shingle band?, doc)``, each once."""
+        values = ",".join("(?,?)" for _ in keys)
+        rows = self._db.execute(
+            f"WITH q(band, key) AS (VALUES {values}) "
+            "SELECT DISTINCT bands.band < ?, bands.doc FROM q JOIN bands ON bands.band = q.band AND bands.key = q.key",
+            [*(x for pair in keys for x in pair), self._lsh()[0]],
+        ).fetchall()
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
     def lookup(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None) -> tuple[set[str], set[str]]:
         keys = self._keys(shingle_sig, content_sig)
         if not keys:
             return set(), set()
-        b1 = self._lsh()[0]
-        values = ",".join("(?,?)" for _ in keys)
-        flat = [x for pair in keys for x in pair]
-        rows = self._db.execute(
-            f"WITH q(band, key) AS (VALUES {values}) "
-            "SELECT DISTINCT bands.band < ?, docs.id FROM q "
-            "JOIN bands ON bands.band = q.band AND bands.key = q.key JOIN docs ON docs.doc = bands.doc",
-            [*flat, b1],
-        ).fetchall()
-        shingle = {i for s, i in rows if s}
-        content = {i for s, i in rows if not s}
-        return shingle, content
+        found = self._band_docs(keys)
+        ids = self._ids_of(found[:, 1].tolist())
+        return ({ids[d] for d in found[found[:, 0] == 1, 1].tolist() if d in ids},
+                {ids[d] for d in found[found[:, 0] == 0, 1].tolist() if d in ids})
 
     def get(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
-        out = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                "SELECT id, source, length, digest, text_hash, added, text, shingles, content FROM docs"
-                f" WHERE id IN ({marks})", chunk
-            ):
-                out[row[0]] = StoredDocument(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]), row[5], row[6],
-                                             array_from(row[7]), array_from(row[8]))
-        return out
+        return {row[0]: StoredDocument(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]), row[5], row[6],
+                                       array_from(row[7]), array_from(row[8]))
+                for row in self._select_in("SELECT id, source, length, digest, text_hash, added, text, shingles, content"
+                                           " FROM docs WHERE id IN ({marks})", ids)}
 
     def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT id, content FROM docs WHERE id IN ({marks})", chunk))
-        return out
+        return dict(self._select_in("SELECT id, content FROM docs WHERE id IN ({marks})", ids))
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])

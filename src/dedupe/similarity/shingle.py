@@ -436,28 +436,40 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def jaccards_to(a: np.ndarray, sets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``jaccard(a, s)`` for each of many sorted unique ``uint64`` arrays ``s`` at once, the same
     values: the arrays concatenated in ``sets``, array ``k`` at ``offsets[k]:offsets[k + 1]``
-    (``offsets[0] == 0``, ``offsets[-1] == len(sets)``). The compiled kernel merges ``a`` with each
-    array; without it, each value of ``sets`` is searched in ``a`` and the hits are counted per
-    array. No Python per array either way (an index query checks thousands)."""
-    sizes = np.diff(offsets)
+    (``offsets[0] == 0``, ``offsets[-1] == len(sets)``); see :func:`jaccards_within`."""
+    values = np.concatenate((np.asarray(sets, dtype=_U64), np.asarray(a, dtype=_U64)))
+    offsets = np.asarray(offsets, dtype=np.int64)
+    return jaccards_within(values, offsets[:-1], np.diff(offsets), len(sets), len(a))
+
+
+def jaccards_within(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray, at: int, size: int) -> np.ndarray:
+    """``jaccard(q, s)`` of one sorted unique array ``q = values[at : at + size]`` with many others,
+    ``s = values[starts[k] : starts[k] + lengths[k]]``, all in one ``uint64`` array (an index query
+    checks thousands: no Python per array). The compiled kernel merges ``q`` with each (its
+    ``set_jaccard``); without it, each value of the others is searched in ``q`` and the hits are
+    counted per array. Both divide as :func:`jaccard` does."""
+    m = len(starts)
     native = kernels()
-    if native is not None and len(sizes):
-        # the kernel's set_jaccard on the pairs (a, s): one merge each, the same division
-        m = len(sizes)
-        values = np.concatenate((np.asarray(a, dtype=_U64), np.asarray(sets, dtype=_U64)))
-        starts = np.concatenate(([0], len(a) + np.asarray(offsets[:-1], dtype=np.int64)))
-        lengths = np.concatenate(([len(a)], sizes)).astype(np.int64)
+    if native is not None and m:
         out = np.empty(m, dtype=np.float64)
-        native.set_jaccard(values, starts, lengths, np.arange(1, m + 1, dtype=np.int64), m + 1, out)
+        native.set_jaccard(values, np.append(np.asarray(starts, dtype=np.int64), at),
+                           np.append(np.asarray(lengths, dtype=np.int64), size),
+                           np.arange(m, dtype=np.int64) * (m + 1) + m, m + 1, out)
         return out
-    if len(a):
-        at = np.minimum(np.searchsorted(a, sets), len(a) - 1)
-        hits = np.zeros(len(sets) + 1, dtype=np.int64)
-        np.cumsum(a[at] == sets, out=hits[1:])
-        inter = hits[offsets[1:]] - hits[offsets[:-1]]
+    q = values[at : at + size]
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    if size:
+        # the others' values gathered end to end, each searched in q
+        flat = values[np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
+                      + np.arange(int(ends[-1]) if m else 0)]
+        found = q[np.minimum(np.searchsorted(q, flat), size - 1)] == flat
+        hits = np.zeros(len(flat) + 1, dtype=np.int64)
+        np.cumsum(found, out=hits[1:])
+        inter = hits[ends] - hits[ends - lengths]
     else:
-        inter = np.zeros(len(sizes), dtype=np.int64)
-    union = len(a) + sizes - inter
+        inter = np.zeros(m, dtype=np.int64)
+    union = size + lengths - inter
     # int / int as jaccard divides (both exact in a double: the same rounding); two empty sets: 1.0
     return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
 
