@@ -588,17 +588,16 @@ def test_sqlite_batch_holds_the_entries_of_adding_one_by_one(corpus, tmp_path: P
 
 
 def test_query_reads_each_content_array_once_a_run_and_forgets_what_it_adds(backend, corpus):
-    """_ContentCache: a query run reads a document's content array from the index once (its
+    """ContentCache: a query run reads a document's content array from the index once (its
     candidates come back query after query); what the run adds or replaces is read again."""
-    from dedupe.index.base import array_from
-    from dedupe.index.pipeline import _ContentCache
+    from dedupe.index.base import ContentCache, array_from
 
     loc = backend()
     ok("index", "add", str(corpus["002"]), str(corpus["003"]), "--index", loc, "-q")
     index = open_index(loc)
     try:
         first = index.get([str(corpus["002"])])[str(corpus["002"])].content
-        cache, uncached = _ContentCache(index), _ContentCache(index, limit=0)
+        cache, uncached = ContentCache(index.content_blobs), ContentCache(index.content_blobs, limit=0)
         got = cache.blobs([str(corpus["002"]), "no such id"])
         assert list(got) == [str(corpus["002"])] and (array_from(got[str(corpus["002"])]) == first).all()
         # Another process replaces the document: the run keeps the version it read, unless told.

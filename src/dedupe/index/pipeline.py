@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,6 @@ from dedupe.index.base import (
     IndexBackend,
     IndexMissingError,
     StoredDocument,
-    arrays_packed,
     check_settings,
     config_from_settings,
     index_settings,
@@ -40,7 +39,7 @@ from dedupe.models import (
 )
 from dedupe.pipeline import Corpus, build_clusters, clean_documents, cluster_counts, text_features
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
-from dedupe.similarity.shingle import EMPTY, jaccard, jaccards_to
+from dedupe.similarity.shingle import EMPTY, jaccard
 from dedupe.similarity.signature import Signer
 from dedupe.similarity.verify import Fingerprint, verify_pair
 
@@ -262,64 +261,12 @@ def _fp(index: int, r: StoredDocument) -> Fingerprint:
     return Fingerprint(index, r.digest, r.length, r.shingles, r.content)
 
 
-class _ContentCache:
-    """The content arrays (as stored) that a query run has read, by id. Each query checks the
-    content arrays of thousands of candidates, and the same documents come back query after query
-    (on the 100,000-document bench index a query proposes 8,000 to 19,000 of them), so each is read
-    once a run, up to about ``limit`` bytes held (the arrays, their ids and an estimate of what each entry
-    costs besides; beyond, read each time). Documents the run adds or
-    replaces are forgotten (:meth:`forget`); one that another process replaces meanwhile is checked
-    on the version this run read first (its record, read for verification, is the current one)."""
-
-    LIMIT = 256 << 20
-    ENTRY = 200  # bytes an entry costs besides its array: its id, the bytes object and the dict slot
-
-    def __init__(self, backend: IndexBackend, limit: int = LIMIT) -> None:
-        self._backend, self._limit = backend, limit
-        self._held: dict[str, bytes] = {}
-        self._size = 0
-
-    def blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
-        """The stored content arrays of ``ids`` that are in the index."""
-        held = self._held
-        missing = [i for i in ids if i not in held]
-        fetched = self._backend.content_blobs(missing) if missing else {}
-        for i, blob in fetched.items():
-            cost = len(blob) + len(i) + self.ENTRY
-            if self._size + cost <= self._limit:
-                held[i] = blob
-                self._size += cost
-        out: dict[str, bytes] = {}
-        for i in ids:
-            found = held.get(i, fetched.get(i))
-            if found is not None:
-                out[i] = found
-        return out
-
-    def forget(self, ids: Iterable[str]) -> None:
-        for i in ids:
-            blob = self._held.pop(i, None)
-            if blob is not None:
-                self._size -= len(blob) + len(i) + self.ENTRY
-
-
-def _candidates_in_index(
-    backend: IndexBackend, r: StoredDocument, config: ScanConfig, contents: _ContentCache
-) -> list[StoredDocument]:
+def _candidates_in_index(backend: IndexBackend, r: StoredDocument, config: ScanConfig) -> list[StoredDocument]:
     """Indexed documents that are LSH candidates of ``r`` (content candidates checked as scan does)."""
     content_sig = r.content_sig if config.paraphrase else None
     # Content candidates must reach the threshold in exact Jaccard (as in scan); check that on the
     # content arrays alone before loading texts. The content LSH (r=2 rows) proposes many.
-    screened = backend.screen(r.shingle_sig, content_sig, r.id, r.content, config.content_candidate_threshold)
-    if screened is not None:
-        shingle_ids, kept = screened
-    else:
-        shingle_ids, content_ids = backend.lookup(r.shingle_sig, content_sig)
-        shingle_ids.discard(r.id)
-        content_only = sorted(content_ids - shingle_ids - {r.id})
-        blobs = contents.blobs(content_only)
-        scores = jaccards_to(r.content, *arrays_packed(list(blobs.values())))
-        kept = {i for i, score in zip(blobs, scores.tolist()) if score >= config.content_candidate_threshold}
+    shingle_ids, kept = backend.screen(r.shingle_sig, content_sig, r.id, r.content, config.content_candidate_threshold)
     found = backend.get(sorted(shingle_ids | kept))
     return [c for _, c in sorted(found.items())]
 
@@ -377,7 +324,6 @@ def query_paths(
         members: dict[str, tuple[StoredDocument, bool]] = {}
         edges: list[tuple[str, str, Match]] = []
         n_candidates = 0
-        contents = _ContentCache(backend)
         for batch in batches:
             documents.extend(batch)
             records = _records(batch, cfg, clean_config, signer, timings)
@@ -389,7 +335,7 @@ def query_paths(
                     if records[i].id != records[j].id:
                         earlier.setdefault(j, []).append(i)
             for k, r in enumerate(records):
-                cands = [(c, c.id in run_ids) for c in _candidates_in_index(backend, r, cfg, contents)]
+                cands = [(c, c.id in run_ids) for c in _candidates_in_index(backend, r, cfg)]
                 cands += [(records[i], True) for i in earlier.get(k, [])]
                 n_candidates += len(cands)
                 corpus = Corpus(
@@ -412,7 +358,6 @@ def query_paths(
             if add:
                 t0 = time.perf_counter()
                 backend.add(records)
-                contents.forget(r.id for r in records)
                 run_ids.update(r.id for r in records)
                 timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
             if progress:

@@ -25,7 +25,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from dedupe.errors import ConfigError
-from dedupe.index.base import IndexMissingError, IndexStoreError, StoredDocument, array_bytes, array_from
+from dedupe.index.base import (
+    ContentCache,
+    IndexMissingError,
+    IndexStoreError,
+    StoredDocument,
+    array_bytes,
+    array_from,
+    arrays_packed,
+)
+from dedupe.similarity.shingle import jaccards_to
 from dedupe.similarity.signature import SCHEME
 
 try:
@@ -88,6 +97,7 @@ class RedisIndex:
         if not create and self.read_settings() is None:
             raise IndexMissingError(location)
         self._lsh: tuple[MinHashLSH, MinHashLSH] | None = None
+        self._contents = ContentCache(self.content_blobs)
         self._seed = 1
 
     def _key(self, *parts: str) -> bytes:
@@ -154,6 +164,7 @@ class RedisIndex:
 
     def add(self, documents: Sequence[StoredDocument]) -> None:
         docs = list({d.id: d for d in documents}.values())
+        self._contents.forget(d.id for d in docs)
         keys = [d.id.encode("utf-8", "surrogatepass") for d in docs]
         self._unfile(keys)
         lsh_s, lsh_c = self._indexes()
@@ -189,6 +200,7 @@ class RedisIndex:
             pipe.srem(self._key("ids"), i.encode("utf-8", "surrogatepass"))
         pipe.execute()
         self._unfile([i.encode("utf-8", "surrogatepass") for i in present])
+        self._contents.forget(present)
         return present
 
     # -- reading ------------------------------------------------------------------------------
@@ -217,8 +229,13 @@ class RedisIndex:
         return out
 
     def screen(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None, own_id: str,
-               content: np.ndarray, floor: float) -> tuple[set[str], set[str]] | None:
-        return None  # datasketch's MinHashLSH gives ids: the query checks them (index.pipeline)
+               content: np.ndarray, floor: float) -> tuple[set[str], set[str]]:
+        # datasketch's MinHashLSH gives ids: their stored content arrays, held by id
+        shingle_ids, content_ids = self.lookup(shingle_sig, content_sig)
+        shingle_ids.discard(own_id)
+        blobs = self._contents.blobs(sorted(content_ids - shingle_ids - {own_id}))
+        scores = jaccards_to(content, *arrays_packed(list(blobs.values())))
+        return shingle_ids, {i for i, score in zip(blobs, scores.tolist()) if score >= floor}
 
     def content_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         wanted = list(dict.fromkeys(ids))

@@ -325,7 +325,7 @@ class SQLiteIndex:
 
     # -- reading ------------------------------------------------------------------------------
     def screen(self, shingle_sig: np.ndarray | None, content_sig: np.ndarray | None, own_id: str,
-               content: np.ndarray, floor: float) -> tuple[set[str], set[str]] | None:
+               content: np.ndarray, floor: float) -> tuple[set[str], set[str]]:
         keys = self._keys(shingle_sig, content_sig)
         if not keys:
             return set(), set()
