@@ -349,9 +349,9 @@ class SQLiteIndex:
             cache.clear()
             self._data_version = version
         own = db.execute("SELECT doc FROM docs WHERE id = ?", (own_id,)).fetchone()
-        shingle = np.setdiff1d(found[found[:, 0] == 1, 1], [own[0]] if own else [])
-        others = np.setdiff1d(found[found[:, 0] == 0, 1], shingle)
-        others = others[others != own[0]] if own else others
+        own_doc = np.array([own[0]] if own else [], dtype=np.int64)
+        shingle = np.setdiff1d(found[found[:, 0] == 1, 1], own_doc)
+        others = np.setdiff1d(found[found[:, 0] == 0, 1], np.concatenate((shingle, own_doc)))
         missing = others[~cache.held(others)].tolist()
         fetched: dict[int, bytes] = dict(self._select_in("SELECT doc, content FROM docs WHERE doc IN ({marks})", missing))
         cache.hold(list(fetched), list(fetched.values()))
