@@ -555,6 +555,53 @@ def test_texts_read_back_are_the_cleaned_ones_whether_cleaning_changed_them_or_n
     assert all(corpus._n_text[k] >= 0 for k in range(len(docs)) if k not in unchanged)
 
 
+@pytest.mark.parametrize(("shingle", "native"), [("word:5", True), ("word:5", False), ("char:5", True)])
+def test_fingerprints_after_the_sentences_overwrite_the_sets_are_the_stored_ones(shingle: str, native: bool,
+                                                                                monkeypatch):
+    """The stored sentences are written over the sets (shingles, rare content words) in the same
+    file; from then on a fingerprint is made again from the text: the same digest, length, shingles
+    and rare content words as the ones the workers stored, whether cleaning changed the text or not."""
+    import os
+
+    from dedupe.config import CleanConfig, ShingleSpec
+    from dedupe.pipeline import _context, prepare, read_documents
+
+    if native:
+        compiled_kernels()
+    monkeypatch.setenv("DEDUPE_NO_KERNELS", "" if native else "1")
+    texts = [article_body(seed_text(f"{k % 5:03}")) for k in range(60)]
+    texts = [CRUFT_TOP + t + CRUFT_BOTTOM if k % 3 == 0 else typo_noise(t, 0.02 * (k % 4)) + f" Note {k}."
+             for k, t in enumerate(texts)]
+    docs = [Document(f"d{k}", t, "x", k) for k, t in enumerate(texts)]
+    table, keys = read_documents(docs)
+    # words in more than 2 of the 60 documents are common: left out of the rare content words
+    config = ScanConfig(shingle=ShingleSpec.parse(shingle), rare_word_min_docs=2)
+    corpus = prepare(table, keys, config, CleanConfig(recurring_min_docs=0), jobs=2)
+    assert corpus.common is not None and len(corpus.common)
+    assert any(corpus._n_text >= 0) and any(corpus._n_text < 0)  # some texts changed by cleaning, some not
+    n = len(docs)
+    before = [corpus.fingerprint(k) for k in range(n)]
+    assert sum(len(fp.content) > 0 for fp in before) >= n // 2  # and some rare ones
+    texts_before = [corpus.text(k) for k in range(n)]
+    size = os.fstat(corpus.spill.fileno()).st_size
+    corpus._fps.clear()
+    corpus.share_sentences(_context())
+    try:
+        at = corpus.append_sentences([b"\xff" * 1000] * n)  # the sets are overwritten
+    finally:
+        corpus.close_sentences()
+    corpus.stored_sentences(list(range(n)), at, np.full(n, 1000))
+    assert at == 0 and os.fstat(corpus.spill.fileno()).st_size == size
+    with pytest.raises(RuntimeError):
+        corpus._shingles(0)
+    after = [corpus.fingerprint(k) for k in range(n)]
+    for a, b in zip(before, after):
+        assert (a.index, a.digest, a.length) == (b.index, b.digest, b.length)
+        assert np.array_equal(a.shingles, b.shingles) and np.array_equal(a.content, b.content)
+    assert [corpus.text(k) for k in range(n)] == texts_before
+    corpus.close()
+
+
 def test_spill_background_writes_read_back_and_report_errors(monkeypatch):
     """Full buffers are written by a thread while appends go on; reads and flush wait for it, and
     a write error (a full disk) reaches the owner as SpillError, at the latest on flush."""

@@ -135,11 +135,18 @@ _SHARED_READ = 10_000
 class StoredCorpus:
     """A scanned corpus: per document, in memory, what finding candidates needs (signatures,
     digests, lengths); in a :class:`Spill` of its own, what verification needs (shingle hashes,
-    rare content-word hashes, the cleaned text), read back only for documents in candidate pairs.
+    rare content-word hashes: the *sets*), read back only for documents in candidate pairs, and
+    in another the cleaned texts that cleaning changed (the others are read from the input).
 
     The fingerprints read back hold, as ``content``, the document's *rare* content words (those the
     content index holds, :func:`_common_words`), so that the exact content check of a candidate
     measures the same set as the signatures that proposed it.
+
+    The sets are read by the content check and the first verification pass only. The stored
+    sentences of the second pass (:meth:`share_sentences`) are written over them, in the same file,
+    whose pages are in memory already (a 1M scan: 1.2 GB of sentences over 4 GB of sets, which a
+    new file would take as fresh pages); from then on :meth:`fingerprint` makes a document's
+    fingerprint again from its text (the same values), for the few that clustering asks for.
 
     Attributes:
         documents: The documents as read.
@@ -154,13 +161,16 @@ class StoredCorpus:
 
     _CACHE = 4096
 
-    def __init__(self, documents: DocumentTable, num_perm: int, paraphrase: bool) -> None:
+    def __init__(self, documents: DocumentTable, config: ScanConfig, common: np.ndarray | None) -> None:
         self.documents = documents
-        self.spill = Spill()
+        self.config = config
+        self.common = common  # the content words left out of the sets (see _common_words)
+        self.spill = Spill()  # the sets (shingles, then content words, of each chunk); later the sentences
+        self.texts = Spill()  # the texts that cleaning changed
         n = len(documents)
         # Written in place by the fingerprinting workers (see :func:`shared_zeros`).
-        self.shingle_sigs = shared_zeros((n, num_perm), np.uint32)
-        self.content_sigs = shared_zeros((n, num_perm), np.uint32) if paraphrase else None
+        self.shingle_sigs = shared_zeros((n, config.num_perm), np.uint32)
+        self.content_sigs = shared_zeros((n, config.num_perm), np.uint32) if config.paraphrase else None
         self.has_content = np.zeros(n, dtype=bool)
         self.digests = np.zeros((n, 2), dtype=np.uint64)
         self.lengths = np.zeros(n, dtype=np.int64)
@@ -188,10 +198,8 @@ class StoredCorpus:
     def close(self) -> None:
         """Free the verification data (the documents' own texts stay readable)."""
         self.spill.close()
-        self._last_stored = (-1, None)
-        if self._sentence_spill is not None:
-            self._sentence_spill.close()
-            self._sentence_spill = None
+        self.texts.close()
+        self._sentence_spill = None
 
     def store(self, res: _Prepared) -> None:
         """Keep one chunk of worker results (its signatures are in place already)."""
@@ -203,22 +211,34 @@ class StoredCorpus:
         self.n_shingles[idx] = res.sizes[:, 0]
         self._n_content[idx] = res.sizes[:, 1]
         self._n_text[idx] = res.sizes[:, 2]
-        # The chunk's bytes: the shingles of all of its documents, then their content words, then
-        # the texts that cleaning changed.
+        # The chunk's sets: the shingles of all of its documents, then their content words; and,
+        # in the other file, the texts that cleaning changed.
         at = res.at
         for part, size in enumerate((res.sizes[:, 0] * 8, res.sizes[:, 1] * 8, np.maximum(res.sizes[:, 2], 0))):
+            if part == 2:
+                at = res.text_at
             ends = np.cumsum(size)
             self._at[part][idx] = at + ends - size
             at += int(ends[-1]) if len(ends) else 0
 
     def _read(self, index: int, part: int) -> bytes:
         """Part 0 (shingles), 1 (content) or 2 (text) of a document's stored data."""
-        size = (int(self.n_shingles[index]) * 8, int(self._n_content[index]) * 8, max(int(self._n_text[index]), 0))[part]
+        if part == 2:
+            return self.texts.read(int(self._at[2][index]), max(int(self._n_text[index]), 0))
+        if self._sentence_spill is not None:
+            raise RuntimeError("the sets are overwritten by the stored sentences")
+        size = (int(self.n_shingles[index]) if part == 0 else int(self._n_content[index])) * 8
         return self.spill.read(int(self._at[part][index]), size)
 
     def _load_fingerprint(self, index: int) -> Fingerprint:
-        return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
-                           self._shingles(index), self._content(index))
+        if self._sentence_spill is None:
+            return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
+                               self._shingles(index), self._content(index))
+        # The sets are overwritten (share_sentences): made again from the text, as the workers made them.
+        fp = fingerprint(index, self.text(index), self.config)
+        if self.common is not None and len(self.common):
+            fp = dataclasses.replace(fp, content=np.setdiff1d(fp.content, self.common, assume_unique=True))
+        return fp
 
     def fingerprint(self, index: int) -> Fingerprint:
         """The fingerprint of document ``index`` (read back from disk, recently used ones cached)."""
@@ -385,9 +405,12 @@ class StoredCorpus:
 
     def share_sentences(self, context: Any) -> None:
         """Open the store of sentences (:meth:`append_sentences`) to processes forked after this
-        call (``context``: their :mod:`multiprocessing` context); :meth:`close_sentences` ends it."""
+        call (``context``: their :mod:`multiprocessing` context); :meth:`close_sentences` ends it.
+
+        The first call ends the sets: the sentences are written over them (see the class)."""
         if self._sentence_spill is None:
-            self._sentence_spill = Spill()
+            self.spill.rewind()
+            self._sentence_spill = self.spill
             self._sentence_at = np.full(len(self), -1, dtype=np.int64)
             self._sentence_len = np.zeros(len(self), dtype=np.int64)
         self._sentence_spill.share(context)
@@ -477,11 +500,13 @@ def shared_zeros(shape: tuple[int, ...], dtype: type[np.generic]) -> np.ndarray:
 
 def _init_worker(config: ScanConfig, clean_config: CleanConfig | None, recurring: frozenset[str],
                  common: np.ndarray | None = None, table: DocumentTable | None = None,
-                 spill: Spill | None = None, signatures: tuple[np.ndarray, np.ndarray | None] | None = None) -> None:
+                 spill: Spill | None = None, signatures: tuple[np.ndarray, np.ndarray | None] | None = None,
+                 texts: Spill | None = None) -> None:
     # ``table`` reaches forked workers by inheritance (with its temporary file's descriptor), so
     # each worker reads the texts of its chunks itself: the main process only hands out indices.
     _W["table"] = table
-    _W["spill"] = spill  # where fingerprinting workers write (shared: Spill.append_shared)
+    _W["spill"] = spill  # where fingerprinting workers write the sets (shared: Spill.append_shared)
+    _W["texts"] = texts  # and the texts that cleaning changed
     _W["signatures"] = signatures  # where they write signatures (shared memory: shared_zeros)
     _W["config"] = config
     _W["cleaner"] = Cleaner(clean_config) if config.clean else None
@@ -554,8 +579,8 @@ class _Prepared:
     digests: np.ndarray
     lengths: np.ndarray
     sizes: np.ndarray  # per document: shingles, content words, bytes of cleaned text (-1: the raw text)
-    at: int  # where the worker wrote, in the corpus's file, per document: shingle hashes, content hashes and
-    # the cleaned text (UTF-8) unless it is the raw text
+    at: int  # where the worker wrote the chunk's shingle hashes, then its content hashes (StoredCorpus.spill)
+    text_at: int  # where it wrote the cleaned texts (UTF-8) that are not the raw text (StoredCorpus.texts)
     clean_seconds: float
     sign_seconds: float
 
@@ -620,7 +645,7 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     sizes = np.empty((k, 3), dtype=np.int64)
     sizes[:, :2] = feats.counts
     sizes[:, 2] = [-1 if t is None else len(t) for t in texts]
-    parts = [feats.shingles.tobytes(), feats.content.tobytes(), *(t for t in texts if t)]
+    changed = b"".join(t for t in texts if t)
     indices = np.array([c[0] for c in chunk], dtype=np.int64)
     shingle_sigs, content_sigs = _W["signatures"]
     shingle_sigs[indices] = feats.shingle_sigs
@@ -629,7 +654,8 @@ def _prepare_chunk(chunk: list[tuple[int, str, bool]]) -> _Prepared:
     return _Prepared(
         indices, feats.counts[:, 1] > 0 if config.paraphrase else np.zeros(k, dtype=bool),
         np.frombuffer(digests, dtype=np.uint64).reshape(k, 2), lengths, sizes,
-        _W["spill"].append_shared(b"".join(parts)),
+        _W["spill"].append_shared(feats.shingles.tobytes() + feats.content.tobytes()),
+        _W["texts"].append_shared(changed) if changed else 0,
         t_clean, time.perf_counter() - t0 - t_clean,
     )
 
@@ -1009,20 +1035,22 @@ def prepare(
         if config.paraphrase:
             common = _common_words(list(contents.values()), len(set(keys)), config)
     t1 = time.perf_counter()
-    corpus = StoredCorpus(documents, config.num_perm, config.paraphrase)
+    corpus = StoredCorpus(documents, config, common)
     t_clean = t_sign = 0.0
-    # The workers write what verification will need into the corpus's file themselves: it does not
+    # The workers write what verification will need into the corpus's files themselves: it does not
     # pass through this process, which only keeps the signatures and where each document's part is.
     corpus.spill.share(_context())
+    corpus.texts.share(_context())
     try:
         for res in _map(_prepare_span, _spans(documents, chunk), n_jobs,
                         (config, clean_config, recurring, common, documents, corpus.spill,
-                         (corpus.shingle_sigs, corpus.content_sigs)), "fingerprint", progress, n):
+                         (corpus.shingle_sigs, corpus.content_sigs), corpus.texts), "fingerprint", progress, n):
             corpus.store(res)
             t_clean += res.clean_seconds
             t_sign += res.sign_seconds
     finally:
         corpus.spill.unshare()
+        corpus.texts.unshare()
         _W.clear()  # run in this process (one job), the stage's state goes with it: the signatures too
     t2 = time.perf_counter()
     share = t_clean / (t_clean + t_sign) if t_clean + t_sign else 0.0
