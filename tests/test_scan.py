@@ -569,32 +569,37 @@ def test_fingerprints_after_the_sentences_overwrite_the_sets_are_the_stored_ones
     if native:
         compiled_kernels()
     monkeypatch.setenv("DEDUPE_NO_KERNELS", "" if native else "1")
-    texts = [article_body(seed_text(f"{k % 5:03}")) for k in range(60)]
+    texts = [article_body(seed_text(f"{k % 5:03}")) for k in range(90)]  # over 64: in worker processes
     texts = [CRUFT_TOP + t + CRUFT_BOTTOM if k % 3 == 0 else typo_noise(t, 0.02 * (k % 4)) + f" Note {k}."
              for k, t in enumerate(texts)]
     docs = [Document(f"d{k}", t, "x", k) for k, t in enumerate(texts)]
     table, keys = read_documents(docs)
-    # words in more than 2 of the 60 documents are common: left out of the rare content words
+    # words in more than 2 of the 90 documents are common: left out of the rare content words
     config = ScanConfig(shingle=ShingleSpec.parse(shingle), rare_word_min_docs=2)
     corpus = prepare(table, keys, config, CleanConfig(recurring_min_docs=0), jobs=2)
     assert corpus.common is not None and len(corpus.common)
     assert any(corpus._n_text >= 0) and any(corpus._n_text < 0)  # some texts changed by cleaning, some not
     n = len(docs)
     before = [corpus.fingerprint(k) for k in range(n)]
-    assert sum(len(fp.content) > 0 for fp in before) >= n // 2  # and some rare ones
+    assert sum(len(fp.content) > 0 for fp in before) >= n // 3  # and some rare ones
     texts_before = [corpus.text(k) for k in range(n)]
     size = os.fstat(corpus.spill.fileno()).st_size
     corpus._fps.clear()
     corpus.share_sentences(_context())
+    blob = -(-size // n)
     try:
-        at = corpus.append_sentences([b"\xff" * 1000] * n)  # the sets are overwritten
+        at = corpus.append_sentences([b"\xff" * blob] * n)  # all of the sets are overwritten
     finally:
         corpus.close_sentences()
-    corpus.stored_sentences(list(range(n)), at, np.full(n, 1000))
-    assert at == 0 and os.fstat(corpus.spill.fileno()).st_size == size
-    with pytest.raises(RuntimeError):
-        corpus._shingles(0)
+    corpus.stored_sentences(list(range(n)), at, np.full(n, blob))
+    assert at == 0 and os.fstat(corpus.spill.fileno()).st_size == n * blob < size + n
+    for read_sets in (lambda: corpus._shingles(0), lambda: corpus._content(0),
+                      lambda: corpus.common_shingles(np.array([1], dtype=np.int64))):
+        with pytest.raises(RuntimeError):
+            read_sets()
     after = [corpus.fingerprint(k) for k in range(n)]
+    assert [len(fp.shingles) for fp in after] == corpus.n_shingles.tolist()
+    assert [len(fp.content) for fp in after] == corpus._n_content.tolist()
     for a, b in zip(before, after):
         assert (a.index, a.digest, a.length) == (b.index, b.digest, b.length)
         assert np.array_equal(a.shingles, b.shingles) and np.array_equal(a.content, b.content)

@@ -182,6 +182,7 @@ class StoredCorpus:
         self._sentences = _Recent(self._CACHE)
         self._contents = _Recent(self._CACHE)
         self._sentence_spill: Spill | None = None
+        self._sets_gone = False  # overwritten by the sentences (share_sentences), or closed
         self._sentence_at = np.zeros(0, dtype=np.int64)
         self._sentence_len = np.zeros(0, dtype=np.int64)
 
@@ -197,9 +198,12 @@ class StoredCorpus:
 
     def close(self) -> None:
         """Free the verification data (the documents' own texts stay readable)."""
-        self.spill.close()
-        self.texts.close()
+        self._sets_gone = True
         self._sentence_spill = None
+        try:
+            self.spill.close()
+        finally:
+            self.texts.close()
 
     def store(self, res: _Prepared) -> None:
         """Keep one chunk of worker results (its signatures are in place already)."""
@@ -225,13 +229,16 @@ class StoredCorpus:
         """Part 0 (shingles), 1 (content) or 2 (text) of a document's stored data."""
         if part == 2:
             return self.texts.read(int(self._at[2][index]), max(int(self._n_text[index]), 0))
-        if self._sentence_spill is not None:
-            raise RuntimeError("the sets are overwritten by the stored sentences")
+        self._check_sets()
         size = (int(self.n_shingles[index]) if part == 0 else int(self._n_content[index])) * 8
         return self.spill.read(int(self._at[part][index]), size)
 
+    def _check_sets(self) -> None:
+        if self._sets_gone:
+            raise RuntimeError("the sets are overwritten by the stored sentences, or closed")
+
     def _load_fingerprint(self, index: int) -> Fingerprint:
-        if self._sentence_spill is None:
+        if not self._sets_gone:
             return Fingerprint(index, self.digests[index].tobytes(), int(self.lengths[index]),
                                self._shingles(index), self._content(index))
         # The sets are overwritten (share_sentences): made again from the text, as the workers made them.
@@ -290,6 +297,7 @@ class StoredCorpus:
         Raises:
             SpillError: the temporary file cannot be read.
         """
+        self._check_sets()
         n = len(self)
         codes = np.ascontiguousarray(codes, dtype=np.int64)
         first, second = codes // n, codes % n
@@ -355,6 +363,7 @@ class StoredCorpus:
         return np.frombuffer(self._read(index, 0), dtype=np.uint64)
 
     def _content(self, index: int) -> np.ndarray:
+        self._check_sets()  # not from the cache either
         c: np.ndarray = self._contents.get_or(index, lambda k: np.frombuffer(self._read(k, 1), dtype=np.uint64))
         return c
 
@@ -410,6 +419,7 @@ class StoredCorpus:
         The first call ends the sets: the sentences are written over them (see the class)."""
         if self._sentence_spill is None:
             self.spill.rewind()
+            self._sets_gone = True
             self._sentence_spill = self.spill
             self._sentence_at = np.full(len(self), -1, dtype=np.int64)
             self._sentence_len = np.zeros(len(self), dtype=np.int64)
@@ -1039,9 +1049,9 @@ def prepare(
     t_clean = t_sign = 0.0
     # The workers write what verification will need into the corpus's files themselves: it does not
     # pass through this process, which only keeps the signatures and where each document's part is.
-    corpus.spill.share(_context())
-    corpus.texts.share(_context())
     try:
+        corpus.spill.share(_context())
+        corpus.texts.share(_context())
         for res in _map(_prepare_span, _spans(documents, chunk), n_jobs,
                         (config, clean_config, recurring, common, documents, corpus.spill,
                          (corpus.shingle_sigs, corpus.content_sigs), corpus.texts), "fingerprint", progress, n):
