@@ -144,8 +144,8 @@ class StoredCorpus:
 
     The sets are read by the content check and the first verification pass only. The stored
     sentences of the second pass (:meth:`share_sentences`) are written over them, in the same file,
-    whose pages are in memory already (a 1M scan: 1.2 GB of sentences over 4 GB of sets, which a
-    new file would take as fresh pages); from then on :meth:`fingerprint` makes a document's
+    whose pages are in memory already (at 1M documents, 3.3 GB of sets; in a new file the sentences
+    would take fresh pages, and disk); from then on :meth:`fingerprint` makes a document's
     fingerprint again from its text (the same values), for the few that clustering asks for.
 
     Attributes:
