@@ -55,7 +55,7 @@ from dedupe.similarity.align import (
     stored_reach_many,
     stored_sentences,
 )
-from dedupe.similarity.bulk import ChunkFeatures, chunk_features, chunk_features_of_ids
+from dedupe.similarity.bulk import ChunkFeatures, chunk_features, chunk_features_of_ids, rare_words
 from dedupe.similarity.candidates import exact_jaccards, find_candidates
 from dedupe.similarity.native import kernels
 from dedupe.similarity.shingle import (
@@ -243,9 +243,7 @@ class StoredCorpus:
                                self._shingles(index), self._content(index))
         # The sets are overwritten (share_sentences): made again from the text, as the workers made them.
         fp = fingerprint(index, self.text(index), self.config)
-        if self.common is not None and len(self.common):
-            fp = dataclasses.replace(fp, content=np.setdiff1d(fp.content, self.common, assume_unique=True))
-        return fp
+        return dataclasses.replace(fp, content=rare_words(fp.content, self.common))
 
     def fingerprint(self, index: int) -> Fingerprint:
         """The fingerprint of document ``index`` (read back from disk, recently used ones cached)."""

@@ -49,6 +49,12 @@ class ChunkFeatures:
         return np.split(self.shingles, cuts[:, 0]), np.split(self.content, cuts[:, 1])
 
 
+def rare_words(content: np.ndarray, common: np.ndarray | None) -> np.ndarray:
+    """A document's rare content words: its sorted unique content hashes (``content_set``) less the
+    ``common`` ones (sorted unique, or None). What the compiled kernel leaves in a chunk's content too."""
+    return np.setdiff1d(content, common, assume_unique=True) if common is not None and len(common) else content
+
+
 def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], k: int,
                    common: np.ndarray | None, signer: Signer) -> ChunkFeatures:
     """Shingle, filter and sign a chunk of documents.
@@ -77,9 +83,7 @@ def chunk_features(units: Sequence[np.ndarray], contents: Sequence[np.ndarray], 
     ct_sigs = np.zeros((n, signer.num_perm), dtype=np.uint32)
     for d in range(n):
         sh = ngram_hashes(units[d], k)
-        ct = content_set(contents[d])
-        if len(common):
-            ct = np.setdiff1d(ct, common, assume_unique=True)
+        ct = rare_words(content_set(contents[d]), common)
         sh_sigs[d] = signer.hashvalues(sh)
         if len(ct):
             ct_sigs[d] = signer.hashvalues(ct)
